@@ -1,0 +1,54 @@
+//! Collection: read a directory (LDAP or LDIF) into raw entries, then build the typed snapshot.
+
+pub mod builder;
+
+use std::collections::BTreeMap;
+
+/// One directory entry as read, before typing. Attribute names are lower-cased (LDAP attribute
+/// names are case-insensitive) and values are kept as bytes, because binary attributes
+/// (objectSid, security descriptors) can arrive through either the text or binary channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawEntry {
+    pub dn: String,
+    pub attrs: BTreeMap<String, Vec<Vec<u8>>>,
+}
+
+impl RawEntry {
+    pub fn new(dn: impl Into<String>) -> Self {
+        RawEntry {
+            dn: dn.into(),
+            attrs: BTreeMap::new(),
+        }
+    }
+    pub fn push(&mut self, name: &str, value: Vec<u8>) {
+        self.attrs
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .push(value);
+    }
+    pub fn values(&self, name: &str) -> &[Vec<u8>] {
+        self.attrs
+            .get(&name.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+    pub fn first(&self, name: &str) -> Option<&[u8]> {
+        self.values(name).first().map(Vec::as_slice)
+    }
+    /// First value as text (lossy: text attributes from AD are UTF-8).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.first(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+    pub fn texts(&self, name: &str) -> Vec<String> {
+        self.values(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    }
+    pub fn has_object_class(&self, class: &str) -> bool {
+        self.values("objectclass")
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(class.as_bytes()))
+    }
+}

@@ -1,0 +1,7 @@
+//! hvaudit: a read-only auditor of Kerberos delegation for Hyper-V live migration.
+//!
+//! Pipeline: [`collect`] (LDAP or LDIF) -> [`model`] snapshot -> analysis -> rules -> findings
+//! -> reports. The binary in `src/main.rs` is a thin shell over this library.
+
+pub mod collect;
+pub mod model;
