@@ -4,4 +4,6 @@
 //! -> reports. The binary in `src/main.rs` is a thin shell over this library.
 
 pub mod collect;
+pub mod findings;
+pub mod inventory;
 pub mod model;
