@@ -3,6 +3,8 @@
 //! Pipeline: [`collect`] (LDAP or LDIF) -> [`model`] snapshot -> analysis -> rules -> findings
 //! -> reports. The binary in `src/main.rs` is a thin shell over this library.
 
+pub mod app;
+pub mod cli;
 pub mod collect;
 pub mod findings;
 pub mod inventory;

@@ -1,1 +1,782 @@
+//! Builds the typed [`Snapshot`] from raw entries. LDAP and LDIF both feed this one builder, so
+//! the two sources cannot disagree about what an entry means.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::RawEntry;
+use super::replmeta::{
+    ATTID_MS_DS_ALLOWED_TO_DELEGATE_TO, ATTID_USER_ACCOUNT_CONTROL, change_time, parse_repl_meta,
+};
+use super::secdesc::parse_rbcd;
+use crate::model::sid::well_known as wk;
+use crate::model::{
+    Account, AccountKind, Computer, Domain, DomainController, EffectiveMember, Gap, Group,
+    PrincipalKind, Rbcd, SNAPSHOT_SCHEMA_VERSION, ScanMeta, Sid, Snapshot, Uac, uac,
+};
+
+/// Which groups, beyond the privileged ones, get their membership resolved.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Extra groups named in configuration, by SID.
+    pub extra_group_sids: Vec<Sid>,
+}
+
+#[derive(Debug)]
+struct RawGroup {
+    dn: String,
+    sid: Option<Sid>,
+    sam: String,
+    members: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Principal {
+    dn: String,
+    sid: Option<Sid>,
+    kind: PrincipalKind,
+}
+
+/// Accumulates entries in any order; [`SnapshotBuilder::finish`] resolves what needs the whole
+/// directory (group nesting, primary groups, serviceConnectionPoints, domain controllers).
+#[derive(Debug, Default)]
+pub struct SnapshotBuilder {
+    opts: BuildOptions,
+    domain_dn: Option<String>,
+    domain_sid: Option<Sid>,
+    functional_level: Option<u32>,
+    netbios: Option<String>,
+    computers: Vec<Computer>,
+    accounts: Vec<Account>,
+    groups: Vec<RawGroup>,
+    /// Lower-cased DN -> principal, for resolving `member` values.
+    principals: HashMap<String, Principal>,
+    /// Primary group RID -> lower-cased DNs of principals holding it.
+    primary_members: HashMap<u32, Vec<String>>,
+    /// Lower-cased DNs of objects with a `CN=Microsoft Hyper-V` serviceConnectionPoint child.
+    hyperv_scp_parents: HashSet<String>,
+    gaps: Vec<Gap>,
+    /// Attributes every account must have that came back absent: attribute -> (count, example
+    /// DN). Absence means the bind account may not read them; one gap per attribute at the end.
+    missing: std::collections::BTreeMap<&'static str, (u64, String)>,
+    entries: u64,
+}
+
+impl SnapshotBuilder {
+    pub fn new(opts: BuildOptions) -> Self {
+        SnapshotBuilder {
+            opts,
+            ..Default::default()
+        }
+    }
+
+    /// Tells the builder the domain's DN up front (LDAP knows it from the RootDSE).
+    pub fn set_domain_dn(&mut self, dn: &str) {
+        self.domain_dn = Some(dn.to_string());
+    }
+
+    /// Records something that could not be read.
+    pub fn gap(&mut self, what: impl Into<String>, reason: impl Into<String>) {
+        self.gaps.push(Gap {
+            what: what.into(),
+            reason: reason.into(),
+        });
+    }
+
+    pub fn entries_seen(&self) -> u64 {
+        self.entries
+    }
+
+    pub fn add(&mut self, e: RawEntry) {
+        self.entries += 1;
+        if e.has_object_class("domainDNS") {
+            self.add_domain(&e);
+        } else if e.has_object_class("crossRef") {
+            // Only the crossRef of a domain naming context carries the NetBIOS name we want.
+            if let Some(nb) = e.text("netbiosname") {
+                let nc = e.text("ncname").unwrap_or_default();
+                if self
+                    .domain_dn
+                    .as_deref()
+                    .is_none_or(|d| d.eq_ignore_ascii_case(&nc))
+                {
+                    self.netbios = Some(nb);
+                }
+            }
+        } else if e.has_object_class("serviceConnectionPoint") {
+            if rdn_value(&e.dn).is_some_and(|cn| cn.eq_ignore_ascii_case("Microsoft Hyper-V"))
+                && let Some(parent) = parent_dn(&e.dn)
+            {
+                self.hyperv_scp_parents.insert(parent.to_ascii_lowercase());
+            }
+        } else if e.has_object_class("group") {
+            self.add_group(e);
+        } else if e.has_object_class("foreignSecurityPrincipal") {
+            let sid = self
+                .sid_of(&e)
+                .or_else(|| rdn_value(&e.dn).and_then(|cn| Sid::parse(&cn).ok()));
+            self.add_principal(&e.dn, sid, PrincipalKind::Foreign, None);
+        } else if e.has_object_class("msDS-GroupManagedServiceAccount") {
+            self.add_account(&e, AccountKind::GroupManagedServiceAccount);
+        } else if e.has_object_class("msDS-ManagedServiceAccount") {
+            self.add_account(&e, AccountKind::ManagedServiceAccount);
+        } else if e.has_object_class("computer") {
+            self.add_computer(&e);
+        } else if e.has_object_class("user") {
+            self.add_account(&e, AccountKind::User);
+        }
+    }
+
+    fn add_domain(&mut self, e: &RawEntry) {
+        // The domain object at the naming context root; other domainDNS objects (DNS zones
+        // partitions) are not ours once the DN is known.
+        if let Some(d) = &self.domain_dn
+            && !d.eq_ignore_ascii_case(&e.dn)
+        {
+            return;
+        }
+        self.domain_dn = Some(e.dn.clone());
+        self.domain_sid = self.sid_of(e);
+        self.functional_level = self.number(e, "msds-behavior-version");
+    }
+
+    fn sid_of(&mut self, e: &RawEntry) -> Option<Sid> {
+        let raw = e.first("objectsid")?;
+        match Sid::from_bytes(raw) {
+            Ok(s) => Some(s),
+            Err(err) => {
+                self.gap(format!("objectSid of {}", e.dn), err.to_string());
+                None
+            }
+        }
+    }
+
+    fn require(&mut self, e: &RawEntry, attr: &'static str) {
+        if e.first(&attr.to_ascii_lowercase()).is_none() {
+            let slot = self.missing.entry(attr).or_insert((0, e.dn.clone()));
+            slot.0 += 1;
+        }
+    }
+
+    fn number(&mut self, e: &RawEntry, attr: &str) -> Option<u32> {
+        let text = e.text(attr)?;
+        // userAccountControl and friends are signed 32-bit in the schema; accept both forms.
+        match text.trim().parse::<i64>() {
+            Ok(n) if (i32::MIN as i64..=u32::MAX as i64).contains(&n) => Some(n as u32),
+            _ => {
+                self.gap(
+                    format!("{attr} of {}", e.dn),
+                    format!("'{text}' is not a 32-bit integer"),
+                );
+                None
+            }
+        }
+    }
+
+    fn time(&mut self, e: &RawEntry, attr: &str) -> Option<DateTime<Utc>> {
+        let text = e.text(attr)?;
+        match parse_generalized_time(&text) {
+            Some(t) => Some(t),
+            None => {
+                self.gap(
+                    format!("{attr} of {}", e.dn),
+                    format!("'{text}' is not a generalized time"),
+                );
+                None
+            }
+        }
+    }
+
+    fn add_principal(
+        &mut self,
+        dn: &str,
+        sid: Option<Sid>,
+        kind: PrincipalKind,
+        pgid: Option<u32>,
+    ) {
+        let key = dn.to_ascii_lowercase();
+        if let Some(rid) = pgid {
+            self.primary_members
+                .entry(rid)
+                .or_default()
+                .push(key.clone());
+        }
+        self.principals.insert(
+            key,
+            Principal {
+                dn: dn.to_string(),
+                sid,
+                kind,
+            },
+        );
+    }
+
+    fn add_computer(&mut self, e: &RawEntry) {
+        for attr in ["objectSid", "userAccountControl", "sAMAccountName"] {
+            self.require(e, attr);
+        }
+        let sid = self.sid_of(e);
+        let uac = Uac(self.number(e, "useraccountcontrol").unwrap_or(0));
+        let pgid = self.number(e, "primarygroupid");
+        let rbcd = match e.first("msds-allowedtoactonbehalfofotheridentity") {
+            None => None,
+            Some(raw) => match parse_rbcd(raw) {
+                Ok(trustees) => Some(Rbcd { trustees }),
+                Err(err) => {
+                    self.gap(
+                        format!("msDS-AllowedToActOnBehalfOfOtherIdentity of {}", e.dn),
+                        err.to_string(),
+                    );
+                    None
+                }
+            },
+        };
+        let (delegation_changed, uac_changed) = match e.first("replpropertymetadata") {
+            None => (None, None),
+            Some(raw) => match parse_repl_meta(raw) {
+                Ok(m) => (
+                    change_time(&m, ATTID_MS_DS_ALLOWED_TO_DELEGATE_TO),
+                    change_time(&m, ATTID_USER_ACCOUNT_CONTROL),
+                ),
+                Err(err) => {
+                    self.gap(format!("replPropertyMetaData of {}", e.dn), err.to_string());
+                    (None, None)
+                }
+            },
+        };
+        let when_changed = self.time(e, "whenchanged");
+        self.add_principal(&e.dn, sid.clone(), PrincipalKind::Computer, pgid);
+        self.computers.push(Computer {
+            dn: e.dn.clone(),
+            sam_account_name: e.text("samaccountname").unwrap_or_default(),
+            dns_host_name: e.text("dnshostname"),
+            sid,
+            uac,
+            operating_system: e.text("operatingsystem"),
+            operating_system_version: e.text("operatingsystemversion"),
+            spns: sorted(e.texts("serviceprincipalname")),
+            allowed_to_delegate_to: sorted(e.texts("msds-allowedtodelegateto")),
+            rbcd,
+            when_changed,
+            delegation_changed,
+            uac_changed,
+            hyperv_scp: false,
+        });
+    }
+
+    fn add_account(&mut self, e: &RawEntry, kind: AccountKind) {
+        for attr in ["objectSid", "userAccountControl", "sAMAccountName"] {
+            self.require(e, attr);
+        }
+        let sid = self.sid_of(e);
+        let uac = Uac(self.number(e, "useraccountcontrol").unwrap_or(0));
+        let pgid = self.number(e, "primarygroupid");
+        let pkind = match kind {
+            AccountKind::User => PrincipalKind::User,
+            AccountKind::ManagedServiceAccount => PrincipalKind::ManagedServiceAccount,
+            AccountKind::GroupManagedServiceAccount => PrincipalKind::GroupManagedServiceAccount,
+        };
+        self.add_principal(&e.dn, sid.clone(), pkind, pgid);
+        let admin_count = self.number(e, "admincount");
+        self.accounts.push(Account {
+            dn: e.dn.clone(),
+            kind,
+            sam_account_name: e.text("samaccountname").unwrap_or_default(),
+            sid,
+            uac,
+            admin_count,
+            primary_group_id: pgid,
+            spns: sorted(e.texts("serviceprincipalname")),
+            allowed_to_delegate_to: sorted(e.texts("msds-allowedtodelegateto")),
+        });
+    }
+
+    fn add_group(&mut self, e: RawEntry) {
+        let sid = self.sid_of(&e);
+        let mut members = Vec::new();
+        for (name, values) in &e.attrs {
+            if name == "member" {
+                members.extend(
+                    values
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v).into_owned()),
+                );
+            } else if let Some(range) = name.strip_prefix("member;range=") {
+                // A range that does not end in `*` means the export stopped mid-attribute
+                // (the LDAP collector follows ranges itself before handing entries over).
+                if !range.ends_with('*') {
+                    self.gap(
+                        format!("member of {}", e.dn),
+                        format!("only range {range} of the member attribute was read"),
+                    );
+                }
+                members.extend(
+                    values
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v).into_owned()),
+                );
+            }
+        }
+        self.add_principal(&e.dn, sid.clone(), PrincipalKind::Group, None);
+        self.groups.push(RawGroup {
+            dn: e.dn.clone(),
+            sid,
+            sam: e.text("samaccountname").unwrap_or_default(),
+            members,
+        });
+    }
+
+    /// Resolves everything that needs the whole directory and returns the snapshot.
+    pub fn finish(mut self, mut meta: ScanMeta) -> Snapshot {
+        let domain_dn = self
+            .domain_dn
+            .clone()
+            .or_else(|| self.infer_domain_dn())
+            .unwrap_or_default();
+        if domain_dn.is_empty() {
+            self.gap("domain", "no domain object and no DC= components in any DN");
+        }
+        let domain_sid = self.domain_sid.clone().or_else(|| self.infer_domain_sid());
+        if domain_sid.is_none() {
+            self.gap(
+                "domain SID",
+                "the domain object was not read and no account SID shows it: privileged groups \
+                 cannot be found by SID",
+            );
+        }
+
+        for c in &mut self.computers {
+            c.hyperv_scp = self.hyperv_scp_parents.contains(&c.dn.to_ascii_lowercase());
+        }
+        let mut dcs: Vec<DomainController> = self
+            .computers
+            .iter()
+            .filter(|c| c.uac.is_dc() || c.uac.has(uac::PARTIAL_SECRETS_ACCOUNT))
+            .map(|c| DomainController {
+                sam_account_name: c.sam_account_name.clone(),
+                dns_host_name: c.dns_host_name.clone(),
+                dn: c.dn.clone(),
+                read_only: c.uac.has(uac::PARTIAL_SECRETS_ACCOUNT),
+            })
+            .collect();
+        dcs.sort_by_key(|d| d.dn.to_ascii_lowercase());
+
+        let groups = self.resolve_groups(domain_sid.as_ref());
+
+        self.computers.sort_by_key(|c| c.dn.to_ascii_lowercase());
+        self.accounts.sort_by_key(|a| a.dn.to_ascii_lowercase());
+        for (attr, (count, example)) in std::mem::take(&mut self.missing) {
+            self.gap(
+                format!("{attr} on {count} account(s), e.g. {example}"),
+                "attribute not returned: the bind account may lack the right to read it",
+            );
+        }
+        meta.gaps.append(&mut self.gaps);
+        Snapshot {
+            schema_version: SNAPSHOT_SCHEMA_VERSION,
+            meta,
+            domain: Domain {
+                dns_name: dns_name_of(&domain_dn),
+                dn: domain_dn,
+                netbios_name: self.netbios,
+                sid: domain_sid,
+                functional_level: self.functional_level,
+                domain_controllers: dcs,
+            },
+            computers: self.computers,
+            accounts: self.accounts,
+            groups,
+        }
+    }
+
+    fn infer_domain_dn(&self) -> Option<String> {
+        // The DC= suffix shared by the entries, e.g. from an export that left out the domain
+        // object itself.
+        let dn = self
+            .computers
+            .first()
+            .map(|c| c.dn.as_str())
+            .or_else(|| self.accounts.first().map(|a| a.dn.as_str()))?;
+        let lower = dn.to_ascii_lowercase();
+        let at = lower.find("dc=")?;
+        Some(dn[at..].to_string())
+    }
+
+    fn infer_domain_sid(&self) -> Option<Sid> {
+        // Any domain account's SID minus its RID: all agree within one domain.
+        self.computers
+            .iter()
+            .filter_map(|c| c.sid.as_ref())
+            .chain(self.accounts.iter().filter_map(|a| a.sid.as_ref()))
+            .find(|s| s.sub_authorities.first() == Some(&21))
+            .and_then(Sid::parent)
+    }
+
+    /// Picks the groups worth keeping and computes their effective membership.
+    fn resolve_groups(&mut self, domain_sid: Option<&Sid>) -> Vec<Group> {
+        let mut wanted: HashMap<String, BTreeSet<&'static str>> = HashMap::new();
+        let mut want = |sid: String, why: &'static str| {
+            wanted.entry(sid).or_default().insert(why);
+        };
+        for s in wk::PRIVILEGED_BUILTIN {
+            want(s.to_string(), "privileged");
+        }
+        if let Some(d) = domain_sid {
+            for rid in wk::PRIVILEGED_DOMAIN_RIDS {
+                want(d.with_rid(*rid).to_string(), "privileged");
+            }
+            want(
+                d.with_rid(wk::RID_PROTECTED_USERS).to_string(),
+                "protected_users",
+            );
+        }
+        for s in &self.opts.extra_group_sids {
+            want(s.to_string(), "configured");
+        }
+        for c in &self.computers {
+            for t in c.rbcd.iter().flat_map(|r| &r.trustees) {
+                want(t.sid.to_string(), "rbcd_trustee");
+            }
+        }
+
+        let by_dn: HashMap<String, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.dn.to_ascii_lowercase(), i))
+            .collect();
+        let mut out = Vec::new();
+        for g in &self.groups {
+            let Some(reasons) = g.sid.as_ref().and_then(|s| wanted.get(&s.to_string())) else {
+                continue;
+            };
+            let mut effective = Vec::new();
+            let mut visited = HashSet::new();
+            visited.insert(g.dn.to_ascii_lowercase());
+            self.expand(g, &by_dn, &mut Vec::new(), &mut visited, &mut effective);
+            effective.sort_by(|a: &EffectiveMember, b| {
+                (a.dn.to_ascii_lowercase(), a.via.len())
+                    .cmp(&(b.dn.to_ascii_lowercase(), b.via.len()))
+            });
+            out.push(Group {
+                dn: g.dn.clone(),
+                sid: g.sid.clone(),
+                sam_account_name: g.sam.clone(),
+                reasons: reasons.iter().map(|s| s.to_string()).collect(),
+                direct_members: g.members.clone(),
+                effective_members: effective,
+            });
+        }
+        out.sort_by_key(|g| g.dn.to_ascii_lowercase());
+        out
+    }
+
+    /// Depth-first walk of `member` and primaryGroupID links. `visited` guards against cycles
+    /// (AD permits circular nesting) and lists each principal once, by its shortest-found path.
+    fn expand(
+        &self,
+        g: &RawGroup,
+        by_dn: &HashMap<String, usize>,
+        path: &mut Vec<String>,
+        visited: &mut HashSet<String>,
+        out: &mut Vec<EffectiveMember>,
+    ) {
+        let primary = g
+            .sid
+            .as_ref()
+            .and_then(Sid::rid)
+            .and_then(|rid| self.primary_members.get(&rid))
+            .into_iter()
+            .flatten()
+            .map(|dn| (dn.clone(), true));
+        let direct = g.members.iter().map(|m| (m.to_ascii_lowercase(), false));
+        for (key, by_primary_group) in direct.chain(primary) {
+            if !visited.insert(key.clone()) {
+                continue;
+            }
+            let p = self.principals.get(&key);
+            let kind = p.map_or(PrincipalKind::Unknown, |p| p.kind);
+            out.push(EffectiveMember {
+                dn: p.map_or_else(|| original_case(g, &key), |p| p.dn.clone()),
+                sid: p.and_then(|p| p.sid.clone()),
+                kind,
+                via: path.clone(),
+                by_primary_group,
+            });
+            if kind == PrincipalKind::Group
+                && let Some(&i) = by_dn.get(&key)
+            {
+                let child = &self.groups[i];
+                path.push(child.dn.clone());
+                self.expand(child, by_dn, path, visited, out);
+                path.pop();
+            }
+        }
+    }
+}
+
+fn original_case(g: &RawGroup, key: &str) -> String {
+    g.members
+        .iter()
+        .find(|m| m.eq_ignore_ascii_case(key))
+        .cloned()
+        .unwrap_or_else(|| key.to_string())
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Index of the first comma that separates RDNs (not one escaped with `\`).
+fn rdn_end(dn: &str) -> Option<usize> {
+    let bytes = dn.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b',' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The DN of the entry's parent.
+pub fn parent_dn(dn: &str) -> Option<&str> {
+    rdn_end(dn).map(|i| dn[i + 1..].trim_start())
+}
+
+/// The value of the entry's own RDN (`CN=Microsoft Hyper-V,...` -> `Microsoft Hyper-V`).
+pub fn rdn_value(dn: &str) -> Option<String> {
+    let first = &dn[..rdn_end(dn).unwrap_or(dn.len())];
+    let (_, v) = first.split_once('=')?;
+    Some(v.trim().replace('\\', ""))
+}
+
+/// `DC=corp,DC=example` -> `corp.example`.
+pub fn dns_name_of(dn: &str) -> String {
+    dn.split(',')
+        .filter_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            k.eq_ignore_ascii_case("dc").then(|| v.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// LDAP GeneralizedTime as AD writes it: `20261120101500.0Z`.
+pub fn parse_generalized_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let body = s.strip_suffix('Z').unwrap_or(s);
+    let main = body.split(['.', ',']).next()?;
+    NaiveDateTime::parse_from_str(main, "%Y%m%d%H%M%S")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dn_helpers_respect_escaped_commas() {
+        assert_eq!(
+            parent_dn("CN=Smith\\, John,OU=Users,DC=corp,DC=example"),
+            Some("OU=Users,DC=corp,DC=example")
+        );
+        assert_eq!(
+            rdn_value("CN=Microsoft Hyper-V,CN=HV1,DC=x").as_deref(),
+            Some("Microsoft Hyper-V")
+        );
+        assert_eq!(dns_name_of("DC=corp,DC=example"), "corp.example");
+    }
+
+    #[test]
+    fn generalized_time() {
+        let t = parse_generalized_time("20261120101500.0Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-20T10:15:00+00:00");
+        assert!(parse_generalized_time("yesterday").is_none());
+    }
+}
+
+#[cfg(test)]
+mod closure_tests {
+    use super::*;
+
+    const DOM: &str = "S-1-5-21-1-2-3";
+
+    fn principal(dn: &str, classes: &[&str], rid: u32, extra: &[(&str, &str)]) -> RawEntry {
+        let mut e = RawEntry::new(dn);
+        for c in classes {
+            e.push("objectClass", c.as_bytes().to_vec());
+        }
+        let sid = Sid::parse(&format!("{DOM}-{rid}")).unwrap();
+        e.push("objectSid", sid.to_bytes());
+        e.push(
+            "sAMAccountName",
+            dn[3..dn.find(',').unwrap()].as_bytes().to_vec(),
+        );
+        e.push("userAccountControl", b"512".to_vec());
+        for (k, v) in extra {
+            e.push(k, v.as_bytes().to_vec());
+        }
+        e
+    }
+
+    fn meta() -> ScanMeta {
+        ScanMeta {
+            tool_version: "t".into(),
+            source_kind: "test".into(),
+            source: "test".into(),
+            bind_identity: None,
+            collected_at: Utc::now(),
+            reads: vec![],
+            gaps: vec![],
+            tls_verification_disabled: false,
+        }
+    }
+
+    #[test]
+    fn resolves_nesting_primary_group_foreign_and_cycles() {
+        let mut b = SnapshotBuilder::new(BuildOptions::default());
+        let user = ["top", "person", "user"];
+        let group = ["top", "group"];
+        b.add(principal(
+            "CN=Renamed Admins,CN=Users,DC=x",
+            &group,
+            512,
+            &[
+                ("member", "CN=L1,CN=Users,DC=x"),
+                (
+                    "member",
+                    "CN=S-1-5-21-9-9-9-1104,CN=ForeignSecurityPrincipals,DC=x",
+                ),
+            ],
+        ));
+        b.add(principal(
+            "CN=L1,CN=Users,DC=x",
+            &group,
+            1101,
+            &[("member", "CN=L2,CN=Users,DC=x")],
+        ));
+        // L2 nests L1 again: a cycle AD allows.
+        b.add(principal(
+            "CN=L2,CN=Users,DC=x",
+            &group,
+            1102,
+            &[
+                ("member", "CN=deep,CN=Users,DC=x"),
+                ("member", "CN=L1,CN=Users,DC=x"),
+            ],
+        ));
+        b.add(principal(
+            "CN=deep,CN=Users,DC=x",
+            &user,
+            1103,
+            &[("primaryGroupID", "513")],
+        ));
+        b.add(principal(
+            "CN=pg,CN=Users,DC=x",
+            &user,
+            1104,
+            &[("primaryGroupID", "512")],
+        ));
+        let mut fsp = RawEntry::new("CN=S-1-5-21-9-9-9-1104,CN=ForeignSecurityPrincipals,DC=x");
+        fsp.push("objectClass", b"foreignSecurityPrincipal".to_vec());
+        b.add(fsp);
+        let s = b.finish(meta());
+        assert_eq!(s.domain.sid.as_ref().unwrap().to_string(), DOM);
+        let da = s
+            .groups
+            .iter()
+            .find(|g| g.sam_account_name == "Renamed Admins")
+            .unwrap();
+        assert_eq!(da.reasons, vec!["privileged"]);
+        let got: Vec<(String, PrincipalKind, usize, bool)> = da
+            .effective_members
+            .iter()
+            .map(|m| (m.dn.clone(), m.kind, m.via.len(), m.by_primary_group))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "CN=deep,CN=Users,DC=x".to_string(),
+                    PrincipalKind::User,
+                    2,
+                    false
+                ),
+                (
+                    "CN=L1,CN=Users,DC=x".to_string(),
+                    PrincipalKind::Group,
+                    0,
+                    false
+                ),
+                (
+                    "CN=L2,CN=Users,DC=x".to_string(),
+                    PrincipalKind::Group,
+                    1,
+                    false
+                ),
+                (
+                    "CN=pg,CN=Users,DC=x".to_string(),
+                    PrincipalKind::User,
+                    0,
+                    true
+                ),
+                (
+                    "CN=S-1-5-21-9-9-9-1104,CN=ForeignSecurityPrincipals,DC=x".to_string(),
+                    PrincipalKind::Foreign,
+                    0,
+                    false
+                ),
+            ]
+        );
+        let fsp = da
+            .effective_members
+            .iter()
+            .find(|m| m.kind == PrincipalKind::Foreign)
+            .unwrap();
+        assert_eq!(fsp.sid.as_ref().unwrap().to_string(), "S-1-5-21-9-9-9-1104");
+        // Groups that are not privileged, configured or RBCD trustees are not kept.
+        assert!(s.groups.iter().all(|g| g.sam_account_name != "L1"));
+    }
+
+    #[test]
+    fn truncated_range_in_export_is_a_gap() {
+        let mut b = SnapshotBuilder::new(BuildOptions::default());
+        b.add(principal(
+            "CN=G,CN=Users,DC=x",
+            &["group"],
+            512,
+            &[("member;range=0-1499", "CN=a,DC=x")],
+        ));
+        let s = b.finish(meta());
+        assert!(!s.is_complete());
+        assert!(
+            s.meta.gaps[0].reason.contains("0-1499"),
+            "{:?}",
+            s.meta.gaps
+        );
+    }
+
+    #[test]
+    fn missing_required_attributes_are_aggregated_gaps() {
+        let mut b = SnapshotBuilder::new(BuildOptions::default());
+        for i in 0..3 {
+            let mut e = RawEntry::new(format!("CN=PC{i},DC=x"));
+            e.push("objectClass", b"computer".to_vec());
+            e.push("sAMAccountName", format!("PC{i}$").into_bytes());
+            e.push("userAccountControl", b"4096".to_vec());
+            b.add(e);
+        }
+        let s = b.finish(meta());
+        let g: Vec<&str> = s.meta.gaps.iter().map(|g| g.what.as_str()).collect();
+        assert!(
+            g.iter().any(|w| w.starts_with("objectSid on 3 account(s)")),
+            "{g:?}"
+        );
+    }
+}

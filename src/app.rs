@@ -1,0 +1,213 @@
+//! Runs the commands. Errors become one line on stderr and an exit code:
+//! 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3 scan failed or incomplete.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{Cli, CollectArgs, Command, SourceArgs};
+use crate::collect::ldap::{self, LdapOptions, Secret};
+use crate::collect::{self, builder::BuildOptions};
+use crate::model::Snapshot;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(m: impl Into<String>) -> Self {
+        Failure {
+            code: EXIT_USAGE,
+            message: m.into(),
+        }
+    }
+    pub fn scan(m: impl Into<String>) -> Self {
+        Failure {
+            code: EXIT_INCOMPLETE,
+            message: m.into(),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match &cli.command {
+        Command::Collect(a) => cmd_collect(a, cli.verbose),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("hvaudit: error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
+    let snap = load_source(&a.source, &BuildOptions::default(), verbose)?;
+    write_json(&a.out, &snap)?;
+    print_collect_summary(&snap);
+    warn_if_incomplete(&snap);
+    Ok(if snap.is_complete() {
+        EXIT_OK
+    } else {
+        EXIT_INCOMPLETE
+    })
+}
+
+/// Reads the directory from the LDAP server or LDIF file the flags name.
+pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<Snapshot, Failure> {
+    if let Some(path) = &s.ldif {
+        return collect::ldif_snapshot(path, build.clone())
+            .map_err(|e| Failure::usage(e.to_string()));
+    }
+    let url = s
+        .server
+        .as_deref()
+        .ok_or_else(|| Failure::usage("give --server URL or --ldif FILE"))?;
+    let user = s
+        .user
+        .as_deref()
+        .ok_or_else(|| Failure::usage("--server needs --user (the bind identity)"))?;
+    let password = read_password(s, user)?;
+    if s.insecure_skip_verify {
+        eprintln!(
+            "hvaudit: WARNING: --insecure-skip-verify: the DC's certificate is NOT verified; \
+             anyone on the network path can impersonate it and read the bind password"
+        );
+    }
+    let mut opts = LdapOptions::new(url, user, password);
+    opts.ca_file = s.ca_file.clone();
+    opts.insecure_skip_verify = s.insecure_skip_verify;
+    opts.timeout = Duration::from_secs(s.timeout.max(1));
+    opts.page_size = s.page_size;
+    opts.range_size = s.range_size;
+    opts.base_dn = s.base_dn.clone();
+    opts.build = build.clone();
+    if verbose > 0 {
+        eprintln!("hvaudit: connecting to {url} as {user}");
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut progress = |n: u64| bar.set_message(format!("{n} entries read"));
+    let res = ldap::collect(opts, &mut progress);
+    bar.finish_and_clear();
+    res.map_err(|e| Failure::scan(e.to_string()))
+}
+
+fn read_password(s: &SourceArgs, user: &str) -> Result<Secret, Failure> {
+    if let Some(path) = &s.password_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+        let first = text.lines().next().unwrap_or("").to_string();
+        if first.is_empty() {
+            return Err(Failure::usage(format!(
+                "{}: the first line (the password) is empty",
+                path.display()
+            )));
+        }
+        return Ok(Secret::new(first));
+    }
+    if let Ok(p) = std::env::var("HVAUDIT_PASSWORD") {
+        if p.is_empty() {
+            return Err(Failure::usage("HVAUDIT_PASSWORD is set but empty"));
+        }
+        return Ok(Secret::new(p));
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("Password for {user}: "))
+            .map_err(|e| Failure::usage(format!("cannot read the password: {e}")))?;
+        return Ok(Secret::new(p));
+    }
+    Err(Failure::usage(
+        "no password: set HVAUDIT_PASSWORD, pass --password-file FILE, or run on a terminal to be prompted",
+    ))
+}
+
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::usage(format!("cannot serialise: {e}")))?;
+    write_file(path, text.as_bytes())
+}
+
+/// Writes through a temporary file and a rename, so an interrupted run never leaves a
+/// half-written output behind.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| Failure::usage(format!("cannot write {}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("hvaudit-out")
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    f.write_all(bytes).map_err(fail)?;
+    f.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn print_collect_summary(s: &Snapshot) {
+    let hosts = s
+        .computers
+        .iter()
+        .filter(|c| !c.allowed_to_delegate_to.is_empty())
+        .count();
+    println!(
+        "domain {} ({}), {} DCs; {} computers ({} with constrained delegation), {} user/service \
+         accounts, {} groups resolved; source {}",
+        s.domain.dns_name,
+        s.domain
+            .sid
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "SID unknown".into()),
+        s.domain.domain_controllers.len(),
+        s.computers.len(),
+        hosts,
+        s.accounts.len(),
+        s.groups.len(),
+        s.meta.source
+    );
+}
+
+pub fn warn_if_incomplete(s: &Snapshot) {
+    if s.is_complete() {
+        return;
+    }
+    eprintln!(
+        "hvaudit: WARNING: INCOMPLETE SCAN: {} item(s) could not be read; nothing here proves compliance:",
+        s.meta.gaps.len()
+    );
+    for g in s.meta.gaps.iter().take(20) {
+        eprintln!("  - {}: {}", g.what, g.reason);
+    }
+    if s.meta.gaps.len() > 20 {
+        eprintln!(
+            "  ... and {} more (see the snapshot's meta.gaps)",
+            s.meta.gaps.len() - 20
+        );
+    }
+}
