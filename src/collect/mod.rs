@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod ldif;
+pub mod replmeta;
 pub mod secdesc;
 
 use std::collections::BTreeMap;
