@@ -105,11 +105,12 @@ impl<R: BufRead> LdifReader<R> {
 
     /// Looks at the first bytes for a byte-order mark and sets up decoding.
     fn open(&mut self) -> Result<(), LdifError> {
-        let Source::Unopened(_) = self.source else {
-            return Ok(());
-        };
-        let Source::Unopened(mut r) = std::mem::replace(&mut self.source, Source::Done) else {
-            unreachable!("checked above");
+        let mut r = match std::mem::replace(&mut self.source, Source::Done) {
+            Source::Unopened(r) => r,
+            opened => {
+                self.source = opened;
+                return Ok(());
+            }
         };
         let mut head = Vec::with_capacity(3);
         (&mut r)
