@@ -2,6 +2,9 @@
 
 pub mod builder;
 pub mod ldap;
+pub mod ldif;
+pub mod replmeta;
+pub mod secdesc;
 pub mod tls;
 
 use std::collections::BTreeMap;
