@@ -519,3 +519,27 @@ fn unreadable_file_names_it() {
         "{err}"
     );
 }
+
+#[test]
+fn minimal_example_from_the_docs() {
+    let text = "ComputerName,VirtualMachineMigrationAuthenticationType,CredentialGuardRunning\n\
+                hv01.contoso.com,Kerberos,True\n\
+                hv02.contoso.com,CredSSP,False\n";
+    assert_eq!(
+        parse_csv(text.as_bytes(), "hosts.csv").unwrap().hosts,
+        vec![
+            InventoryHost {
+                computer_name: "hv01.contoso.com".into(),
+                authentication_type: Some(MigrationAuth::Kerberos),
+                credential_guard_running: Some(true),
+                ..Default::default()
+            },
+            InventoryHost {
+                computer_name: "hv02.contoso.com".into(),
+                authentication_type: Some(MigrationAuth::CredSSP),
+                credential_guard_running: Some(false),
+                ..Default::default()
+            },
+        ]
+    );
+}
