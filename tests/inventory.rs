@@ -543,3 +543,31 @@ fn minimal_example_from_the_docs() {
         ]
     );
 }
+
+/// Truncated and corrupted fixtures must give an error or a result, never a panic.
+#[test]
+fn mangled_fixtures_never_panic() {
+    let dir = fixture("");
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut inputs: Vec<Vec<u8>> = (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+        for _ in 0..200 {
+            let mut b = bytes.clone();
+            let i = (next() % b.len() as u64) as usize;
+            b[i] = b"\",\r\n{}[]:\\\0\xff#"[(next() % 13) as usize];
+            inputs.push(b);
+        }
+        for input in inputs {
+            let _ = parse_csv(input.as_slice(), "m.csv");
+            let _ = parse_json(&String::from_utf8_lossy(&input), "m.json");
+        }
+    }
+}
