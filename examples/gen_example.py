@@ -1127,6 +1127,76 @@ def check():
     assert hv003 == [("HVP02", "HVP04")], hv003
     assert hv004 == [("HVP03", "HVP01")], hv004
 
+    # Targets outside the mesh: resolve by dNSHostName or sAMAccountName without '$'.
+    by_name = {}
+    for r in computers:
+        by_name[first(r, "sAMAccountName").rstrip("$").lower()] = r
+        if first(r, "dNSHostName"):
+            by_name[first(r, "dNSHostName").lower()] = r
+    dc_names = {first(r, "sAMAccountName").rstrip("$") for r in computers
+                if int(first(r, "userAccountControl")) & SERVER_TRUST_ACCOUNT}
+    hv007, hv008, hv009 = [], [], []
+    for n in sorted(hv):
+        for v in hv[n]["attrs"].get("msds-allowedtodelegateto", []):
+            spn = v.decode()
+            cls, host = spn.split("/")[0].lower(), spn.split("/")[1].split(":")[0].lower()
+            target = by_name.get(host)
+            if target is None or int(first(target, "userAccountControl")) & ACCOUNTDISABLE:
+                hv009.append((n, spn))
+            elif cls in ("ldap", "gc", "krbtgt") or first(target, "sAMAccountName").rstrip("$") in dc_names:
+                hv008.append((n, spn))
+            elif cls not in (MIG.lower(), "cifs"):
+                hv007.append((n, spn))
+    assert hv007 == [("HVP04", "MSSQLSvc/sql01.corp.example:1433")], hv007
+    assert hv008 == [("HVL03", "ldap/dc01.corp.example")], hv008
+    assert hv009 == [("HVL04", "cifs/HVL99"), ("HVL04", MIG + "/hvl99.corp.example"),
+                     ("HVL04", "cifs/hvold01.corp.example")], hv009
+
+    # PA001 / PA002: effective members of the privileged groups, found by SID.
+    privileged_sids = {"S-1-5-32-%d" % r for r in (544, 548, 549, 550, 551)} | {
+        "%s-%d" % (DOMAIN_SID, r) for r in (512, 518, 519, 520, 526, 527)}
+    rid_of = {dn.lower(): int(s.rsplit("-", 1)[1]) for dn, s in sids.items() if s.startswith(DOMAIN_SID + "-")}
+
+    def effective(gdn, seen):
+        out = set()
+        g_rec = by_dn[gdn.lower()]
+        grid = rid_of.get(gdn.lower())
+        for r in records:
+            if grid is not None and first(r, "primaryGroupID") == str(grid):
+                out.add(r["dn"].lower())
+        for m in g_rec["attrs"].get("member", []):
+            mdn = m.decode("utf-8").lower()
+            if "group" in classes(by_dn[mdn]):
+                if mdn not in seen:
+                    out |= effective(mdn, seen | {mdn})
+            else:
+                out.add(mdn)
+        return out
+
+    privileged = set()
+    for dn, s in sids.items():
+        if s in privileged_sids:
+            privileged |= effective(dn, {dn.lower()})
+    protected = effective(sid_to_dn[DOMAIN_SID + "-525"], set())
+    pa001, pa002 = [], []
+    for r in records:
+        cls = classes(r)
+        if "user" not in cls or "computer" in cls:
+            continue
+        u = int(first(r, "userAccountControl"))
+        sam = first(r, "sAMAccountName")
+        enabled = not u & ACCOUNTDISABLE
+        is_priv = r["dn"].lower() in privileged or rid_of.get(r["dn"].lower()) == 500
+        delegable = not u & NOT_DELEGATED and r["dn"].lower() not in protected
+        if enabled and is_priv and delegable and sam != "krbtgt":
+            pa001.append(sam)
+        if enabled and not is_priv and delegable and first(r, "adminCount") == "1":
+            pa002.append(sam)
+    assert sorted(pa001) == ["Administrator", "bob.adm", "erin.adm", "frank.ops"], pa001
+    assert pa002 == ["old.adm"], pa002
+    svc_lm = next(r for r in records if first(r, "sAMAccountName") == "svc-lm")
+    assert int(first(svc_lm, "userAccountControl")) & NOT_DELEGATED
+
     # UAC-based facts.
     def uac(n):
         return int(first(hv[n], "userAccountControl"))
