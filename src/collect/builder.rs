@@ -616,7 +616,7 @@ mod closure_tests {
         e.push("objectSid", sid.to_bytes());
         e.push(
             "sAMAccountName",
-            dn[3..dn.find(',').unwrap()].as_bytes().to_vec(),
+            dn.as_bytes()[3..dn.find(',').unwrap()].to_vec(),
         );
         e.push("userAccountControl", b"512".to_vec());
         for (k, v) in extra {

@@ -214,7 +214,7 @@ impl Collector {
         let mut sink = |e: RawEntry, b: &mut SnapshotBuilder| {
             b.add(e);
             seen += 1;
-            if seen % 500 == 0 {
+            if seen.is_multiple_of(500) {
                 progress(seen);
             }
         };
