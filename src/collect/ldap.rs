@@ -400,6 +400,8 @@ impl Collector {
     fn complete_member_ranges(&mut self, mut e: RawEntry) -> Result<RawEntry, CollectError> {
         let mut members = Vec::new();
         let mut next = take_member_ranges(&mut e, &mut members);
+        // One read record for the whole attribute, however many ranges it took.
+        let first_record = self.reads.len();
         let size = self.opts.range_size.max(1);
         let mut guard = 0u32;
         while let Some(start) = next {
@@ -429,6 +431,16 @@ impl Collector {
                     hint: String::new(),
                 });
             }
+        }
+        let ranges = self.reads.split_off(first_record);
+        if !ranges.is_empty() {
+            self.reads.push(ReadRecord {
+                what: format!("member of {} (ranged)", e.dn),
+                base: e.dn.clone(),
+                filter: "(objectClass=*)".into(),
+                entries: members.len() as u64,
+                pages: ranges.iter().map(|r| r.pages).sum(),
+            });
         }
         e.attrs.insert("member".into(), members);
         Ok(e)
