@@ -13,9 +13,22 @@ use std::process::Command;
 
 use samba_dc::TestDc;
 
+#[path = "samba/collect.rs"]
+mod collect;
+
 type Test = (&'static str, fn(&TestDc));
 
 const TESTS: &[Test] = &[
+    ("collect_ldaps_snapshot", collect::collect_ldaps_snapshot),
+    ("collect_starttls", collect::collect_starttls),
+    (
+        "ldif_export_agrees_with_ldap",
+        collect::ldif_export_agrees_with_ldap,
+    ),
+    (
+        "collect_failures_are_one_line",
+        collect::collect_failures_are_one_line,
+    ),
     ("fixture_paging_workstations", fixture_paging_workstations),
     ("fixture_big_group_range", fixture_big_group_range),
     ("fixture_rid_512_renamed", fixture_rid_512_renamed),
