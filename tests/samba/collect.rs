@@ -72,7 +72,7 @@ fn account_sid(s: &Value, sam: &str) -> String {
         .to_string()
 }
 
-fn group_by_rid<'a>(s: &'a Value, rid: u32) -> &'a Value {
+fn group_by_rid(s: &Value, rid: u32) -> &Value {
     let want = format!("{}-{rid}", s["domain"]["sid"].as_str().unwrap());
     s["groups"]
         .as_array()
