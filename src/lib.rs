@@ -9,3 +9,4 @@ pub mod collect;
 pub mod findings;
 pub mod inventory;
 pub mod model;
+pub mod suppress;
