@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod collect;
+pub mod diff;
 pub mod findings;
 pub mod inventory;
 pub mod model;
