@@ -10,4 +10,5 @@ pub mod diff;
 pub mod findings;
 pub mod inventory;
 pub mod model;
+pub mod remediate;
 pub mod suppress;
