@@ -360,3 +360,52 @@ fn first_unexpired_match_supplies_the_justification() {
     assert_eq!(r.expired.len(), 1);
     assert_eq!(r.expired[0].line, 1);
 }
+
+#[test]
+fn example_file_suppresses_the_planted_findings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/suppressions.toml");
+    let s = load_suppressions(&path).unwrap();
+    let mut lab = finding("HV002", "HVL06", Some("HVL01"));
+    lab.object_dn = Some("CN=HVL06,OU=Lab,OU=HyperV,DC=corp,DC=example".into());
+    let mut f = vec![
+        finding("HV007", "HVP04", Some("MSSQLSvc/sql01.corp.example:1433")),
+        lab,
+        finding("HV002", "HVP02", Some("HVP04")), // Prod: not covered
+    ];
+    let r = apply(&mut f, &s, day(2027, 1, 31));
+    assert_eq!(r.suppressed, 2);
+    assert_eq!(
+        f[1].suppression.as_deref(),
+        Some("Lab rebuild, PRJ-77 (expires 2027-01-31)")
+    );
+    assert_eq!(f[2].status, Status::Open);
+    let r = apply(&mut [], &s, day(2027, 2, 1));
+    assert_eq!(r.expired.len(), 1, "the lab suppression expired");
+    assert_eq!(r.expired[0].line, 15);
+    assert_eq!(r.unmatched.len(), 1);
+}
+
+/// Every TOML block of docs/suppressions.md is a valid suppressions file, and every error
+/// quoted there is the one hvaudit prints.
+#[test]
+fn docs_examples_parse() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/suppressions.md"))
+            .unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect();
+    assert_eq!(blocks.len(), 3);
+    for b in blocks {
+        parse(b);
+    }
+    let (_, reason) = parse_err(
+        "[[suppression]]\nrule = \"HV001\"\nobject = \"HVL[01\"\njustification = \"x\"\nexpires = 2027-01-01\n",
+    );
+    assert!(
+        doc.contains(&format!("accepted.toml:3: {reason}\n")),
+        "{reason}"
+    );
+}
