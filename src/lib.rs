@@ -6,6 +6,9 @@
 pub mod app;
 pub mod cli;
 pub mod collect;
+pub mod diff;
 pub mod findings;
 pub mod inventory;
 pub mod model;
+pub mod remediate;
+pub mod suppress;

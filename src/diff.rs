@@ -1,0 +1,153 @@
+//! Diff of two scans: which findings are new, resolved or unchanged, matched by
+//! [`Finding::key`] (rule, object, target; case-insensitive) so that a reworded message or a
+//! changed severity does not make a finding look new.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::findings::{Finding, Status};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingsDiff {
+    /// In the new scan only.
+    pub new: Vec<Finding>,
+    /// In the old scan only (as the old scan recorded them).
+    pub resolved: Vec<Finding>,
+    /// In both (as the new scan records them).
+    pub unchanged: Vec<Finding>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("{}: cannot read findings: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {at}: {reason}", path.display())]
+    Parse {
+        path: PathBuf,
+        /// Where in the document, like `findings[3]` (`$` for the whole document).
+        at: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+}
+
+/// Splits the findings of two scans. Each list keeps its input order.
+pub fn diff(old: &[Finding], new: &[Finding]) -> FindingsDiff {
+    let old_keys = keys(old);
+    let new_keys = keys(new);
+    let (unchanged, added) = new
+        .iter()
+        .cloned()
+        .partition(|f| old_keys.contains(&f.key()));
+    FindingsDiff {
+        new: added,
+        resolved: old
+            .iter()
+            .filter(|f| !new_keys.contains(&f.key()))
+            .cloned()
+            .collect(),
+        unchanged,
+    }
+}
+
+/// Marks findings that the previous scan had as [`Status::Existing`]. Suppression wins: an
+/// accepted risk stays marked suppressed whether or not it is old.
+pub fn mark_previous(findings: &mut [Finding], previous: &[Finding]) {
+    let before = keys(previous);
+    for f in findings {
+        if f.status != Status::Suppressed && before.contains(&f.key()) {
+            f.status = Status::Existing;
+        }
+    }
+}
+
+fn keys(findings: &[Finding]) -> HashSet<String> {
+    findings.iter().map(Finding::key).collect()
+}
+
+/// The JSON report's document; only the findings matter here, other members are ignored so
+/// that a newer report with more sections still diffs.
+#[derive(Deserialize)]
+struct Document {
+    #[allow(dead_code)] // required to tell a report from an arbitrary object; not interpreted
+    schema_version: serde_json::Value,
+    findings: Vec<Finding>,
+}
+
+/// Reads a `findings.json` written by the JSON report (an object with `schema_version` and
+/// `findings`) or a bare array of findings.
+pub fn load_findings_json(path: &Path) -> Result<Vec<Finding>, DiffError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DiffError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_findings_json(&text, path)
+}
+
+/// Parses findings JSON from `text`; `path` only names the file in errors.
+pub fn parse_findings_json(text: &str, path: &Path) -> Result<Vec<Finding>, DiffError> {
+    // PowerShell's `Out-File` and friends prepend a BOM, which serde_json refuses.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let bare_array = text.trim_start().starts_with('[');
+    let parsed = if bare_array {
+        serde_json::from_str::<Vec<Finding>>(text)
+    } else {
+        serde_json::from_str::<Document>(text).map(|d| d.findings)
+    };
+    parsed.map_err(|e| DiffError::Parse {
+        path: path.to_owned(),
+        at: locate(text, bare_array),
+        line: e.line(),
+        column: e.column(),
+        reason: strip_position(&e.to_string()),
+    })
+}
+
+/// serde_json reports line and column but not which finding failed; re-read loosely to name
+/// the first element that does not deserialise, so the user can find it in a large file.
+fn locate(text: &str, bare_array: bool) -> String {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return "$".into();
+    };
+    let (items, prefix) = match (&value, bare_array) {
+        (serde_json::Value::Array(a), true) => (a, "$"),
+        (serde_json::Value::Object(o), false) => match o.get("findings") {
+            Some(serde_json::Value::Array(a)) => (a, "findings"),
+            _ => return "$".into(),
+        },
+        _ => return "$".into(),
+    };
+    items
+        .iter()
+        .position(|v| serde_json::from_value::<Finding>(v.clone()).is_err())
+        .map(|i| format!("{prefix}[{i}]"))
+        .unwrap_or_else(|| "$".into())
+}
+
+/// serde_json appends " at line L column C"; the error carries those separately.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_position_removes_only_the_suffix() {
+        assert_eq!(
+            strip_position("missing field `rule_id` at line 3 column 5"),
+            "missing field `rule_id`"
+        );
+        assert_eq!(strip_position("EOF"), "EOF");
+    }
+}
