@@ -7,3 +7,4 @@ pub mod collect;
 pub mod findings;
 pub mod inventory;
 pub mod model;
+pub mod report;
