@@ -1,4 +1,5 @@
-//! Writes the hostile fixture report as HTML for the browser test (tests/browser/).
+//! Writes the hostile fixture report as HTML for the browser test (tests/browser/), and the
+//! same report as JSON next to it (OUT.json) for the JSON Schema check.
 //! Usage: render_fixture_report OUT.html [TOTAL_FINDINGS]   (default 50, at least 10)
 
 #[path = "../tests/common/report_fixture.rs"]
@@ -30,6 +31,17 @@ fn main() -> ExitCode {
     };
     if let Err(e) = std::fs::write(out, html) {
         eprintln!("cannot write {out}: {e}");
+        return ExitCode::from(1);
+    }
+    let json_path = std::path::Path::new(out).with_extension("json");
+    let written = std::fs::File::create(&json_path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            hvaudit::report::json::write_report(std::io::BufWriter::new(f), &data)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = written {
+        eprintln!("cannot write {}: {e}", json_path.display());
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

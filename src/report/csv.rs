@@ -59,8 +59,15 @@ pub fn status_str(s: &Status) -> &'static str {
     }
 }
 
+/// RFC 4180 wants CRLF record ends; the csv crate defaults to LF.
+fn writer<W: Write>(w: W) -> ::csv::Writer<W> {
+    ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(w)
+}
+
 pub fn write_findings<W: Write>(w: W, findings: &[Finding]) -> Result<(), ReportError> {
-    let mut out = ::csv::Writer::from_writer(w);
+    let mut out = writer(w);
     out.write_record(COLUMNS)?;
     for f in findings {
         let row = [
@@ -88,7 +95,7 @@ pub fn write_findings<W: Write>(w: W, findings: &[Finding]) -> Result<(), Report
 
 /// Optional `readiness.csv`: one row per ordered host pair. Lists are `;`-separated.
 pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(), ReportError> {
-    let mut out = ::csv::Writer::from_writer(w);
+    let mut out = writer(w);
     out.write_record(READINESS_COLUMNS)?;
     for g in readiness {
         for c in &g.cells {

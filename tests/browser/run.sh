@@ -10,4 +10,4 @@ cd ../..
 cargo run -q --example render_fixture_report -- "$here/out/report-50.html" 50
 cargo run -q --example render_fixture_report -- "$here/out/report-10000.html" 10000
 cd "$here"
-node --test report.test.mjs
+node --test report.test.mjs schema.test.mjs
