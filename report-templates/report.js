@@ -40,8 +40,15 @@
     return hay;
   }
 
-  function applyFilter() {
-    var t0 = performance.now();
+  // Only the first `limit` matching rows are shown: Chromium's table layout costs seconds for
+  // 10,000 visible rows, so the page grows by PAGE rows on request (printing shows all).
+  var PAGE = +document.getElementById('ft').getAttribute('data-page') || 500;
+  var limit = PAGE;
+  var order = F.map(function (_, i) { return i; }); // current sort order
+  var more = document.getElementById('f-more');
+  var moreText = document.getElementById('f-more-text');
+
+  function matcher() {
     var sevRank = selSev.value ? SEV.indexOf(selSev.value) : -1;
     var rule = selRule.value;
     var st = selSt.value;
@@ -51,21 +58,33 @@
     if (host && !hostLc) {
       hostLc = F.map(function (f) { return [f.o.toLowerCase(), f.t.toLowerCase()]; });
     }
-    var shown = 0;
-    for (var i = 0; i < F.length; i++) {
+    return function (i) {
       var f = F[i];
-      var ok = (sevRank < 0 || f.s === sevRank) &&
+      return (sevRank < 0 || f.s === sevRank) &&
         (!rule || f.r === rule) &&
         (!st || f.st === st) &&
         (!host || hostLc[i][0] === host || hostLc[i][1] === host) &&
         (!h || h[i].indexOf(q) !== -1);
+    };
+  }
+
+  function render() {
+    var t0 = performance.now();
+    var match = matcher();
+    var matched = 0;
+    for (var k = 0; k < order.length; k++) {
+      var i = order[k];
+      var show = match(i) && matched++ < limit;
       var row = byIndex[i];
-      if (row.hidden === ok) row.hidden = !ok;
+      // Touch the DOM only when visibility changes: no layout work for unchanged rows.
+      if (row.hidden === show) row.hidden = !show;
       var d = details[i];
-      if (d && d.hidden === ok) d.hidden = !ok;
-      if (ok) shown++;
+      if (d && d.open && d.hidden === show) d.hidden = !show;
     }
-    count.textContent = shown + ' of ' + F.length + ' findings';
+    count.textContent = matched + ' of ' + F.length + ' findings';
+    var shown = Math.min(matched, limit);
+    more.hidden = shown >= matched;
+    moreText.textContent = 'Showing the first ' + shown + ' of ' + matched + ' matching findings.';
     Array.prototype.forEach.call(document.querySelectorAll('.card'), function (c) {
       var on = c.hasAttribute('data-sev') ? selSev.value && c.getAttribute('data-sev') === selSev.value
         : selSt.value && c.getAttribute('data-status') === selSt.value;
@@ -73,6 +92,20 @@
     });
     document.body.setAttribute('data-filter-ms', String(Math.round(performance.now() - t0)));
   }
+
+  // A new filter starts again from the first page.
+  function applyFilter() {
+    limit = PAGE;
+    render();
+  }
+  document.getElementById('f-more-page').addEventListener('click', function () {
+    limit += PAGE;
+    render();
+  });
+  document.getElementById('f-more-all').addEventListener('click', function () {
+    limit = Infinity;
+    render();
+  });
 
   var timer = null;
   function debounced() {
@@ -119,18 +152,18 @@
       sortKey = key;
       sortDir = key === 's' ? -1 : 1; // most severe first on the first click
     }
-    var idx = F.map(function (_, i) { return i; });
-    idx.sort(function (a, b) {
+    order.sort(function (a, b) {
       var x = F[a][key], y = F[b][key];
       var c = typeof x === 'number' ? x - y : collator.compare(x, y);
       return c * sortDir || a - b;
     });
     var frag = document.createDocumentFragment();
-    idx.forEach(function (i) {
+    order.forEach(function (i) {
       frag.appendChild(byIndex[i]);
       if (details[i]) frag.appendChild(details[i]);
     });
     tbody.appendChild(frag);
+    render(); // the first page follows the new order
     Array.prototype.forEach.call(document.querySelectorAll('#ft th[data-key]'), function (h) {
       h.setAttribute('aria-sort', h === th ? (sortDir > 0 ? 'ascending' : 'descending') : 'none');
     });
@@ -226,7 +259,10 @@
       d = details[i] = buildDetail(i);
       row.parentNode.insertBefore(d, row.nextSibling);
     }
-    if (d) d.hidden = !open || row.hidden;
+    if (d) {
+      d.open = open;
+      d.hidden = !open || row.hidden;
+    }
     var b = row.querySelector('button.exp');
     b.setAttribute('aria-expanded', open ? 'true' : 'false');
     b.textContent = open ? '\u2212' : '+';
@@ -236,11 +272,13 @@
     var row = e.target.closest('tr.fr');
     if (!row || (window.getSelection && String(window.getSelection()) !== '')) return;
     var i = +row.getAttribute('data-i');
-    setOpen(i, !(details[i] && !details[i].hidden));
+    setOpen(i, !(details[i] && details[i].open));
   });
 
   // Printing shows every visible finding expanded.
   window.addEventListener('beforeprint', function () {
+    limit = Infinity;
+    render();
     for (var i = 0; i < F.length; i++) if (!byIndex[i].hidden) setOpen(i, true);
   });
 

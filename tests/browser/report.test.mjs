@@ -102,6 +102,7 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   // 50 findings; severity select, severity card, rule, host and text search.
   assert.equal(await visibleRows(page), 50);
   assert.equal(await countText(page), '50 of 50 findings');
+  assert.ok(await page.locator('#f-more').isHidden());
   await page.selectOption('#f-sev', 'high');
   assert.equal(await visibleRows(page), 11);
   await page.click('.card[data-sev="critical"]');
@@ -206,7 +207,10 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
 test('10,000 findings: loads and filters in reasonable time', async () => {
   const { page, problems, loadMs } = await open(LARGE);
   console.log(`10k report: load ${loadMs} ms`);
-  assert.equal(await visibleRows(page), 10000);
+  // The first 500 rows are shown; the rest on request.
+  assert.equal(await visibleRows(page), 500);
+  assert.equal(await countText(page), '10000 of 10000 findings');
+  assert.equal(await page.locator('#f-more-text').textContent(), 'Showing the first 500 of 10000 matching findings.');
 
   let t0 = Date.now();
   await page.fill('#f-q', 'host-0042');
@@ -219,11 +223,29 @@ test('10,000 findings: loads and filters in reasonable time', async () => {
   await page.selectOption('#f-sev', 'critical');
   await page.waitForFunction(() => document.getElementById('f-count').textContent === '2000 of 10000 findings');
   console.log(`10k report: severity filter ${Date.now() - t0} ms`);
+  assert.equal(await visibleRows(page), 500);
+  t0 = Date.now();
+  await page.click('#f-more-page');
+  assert.equal(await visibleRows(page), 1000);
+  await page.click('#f-more-all');
+  assert.equal(await visibleRows(page), 2000);
+  assert.ok(await page.locator('#f-more').isHidden());
+  console.log(`10k report: show more + show all (2000 rows) ${Date.now() - t0} ms`);
+  // Everything visible is critical.
+  const sevs = await page.locator('#ft tbody tr.fr:not([hidden]) td:nth-child(2)').allTextContents();
+  assert.equal(sevs.length, 2000);
+  assert.ok(sevs.every((x) => x === 'critical'));
 
   t0 = Date.now();
+  await page.selectOption('#f-sev', '');
   await page.click('#ft th[data-key="o"] button');
-  console.log(`10k report: sort by object ${Date.now() - t0} ms`);
+  console.log(`10k report: clear filter + sort by object ${Date.now() - t0} ms`);
   assert.equal(await page.getAttribute('#ft th[data-key="o"]', 'aria-sort'), 'ascending');
+  // The first page follows the new order: HOST-0000 rows (20 of them) come before HOST-0001.
+  const objs = await page.locator('#ft tbody tr.fr:not([hidden]) td:nth-child(4)').allTextContents();
+  assert.equal(objs.length, 500);
+  const firstHost = objs.findIndex((o) => o.startsWith('HOST-'));
+  assert.deepEqual(objs.slice(firstHost, firstHost + 21), [...Array(20).fill('HOST-0000'), 'HOST-0001']);
 
   await page.screenshot({ path: join(OUT, 'report-10000.png') });
   assert.deepEqual(problems, []);
