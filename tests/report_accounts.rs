@@ -337,3 +337,21 @@ fn diff_marks_existing_and_lists_resolved() {
     assert_eq!(current[1].status, Status::Open);
     assert_eq!(current[2].status, Status::Suppressed);
 }
+
+#[test]
+fn report_from_snapshot_carries_inventory_and_completeness() {
+    let snap = snapshot();
+    let mut r = hvaudit::report::ReportData::from_snapshot(&snap, "2025.1");
+    assert!(r.complete);
+    assert_eq!(r.sources, vec!["fixture.ldif".to_string()]);
+    assert_eq!(r.ruleset_version, "2025.1");
+    assert_eq!(r.delegations.len(), 7);
+    assert_eq!(r.privileged.len(), 4);
+    assert!(r.findings.is_empty() && r.readiness.is_empty());
+    r.add_gap(Gap {
+        what: "inventory row HV09".into(),
+        reason: "unreachable".into(),
+    });
+    assert!(!r.complete);
+    assert_eq!(r.gaps.len(), 1);
+}

@@ -281,3 +281,77 @@ fn html_broken_override_template_is_an_error_not_a_panic() {
     let err = html::render_html(&fixture_report(0), Some(dir.path())).unwrap_err();
     assert!(matches!(err, ReportError::Template(_)), "{err}");
 }
+
+#[test]
+fn format_list_parses_and_rejects_unknown() {
+    use hvaudit::report::Format;
+    assert_eq!(
+        Format::parse_list("JSON, html").unwrap(),
+        vec![Format::Json, Format::Html]
+    );
+    assert_eq!(
+        Format::parse_list("html,csv,json,csv").unwrap(),
+        vec![Format::Html, Format::Csv, Format::Json]
+    );
+    assert_eq!(
+        Format::parse_list("html,pdf").unwrap_err(),
+        "unknown report format 'pdf' (expected html, csv, json)"
+    );
+    assert!(Format::parse_list(" , ").is_err());
+}
+
+#[test]
+fn write_all_writes_the_requested_files() {
+    use hvaudit::report::{Format, write_all};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let data = fixture_report(5);
+    let written = write_all(&out, &data, &Format::ALL, None).unwrap();
+    let names: Vec<_> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "report.html",
+            "findings.csv",
+            "readiness.csv",
+            "findings.json"
+        ]
+    );
+    let json_back =
+        json::read_report(std::fs::File::open(out.join("findings.json")).unwrap(), "x").unwrap();
+    assert_eq!(json_back.findings.len(), 15);
+    let csv_text = std::fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert_eq!(
+        ::csv::Reader::from_reader(csv_text.as_bytes())
+            .records()
+            .count(),
+        15
+    );
+    assert!(
+        std::fs::read_to_string(out.join("report.html"))
+            .unwrap()
+            .starts_with("<!doctype html>")
+    );
+
+    let only = dir.path().join("only");
+    let written = write_all(&only, &data, &[Format::Json], None).unwrap();
+    assert_eq!(written, vec![only.join("findings.json")]);
+    assert!(!only.join("report.html").exists());
+}
+
+#[test]
+fn write_all_error_names_the_file() {
+    use hvaudit::report::{Format, write_all};
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the JSON file should go makes its creation fail.
+    std::fs::create_dir(dir.path().join("findings.json")).unwrap();
+    let err = write_all(dir.path(), &fixture_report(0), &[Format::Json], None).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("{}: ", dir.path().join("findings.json").display())),
+        "{msg}"
+    );
+}

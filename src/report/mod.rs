@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod terminal;
 pub mod text;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,10 +19,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, GroupReadiness, Severity, Status};
-use crate::model::{Domain, Gap, ScanMeta};
+use crate::model::{Domain, Gap, ScanMeta, Snapshot};
 
 pub use accounts::{delegation_inventory, privileged_accounts};
 pub use diff::{DiffSummary, diff_findings};
+pub use write::{Format, write_all};
 
 /// Everything a report shows. Built by the CLI from the snapshot, the rule engine's output and
 /// the suppression file; serialised as the body of the JSON report.
@@ -170,6 +172,35 @@ pub const SEVERITIES_DESC: [Severity; 5] = [
 ];
 
 impl ReportData {
+    /// A report of `snapshot` with no findings yet: metadata, domain, the snapshot's gaps,
+    /// its source, the delegation inventory and the privileged accounts. The caller adds
+    /// findings, readiness, rules, more sources and gaps ([`ReportData::add_gap`]).
+    pub fn from_snapshot(snapshot: &Snapshot, ruleset_version: &str) -> ReportData {
+        ReportData {
+            meta: snapshot.meta.clone(),
+            domain: snapshot.domain.clone(),
+            complete: snapshot.is_complete(),
+            gaps: snapshot.meta.gaps.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            ruleset_version: ruleset_version.to_string(),
+            sources: vec![snapshot.meta.source.clone()],
+            findings: Vec::new(),
+            readiness: Vec::new(),
+            delegations: delegation_inventory(snapshot),
+            privileged: privileged_accounts(snapshot),
+            rules: Vec::new(),
+            suppression_notes: Vec::new(),
+            diff: None,
+        }
+    }
+
+    /// Records something that could not be read (e.g. an inventory row with an error): the
+    /// report becomes incomplete.
+    pub fn add_gap(&mut self, gap: Gap) {
+        self.gaps.push(gap);
+        self.complete = false;
+    }
+
     pub fn summary(&self) -> Summary {
         let mut by_severity: BTreeMap<Severity, usize> =
             SEVERITIES_DESC.iter().map(|s| (*s, 0)).collect();
@@ -239,4 +270,10 @@ pub enum ReportError {
     },
     #[error("HTML template: {0:#}")]
     Template(#[from] minijinja::Error),
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ReportError>,
+    },
 }

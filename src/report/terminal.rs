@@ -1,7 +1,7 @@
 //! The terminal summary printed after a scan: completeness, severity counts, top rules and
 //! readiness per group. Every directory value goes through [`terminal_safe`] first.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{Cell, Color, Table, presets};
 
@@ -14,6 +14,11 @@ use super::{ReportData, SEVERITIES_DESC};
 const MAX_CELL: usize = 60;
 const TOP_RULES: usize = 10;
 const MAX_GAPS: usize = 10;
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+pub fn color_wanted(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
 
 /// Writes the summary. `color` should be true only when `w` is a terminal
 /// (`std::io::IsTerminal`); without it the output has no escape sequences at all.
