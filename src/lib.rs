@@ -11,4 +11,5 @@ pub mod findings;
 pub mod inventory;
 pub mod model;
 pub mod remediate;
+pub mod report;
 pub mod suppress;

@@ -1,0 +1,301 @@
+// hvaudit report behaviour. Rules of this file: directory values reach the page only through
+// textContent / value / title (never innerHTML); filtering touches each row once and only
+// when its visibility changes, so 10,000 findings stay responsive.
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('hv-data').textContent);
+  var F = data.f;
+  var RULES = data.rules;
+  var SEV = ['info', 'low', 'medium', 'high', 'critical'];
+  var tbody = document.querySelector('#ft tbody');
+  var byIndex = new Array(F.length);
+  Array.prototype.forEach.call(tbody.querySelectorAll('tr.fr'), function (tr) {
+    byIndex[+tr.getAttribute('data-i')] = tr;
+  });
+  var details = {}; // finding index -> its detail row, built on first open
+  var selSev = document.getElementById('f-sev');
+  var selRule = document.getElementById('f-rule');
+  var selHost = document.getElementById('f-host');
+  var selSt = document.getElementById('f-st');
+  var search = document.getElementById('f-q');
+  var count = document.getElementById('f-count');
+  var hay = null;
+  var hostLc = null;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  // Search text, built once on first search rather than at load.
+  function haystack() {
+    if (!hay) {
+      hay = F.map(function (f) {
+        var ev = f.ev.map(function (kv) { return kv[0] + '=' + kv[1]; }).join('\n');
+        return [f.r, f.ti, f.o, f.dn, f.t, f.g, f.m, ev].join('\n').toLowerCase();
+      });
+    }
+    return hay;
+  }
+
+  // Only the first `limit` matching rows are shown: Chromium's table layout costs seconds for
+  // 10,000 visible rows, so the page grows by PAGE rows on request (printing shows all).
+  var PAGE = +document.getElementById('ft').getAttribute('data-page') || 500;
+  var limit = PAGE;
+  var order = F.map(function (_, i) { return i; }); // current sort order
+  var more = document.getElementById('f-more');
+  var moreText = document.getElementById('f-more-text');
+
+  function matcher() {
+    var sevRank = selSev.value ? SEV.indexOf(selSev.value) : -1;
+    var rule = selRule.value;
+    var st = selSt.value;
+    var host = selHost.value.toLowerCase();
+    var q = search.value.trim().toLowerCase();
+    var h = q ? haystack() : null;
+    if (host && !hostLc) {
+      hostLc = F.map(function (f) { return [f.o.toLowerCase(), f.t.toLowerCase()]; });
+    }
+    return function (i) {
+      var f = F[i];
+      return (sevRank < 0 || f.s === sevRank) &&
+        (!rule || f.r === rule) &&
+        (!st || f.st === st) &&
+        (!host || hostLc[i][0] === host || hostLc[i][1] === host) &&
+        (!h || h[i].indexOf(q) !== -1);
+    };
+  }
+
+  function render() {
+    var t0 = performance.now();
+    var match = matcher();
+    var matched = 0;
+    for (var k = 0; k < order.length; k++) {
+      var i = order[k];
+      var show = match(i) && matched++ < limit;
+      var row = byIndex[i];
+      // Touch the DOM only when visibility changes: no layout work for unchanged rows.
+      if (row.hidden === show) row.hidden = !show;
+      var d = details[i];
+      if (d && d.open && d.hidden === show) d.hidden = !show;
+    }
+    count.textContent = matched + ' of ' + F.length + ' findings';
+    var shown = Math.min(matched, limit);
+    more.hidden = shown >= matched;
+    moreText.textContent = 'Showing the first ' + shown + ' of ' + matched + ' matching findings.';
+    Array.prototype.forEach.call(document.querySelectorAll('.card'), function (c) {
+      var on = c.hasAttribute('data-sev') ? selSev.value && c.getAttribute('data-sev') === selSev.value
+        : selSt.value && c.getAttribute('data-status') === selSt.value;
+      c.classList.toggle('active', !!on);
+    });
+    document.body.setAttribute('data-filter-ms', String(Math.round(performance.now() - t0)));
+  }
+
+  // A new filter starts again from the first page.
+  function applyFilter() {
+    limit = PAGE;
+    render();
+  }
+  document.getElementById('f-more-page').addEventListener('click', function () {
+    limit += PAGE;
+    render();
+  });
+  document.getElementById('f-more-all').addEventListener('click', function () {
+    limit = Infinity;
+    render();
+  });
+
+  var timer = null;
+  function debounced() {
+    clearTimeout(timer);
+    timer = setTimeout(applyFilter, 150);
+  }
+  search.addEventListener('input', debounced);
+  [selSev, selRule, selHost, selSt].forEach(function (s) { s.addEventListener('change', applyFilter); });
+  document.getElementById('f-reset').addEventListener('click', function () {
+    selSev.value = ''; selRule.value = ''; selHost.value = ''; selSt.value = ''; search.value = '';
+    applyFilter();
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('.card[data-sev]'), function (c) {
+    c.addEventListener('click', function () {
+      var v = c.getAttribute('data-sev');
+      selSev.value = selSev.value === v ? '' : v;
+      applyFilter();
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('.card[data-status]'), function (c) {
+    c.addEventListener('click', function () {
+      var v = c.getAttribute('data-status');
+      selSt.value = selSt.value === v ? '' : v;
+      applyFilter();
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('#by-rule button[data-rule]'), function (b) {
+    b.addEventListener('click', function () {
+      selRule.value = b.getAttribute('data-rule');
+      applyFilter();
+      document.getElementById('findings').scrollIntoView();
+    });
+  });
+
+  // ---- sorting ---------------------------------------------------------------------------
+  var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+  var sortKey = null;
+  var sortDir = 1;
+  function sortBy(th) {
+    var key = th.getAttribute('data-key');
+    if (sortKey === key) {
+      sortDir = -sortDir;
+    } else {
+      sortKey = key;
+      sortDir = key === 's' ? -1 : 1; // most severe first on the first click
+    }
+    order.sort(function (a, b) {
+      var x = F[a][key], y = F[b][key];
+      var c = typeof x === 'number' ? x - y : collator.compare(x, y);
+      return c * sortDir || a - b;
+    });
+    var frag = document.createDocumentFragment();
+    order.forEach(function (i) {
+      frag.appendChild(byIndex[i]);
+      if (details[i]) frag.appendChild(details[i]);
+    });
+    tbody.appendChild(frag);
+    render(); // the first page follows the new order
+    Array.prototype.forEach.call(document.querySelectorAll('#ft th[data-key]'), function (h) {
+      h.setAttribute('aria-sort', h === th ? (sortDir > 0 ? 'ascending' : 'descending') : 'none');
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('#ft th[data-key]'), function (th) {
+    th.addEventListener('click', function () { sortBy(th); });
+  });
+
+  // ---- finding details -------------------------------------------------------------------
+  function copyText(text, btn) {
+    function done(ok) {
+      btn.textContent = ok ? 'Copied' : 'Copy failed: select the text';
+      setTimeout(function () { btn.textContent = 'Copy'; }, 1500);
+    }
+    // file:// pages may lack the async clipboard; a selected textarea works everywhere.
+    function fallback() {
+      var ta = el('textarea');
+      ta.value = text;
+      ta.setAttribute('readonly', '');
+      ta.style.position = 'fixed';
+      ta.style.opacity = '0';
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+      document.body.removeChild(ta);
+      done(ok);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    } else {
+      fallback();
+    }
+  }
+
+  function labelled(label, value) {
+    var p = el('p', 'val');
+    p.appendChild(el('strong', null, label + ': '));
+    p.appendChild(document.createTextNode(value));
+    return p;
+  }
+
+  function buildDetail(i) {
+    var f = F[i];
+    var rule = RULES[f.r];
+    var tr = el('tr', 'detail');
+    var td = el('td');
+    td.colSpan = 8;
+    tr.appendChild(td);
+    td.appendChild(el('h4', 'val', f.r + ': ' + f.ti));
+    if (f.sup) td.appendChild(labelled('Suppressed', f.sup)).className = 'sup val';
+    td.appendChild(el('p', 'val', f.m));
+    if (f.dn) td.appendChild(labelled('Object DN', f.dn));
+    if (f.t) td.appendChild(labelled('Target', f.t));
+    if (rule && rule[1]) {
+      td.appendChild(el('h4', null, 'Why it matters'));
+      td.appendChild(el('p', 'rationale', rule[1]));
+      if (rule[2] && rule[2].length) {
+        var ul = el('ul', 'refs');
+        rule[2].forEach(function (r) { ul.appendChild(el('li', 'val', r)); });
+        td.appendChild(ul);
+      }
+    }
+    if (f.ev.length) {
+      td.appendChild(el('h4', null, 'Evidence'));
+      var t = el('table', 'evidence');
+      f.ev.forEach(function (kv) {
+        var row = el('tr');
+        row.appendChild(el('td', null, kv[0]));
+        row.appendChild(el('td', 'val', kv[1]));
+        t.appendChild(row);
+      });
+      td.appendChild(t);
+    }
+    td.appendChild(el('h4', null, 'Remediation'));
+    if (f.fix) {
+      var pre = el('pre', 'fix', f.fix);
+      var btn = el('button', 'copy', 'Copy');
+      btn.type = 'button';
+      btn.addEventListener('click', function (e) { e.stopPropagation(); copyText(f.fix, btn); });
+      td.appendChild(btn);
+      td.appendChild(pre);
+    } else {
+      td.appendChild(el('p', 'dim', 'No scripted remediation for this finding; see the rationale.'));
+    }
+    return tr;
+  }
+
+  function setOpen(i, open) {
+    var row = byIndex[i];
+    var d = details[i];
+    if (open && !d) {
+      d = details[i] = buildDetail(i);
+      row.parentNode.insertBefore(d, row.nextSibling);
+    }
+    if (d) {
+      d.open = open;
+      d.hidden = !open || row.hidden;
+    }
+    var b = row.querySelector('button.exp');
+    b.setAttribute('aria-expanded', open ? 'true' : 'false');
+    b.textContent = open ? '\u2212' : '+';
+  }
+
+  tbody.addEventListener('click', function (e) {
+    var row = e.target.closest('tr.fr');
+    if (!row || (window.getSelection && String(window.getSelection()) !== '')) return;
+    var i = +row.getAttribute('data-i');
+    setOpen(i, !(details[i] && details[i].open));
+  });
+
+  // Printing shows every visible finding expanded.
+  window.addEventListener('beforeprint', function () {
+    limit = Infinity;
+    render();
+    for (var i = 0; i < F.length; i++) if (!byIndex[i].hidden) setOpen(i, true);
+  });
+
+  // ---- readiness matrix ------------------------------------------------------------------
+  Array.prototype.forEach.call(document.querySelectorAll('table.mx'), function (t) {
+    var panel = t.closest('.group').querySelector('.mx-panel');
+    var selected = null;
+    function show(e) {
+      var c = e.target.closest('td.c');
+      if (!c || c.classList.contains('self')) return;
+      if (selected) selected.classList.remove('sel');
+      selected = c;
+      c.classList.add('sel');
+      panel.textContent = c.title;
+      panel.hidden = false;
+    }
+    t.addEventListener('click', show);
+    t.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') show(e); });
+  });
+})();

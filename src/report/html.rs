@@ -1,0 +1,361 @@
+//! `report.html`: one self-contained page rendered with minijinja from
+//! `report-templates/report.html.j2` (embedded; `--templates DIR` may override it and its
+//! `report.css` / `report.js`). Autoescape is forced on for the page; the finding details
+//! travel as a JSON blob that the page's script renders with textContent only.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, Value};
+use serde::Serialize;
+
+use crate::findings::{GroupReadiness, ReadinessCell, Status};
+
+use super::csv::status_str;
+use super::{ReportData, ReportError, SEVERITIES_DESC, Summary};
+
+const TEMPLATE: &str = include_str!("../../report-templates/report.html.j2");
+const CSS: &str = include_str!("../../report-templates/report.css");
+const JS: &str = include_str!("../../report-templates/report.js");
+const TEMPLATE_NAME: &str = "report.html.j2";
+
+/// Above this many hosts a group's matrix becomes a summary: a 200x200 grid is already 40,000
+/// cells, and larger ones make the page unusable.
+pub const MATRIX_MAX_HOSTS: usize = 200;
+/// Findings rows shown before "Show more": Chromium lays out a 10,000-row table in seconds,
+/// a 500-row one at once. Filters and search still cover every finding.
+pub const PAGE_ROWS: usize = 500;
+/// Blocked pairs listed in a group summary; the rest are in the CSV/JSON.
+const MAX_BLOCKED_LISTED: usize = 2000;
+
+/// Renders the report. `templates` overrides the embedded `report.html.j2`, `report.css` and
+/// `report.js` with those files of that directory that exist.
+pub fn render_html(data: &ReportData, templates: Option<&Path>) -> Result<String, ReportError> {
+    let template = load(templates, TEMPLATE_NAME, TEMPLATE)?;
+    let css = load(templates, "report.css", CSS)?;
+    let js = load(templates, "report.js", JS)?;
+
+    let mut env = Environment::new();
+    // Explicit rather than relying on the file extension: the page is HTML whatever an
+    // override template is called.
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template_owned(TEMPLATE_NAME, template)?;
+
+    let view = view(data);
+    let ctx = minijinja::context! {
+        r => Value::from(Serde(&view)),
+        css => Value::from_safe_string(css),
+        js => Value::from_safe_string(js),
+        data_json => Value::from_safe_string(script_json(&details(data))?),
+    };
+    Ok(env.get_template(TEMPLATE_NAME)?.render(ctx)?)
+}
+
+fn load(dir: Option<&Path>, name: &str, embedded: &str) -> Result<String, ReportError> {
+    if let Some(dir) = dir {
+        let path = dir.join(name);
+        if path.exists() {
+            return std::fs::read_to_string(&path)
+                .map_err(|source| ReportError::TemplateFile { path, source });
+        }
+    }
+    Ok(embedded.to_string())
+}
+
+/// JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` cannot
+/// close the element or start a comment, and U+2028/2029 are escaped for older parsers.
+/// These characters only occur inside JSON strings, where `\uXXXX` means the same.
+pub fn script_json<T: Serialize>(v: &T) -> Result<String, ReportError> {
+    let raw = serde_json::to_string(v)?;
+    let mut out = String::with_capacity(raw.len() + raw.len() / 16);
+    for c in raw.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+// ---- what the template sees ------------------------------------------------------------
+
+#[derive(Serialize)]
+struct View<'a> {
+    data: &'a ReportData,
+    collected_at: String,
+    summary: Summary,
+    page_rows: usize,
+    severities: Vec<SevCount>,
+    rows: Vec<Row<'a>>,
+    hosts: Vec<&'a str>,
+    rule_ids: Vec<&'a str>,
+    groups: Vec<GroupView<'a>>,
+}
+
+#[derive(Serialize)]
+struct SevCount {
+    name: &'static str,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    i: usize,
+    rule_id: &'a str,
+    severity: &'static str,
+    title: &'a str,
+    object: &'a str,
+    target: &'a str,
+    group: &'a str,
+    message: &'a str,
+    status: &'static str,
+    suppressed: bool,
+}
+
+#[derive(Serialize)]
+struct GroupView<'a> {
+    name: &'a str,
+    hosts: &'a [String],
+    ready: usize,
+    blocked: usize,
+    /// None above MATRIX_MAX_HOSTS: the template shows the summary instead.
+    grid: Option<Vec<GridRow<'a>>>,
+    blocked_pairs: Vec<BlockedPair<'a>>,
+    blocked_unlisted: usize,
+}
+
+#[derive(Serialize)]
+struct GridRow<'a> {
+    host: &'a str,
+    cells: Vec<GridCell>,
+}
+
+#[derive(Serialize)]
+struct GridCell {
+    /// `ready`, `blocked`, `same` (same cluster), `self` or `unknown` (no cell computed).
+    state: &'static str,
+    /// Tooltip and details-panel text.
+    reasons: String,
+}
+
+#[derive(Serialize)]
+struct BlockedPair<'a> {
+    from: &'a str,
+    to: &'a str,
+    reasons: String,
+}
+
+fn view(data: &ReportData) -> View<'_> {
+    let summary = data.summary();
+    let severities = SEVERITIES_DESC
+        .iter()
+        .map(|s| SevCount {
+            name: s.as_str(),
+            count: summary.by_severity.get(s).copied().unwrap_or(0),
+        })
+        .collect();
+    let rows = data
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Row {
+            i,
+            rule_id: &f.rule_id,
+            severity: f.severity.as_str(),
+            title: &f.title,
+            object: &f.object,
+            target: f.target.as_deref().unwrap_or(""),
+            group: f.group.as_deref().unwrap_or(""),
+            message: &f.message,
+            status: status_str(&f.status),
+            suppressed: f.status == Status::Suppressed,
+        })
+        .collect();
+    let hosts: BTreeSet<&str> = data.findings.iter().map(|f| f.object.as_str()).collect();
+    let rule_ids: BTreeSet<&str> = data.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    View {
+        data,
+        collected_at: data
+            .meta
+            .collected_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        summary,
+        page_rows: PAGE_ROWS,
+        severities,
+        rows,
+        hosts: hosts.into_iter().collect(),
+        rule_ids: rule_ids.into_iter().collect(),
+        groups: data.readiness.iter().map(group_view).collect(),
+    }
+}
+
+fn cell_reasons(c: &ReadinessCell) -> String {
+    let head = if c.same_cluster {
+        "ready (same cluster: no delegation needed)"
+    } else if c.ready {
+        "ready"
+    } else {
+        "BLOCKED"
+    };
+    let mut s = format!("{} -> {}: {head}", c.from, c.to);
+    for (i, r) in c.reasons.iter().enumerate() {
+        let id = c.blocking_rules.get(i).map(String::as_str).unwrap_or("");
+        s.push_str(&format!("\n{id}: {r}"));
+    }
+    // More rule ids than reasons: still name them all.
+    for id in c.blocking_rules.iter().skip(c.reasons.len()) {
+        s.push_str(&format!("\n{id}"));
+    }
+    s
+}
+
+fn group_view(g: &GroupReadiness) -> GroupView<'_> {
+    let blocked = g.cells.iter().filter(|c| !c.ready).count();
+    let grid = (g.hosts.len() <= MATRIX_MAX_HOSTS).then(|| {
+        let by_pair: HashMap<(&str, &str), &ReadinessCell> = g
+            .cells
+            .iter()
+            .map(|c| ((c.from.as_str(), c.to.as_str()), c))
+            .collect();
+        g.hosts
+            .iter()
+            .map(|from| GridRow {
+                host: from,
+                cells: g
+                    .hosts
+                    .iter()
+                    .map(|to| match by_pair.get(&(from.as_str(), to.as_str())) {
+                        _ if from == to => GridCell {
+                            state: "self",
+                            reasons: format!("{from}: same host"),
+                        },
+                        Some(c) => GridCell {
+                            state: if c.same_cluster {
+                                "same"
+                            } else if c.ready {
+                                "ready"
+                            } else {
+                                "blocked"
+                            },
+                            reasons: cell_reasons(c),
+                        },
+                        None => GridCell {
+                            state: "unknown",
+                            reasons: format!("{from} -> {to}: not evaluated"),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect()
+    });
+    let blocked_pairs = if grid.is_none() {
+        g.cells
+            .iter()
+            .filter(|c| !c.ready)
+            .take(MAX_BLOCKED_LISTED)
+            .map(|c| BlockedPair {
+                from: &c.from,
+                to: &c.to,
+                reasons: c.blocking_rules.join(", "),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    GroupView {
+        name: &g.group,
+        hosts: &g.hosts,
+        ready: g.cells.len() - blocked,
+        blocked,
+        blocked_unlisted: if grid.is_none() {
+            blocked.saturating_sub(MAX_BLOCKED_LISTED)
+        } else {
+            0
+        },
+        grid,
+        blocked_pairs,
+    }
+}
+
+// ---- the JSON blob the page's script reads ---------------------------------------------
+
+#[derive(Serialize)]
+struct Details<'a> {
+    /// Rule id -> [title, rationale, references].
+    rules: HashMap<&'a str, (&'a str, &'a str, &'a [String])>,
+    /// One per finding, in row order (`data-i`).
+    f: Vec<FindingDetail<'a>>,
+}
+
+/// Short keys: this is repeated 10,000 times in a large report.
+#[derive(Serialize)]
+struct FindingDetail<'a> {
+    /// Severity rank, 4 = critical, for sorting.
+    s: u8,
+    r: &'a str,
+    o: &'a str,
+    t: &'a str,
+    g: &'a str,
+    m: &'a str,
+    st: &'static str,
+    dn: &'a str,
+    ev: Vec<(&'a str, &'a str)>,
+    fix: &'a str,
+    sup: &'a str,
+    ti: &'a str,
+}
+
+fn details(data: &ReportData) -> Details<'_> {
+    let rules = data
+        .rules
+        .iter()
+        .map(|r| {
+            (
+                r.id.as_str(),
+                (r.title.as_str(), r.rationale.as_str(), &r.references[..]),
+            )
+        })
+        .collect();
+    let f = data
+        .findings
+        .iter()
+        .map(|f| FindingDetail {
+            s: f.severity as u8,
+            r: &f.rule_id,
+            o: &f.object,
+            t: f.target.as_deref().unwrap_or(""),
+            g: f.group.as_deref().unwrap_or(""),
+            m: &f.message,
+            st: status_str(&f.status),
+            dn: f.object_dn.as_deref().unwrap_or(""),
+            ev: f
+                .evidence
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            fix: f.remediation.as_deref().unwrap_or(""),
+            sup: f.suppression.as_deref().unwrap_or(""),
+            ti: &f.title,
+        })
+        .collect();
+    Details { rules, f }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_json;
+
+    #[test]
+    fn script_json_cannot_close_the_script_element() {
+        let s = script_json(&vec!["</script><!--&\u{2028}"]).unwrap();
+        assert_eq!(s, r#"["\u003c/script\u003e\u003c!--\u0026\u2028"]"#);
+        let back: Vec<String> = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, vec!["</script><!--&\u{2028}".to_string()]);
+    }
+}

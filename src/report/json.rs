@@ -1,0 +1,62 @@
+//! `findings.json`: the whole [`ReportData`] plus a summary, under a `schema_version`
+//! (docs/report-json.md). `hvaudit diff` reads these files back with [`read_report`].
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ReportData, ReportError, Summary};
+
+/// Bumped when a field changes meaning or is removed; adding a field does not bump it.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonReport {
+    pub schema_version: u32,
+    /// Derived from `findings`; written for consumers, ignored when read back.
+    pub summary: Summary,
+    #[serde(flatten)]
+    pub report: ReportData,
+}
+
+/// The writing twin of [`JsonReport`], borrowing so a large report is not copied.
+#[derive(Serialize)]
+struct JsonReportRef<'a> {
+    schema_version: u32,
+    summary: Summary,
+    #[serde(flatten)]
+    report: &'a ReportData,
+}
+
+pub fn write_report<W: Write>(mut w: W, data: &ReportData) -> Result<(), ReportError> {
+    let doc = JsonReportRef {
+        schema_version: REPORT_SCHEMA_VERSION,
+        summary: data.summary(),
+        report: data,
+    };
+    serde_json::to_writer_pretty(&mut w, &doc)?;
+    w.write_all(b"\n").map_err(|source| ReportError::Io {
+        what: "findings JSON".into(),
+        source,
+    })?;
+    Ok(())
+}
+
+/// Reads a JSON report; `path` only labels errors. A report from a newer schema is refused
+/// rather than misread.
+pub fn read_report<R: Read>(r: R, path: &str) -> Result<ReportData, ReportError> {
+    let value: serde_json::Value = serde_json::from_reader(r)?;
+    let found = value
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    if found != u64::from(REPORT_SCHEMA_VERSION) {
+        return Err(ReportError::JsonSchema {
+            path: path.to_string(),
+            found,
+            supported: REPORT_SCHEMA_VERSION,
+        });
+    }
+    let doc: JsonReport = serde_json::from_value(value)?;
+    Ok(doc.report)
+}

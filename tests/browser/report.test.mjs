@@ -1,0 +1,253 @@
+// Headless Chromium test of the real HTML report (run through ./run.sh, which renders
+// out/report-50.html and out/report-10000.html from tests/common/report_fixture.rs).
+// Expected counts come from that fixture's documentation, written here by hand.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const OUT = join(HERE, 'out');
+const SMALL = join(OUT, 'report-50.html');
+const LARGE = join(OUT, 'report-10000.html');
+
+const XSS_SCRIPT = '<script>alert(1)</script>';
+const XSS_IMG = '"><img src=x onerror=alert(1)>';
+const UNICODE = 'Ünïcødé-主机';
+
+let ctx;
+let profile;
+
+before(async () => {
+  for (const f of [SMALL, LARGE]) {
+    assert.ok(existsSync(f), `${f} missing: run tests/browser/run.sh`);
+  }
+  // A fresh profile each run: nothing cached, nothing synced.
+  profile = mkdtempSync(join(tmpdir(), 'hvaudit-chromium-'));
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  if (ctx) await ctx.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+// Opens a report with every way it could misbehave recorded: script errors, console errors,
+// dialogs (an executed alert), and any request other than the report itself or data: URLs.
+async function open(file) {
+  const page = await ctx.newPage();
+  const url = pathToFileURL(file).href;
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('dialog', async (d) => {
+    problems.push(`dialog: ${d.type()} ${d.message()}`);
+    await d.dismiss();
+  });
+  page.on('request', (r) => {
+    if (r.url() !== url && !r.url().startsWith('data:')) problems.push(`request: ${r.url()}`);
+  });
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u === url || u.startsWith('data:')) return route.continue();
+    problems.push(`routed request: ${u}`);
+    return route.abort();
+  });
+  const t0 = Date.now();
+  await page.goto(url, { waitUntil: 'load' });
+  const loadMs = Date.now() - t0;
+  return { page, problems, loadMs };
+}
+
+const visibleRows = (page) => page.locator('#ft tbody tr.fr:not([hidden])').count();
+const countText = (page) => page.locator('#f-count').textContent();
+
+test('small report: renders inert, banner, filters, sort, details, matrix', async () => {
+  const { page, problems } = await open(SMALL);
+
+  // The incomplete-scan banner is on top and visible, with the gaps as text.
+  const banner = page.locator('#banner');
+  assert.ok(await banner.isVisible());
+  const bannerText = await banner.textContent();
+  assert.match(bannerText, /SC001: incomplete scan/);
+  assert.match(bannerText, /insufficient access rights <script>alert\(3\)<\/script>/);
+  const box = await banner.boundingBox();
+  assert.equal(box.y, 0);
+  // Scrolled away, the sticky strip still says so.
+  await page.locator('#privileged').scrollIntoViewIfNeeded();
+  const strip = await page.locator('.strip').boundingBox();
+  assert.equal(strip.y, 0);
+  assert.ok(await page.locator('.strip').isVisible());
+  await page.evaluate(() => window.scrollTo(0, 0));
+
+  // Hostile values are text: no injected elements exist, the names read back verbatim.
+  assert.equal(await page.evaluate(() => document.images.length), 0);
+  assert.equal(await page.evaluate(() => document.scripts.length), 2);
+  assert.equal(await page.locator('#ft tbody tr.fr[data-i="0"] td.clip').first().textContent(), XSS_SCRIPT);
+  assert.equal(await page.locator('#ft tbody tr.fr[data-i="1"] td.clip').first().textContent(), XSS_IMG);
+
+  // 50 findings; severity select, severity card, rule, host and text search.
+  assert.equal(await visibleRows(page), 50);
+  assert.equal(await countText(page), '50 of 50 findings');
+  assert.ok(await page.locator('#f-more').isHidden());
+  await page.selectOption('#f-sev', 'high');
+  assert.equal(await visibleRows(page), 11);
+  await page.click('.card[data-sev="critical"]');
+  assert.equal(await page.inputValue('#f-sev'), 'critical');
+  assert.equal(await visibleRows(page), 10);
+  await page.click('#f-reset');
+  assert.equal(await visibleRows(page), 50);
+  await page.selectOption('#f-rule', 'HV005');
+  assert.equal(await visibleRows(page), 9);
+  await page.selectOption('#f-rule', '');
+  await page.selectOption('#f-host', '+cmd');
+  assert.equal(await visibleRows(page), 1);
+  await page.selectOption('#f-host', '');
+  await page.fill('#f-q', '主机');
+  await page.waitForFunction(() => document.getElementById('f-count').textContent === '1 of 50 findings');
+  assert.equal(await visibleRows(page), 1);
+  await page.fill('#f-q', 'host-0001');
+  await page.waitForFunction(() => document.getElementById('f-count').textContent === '2 of 50 findings');
+  assert.equal(await visibleRows(page), 2);
+  await page.click('#f-reset');
+  assert.equal(await visibleRows(page), 50);
+  await page.click('.card[data-status="suppressed"]');
+  assert.equal(await page.inputValue('#f-st'), 'suppressed');
+  assert.equal(await visibleRows(page), 2);
+  await page.click('#f-reset');
+
+  // Sorting: severity descending first, then ascending; object ascending puts Ü last.
+  const firstCell = (n) => page.locator('#ft tbody tr.fr').first().locator('td').nth(n).textContent();
+  const lastCell = (n) => page.locator('#ft tbody tr.fr').last().locator('td').nth(n).textContent();
+  await page.click('#ft th[data-key="s"] button');
+  assert.equal(await firstCell(1), 'critical');
+  assert.equal(await lastCell(1), 'info');
+  assert.equal(await page.getAttribute('#ft th[data-key="s"]', 'aria-sort'), 'descending');
+  await page.click('#ft th[data-key="s"] button');
+  assert.equal(await firstCell(1), 'info');
+  await page.click('#ft th[data-key="o"] button');
+  assert.equal(await lastCell(3), UNICODE);
+  await page.click('#ft th[data-key="o"] button');
+  assert.equal(await firstCell(3), UNICODE);
+
+  // A finding opens to rationale, evidence and remediation with a copy button.
+  await page.click('#ft tbody tr.fr[data-i="0"]');
+  const detail = page.locator('#ft tbody tr.fr[data-i="0"] + tr.detail');
+  assert.ok(await detail.isVisible());
+  assert.equal(await detail.locator('pre.fix').textContent(), `# ${XSS_SCRIPT}\nSet-ADAccountControl -Identity x`);
+  assert.match(await detail.textContent(), /Why HV001 matters\. <i>not markup<\/i>/);
+  assert.match(await detail.locator('table.evidence').textContent(), /payload"><img src=x onerror=alert\(1\)>/);
+  const copy = detail.locator('button.copy');
+  assert.equal(await copy.textContent(), 'Copy');
+  await detail.screenshot({ path: join(OUT, 'report-detail.png') });
+  await copy.click();
+  await page.waitForFunction(() => document.querySelector('tr.detail button.copy').textContent !== 'Copy');
+  console.log(`copy button says: ${await copy.textContent()}`);
+  // Filtering hides an open detail with its row.
+  await page.selectOption('#f-sev', 'info');
+  assert.ok(await detail.isHidden());
+  await page.selectOption('#f-sev', '');
+  assert.ok(await detail.isVisible());
+
+  // Suppressed findings stay visible, marked, with their justification.
+  assert.equal(await page.locator('#ft tbody tr.fr.suppressed').count(), 2);
+  await page.click('#ft tbody tr.fr[data-i="13"]');
+  const sup = page.locator('#ft tbody tr.fr[data-i="13"] + tr.detail .sup');
+  assert.equal(await sup.textContent(), 'Suppressed: Accepted risk <b>3</b> until 2099-01-01 (owner: ops)');
+
+  // Readiness matrix: HV01 -> HV03 is blocked; its reasons in the title and, on click, the panel.
+  const group = page.locator('#group-1');
+  const cell = group.locator('table.mx tbody tr').nth(0).locator('td.c').nth(2);
+  assert.ok((await cell.getAttribute('class')).includes('blocked'));
+  const expected = 'HV01 -> HV03: BLOCKED\nHV002: lacks Microsoft Virtual System Migration Service/HV03';
+  assert.equal(await cell.getAttribute('title'), expected);
+  await cell.click();
+  assert.equal(await group.locator('pre.mx-panel').textContent(), expected);
+  assert.ok(await group.locator('pre.mx-panel').isVisible());
+  const same = group.locator('table.mx tbody tr').nth(0).locator('td.c').nth(1);
+  assert.ok((await same.getAttribute('class')).includes('same'));
+  const hostile = group.locator('table.mx tbody tr').nth(3).locator('td.c').nth(0);
+  await hostile.click();
+  assert.match(await group.locator('pre.mx-panel').textContent(), /HV005: Kerberos only on 2016\+ <img src=x onerror=alert\(2\)>/);
+  // The 201-host group is a summary, not a grid.
+  const big = page.locator('#group-2');
+  assert.equal(await big.locator('table.mx').count(), 0);
+  assert.match(await big.textContent(), /201 hosts is too many for a grid/);
+  assert.equal(await big.locator('tbody tr').count(), 200);
+
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(OUT, 'report-top.png') });
+  await page.locator('#readiness').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(OUT, 'report-matrix.png') });
+
+  // Print: controls hidden, every visible finding expanded.
+  await page.emulateMedia({ media: 'print' });
+  await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
+  assert.ok(await page.locator('#f-sev').isHidden());
+  assert.equal(await page.locator('#ft tbody tr.detail:not([hidden])').count(), 50);
+  await page.emulateMedia({ media: 'screen' });
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('10,000 findings: loads and filters in reasonable time', async () => {
+  const { page, problems, loadMs } = await open(LARGE);
+  console.log(`10k report: load ${loadMs} ms`);
+  // The first 500 rows are shown; the rest on request.
+  assert.equal(await visibleRows(page), 500);
+  assert.equal(await countText(page), '10000 of 10000 findings');
+  assert.equal(await page.locator('#f-more-text').textContent(), 'Showing the first 500 of 10000 matching findings.');
+
+  let t0 = Date.now();
+  await page.fill('#f-q', 'host-0042');
+  await page.waitForFunction(() => document.getElementById('f-count').textContent === '40 of 10000 findings');
+  console.log(`10k report: search to 40 rows ${Date.now() - t0} ms (incl. 150 ms debounce; filter ${await page.getAttribute('body', 'data-filter-ms')} ms)`);
+  assert.equal(await visibleRows(page), 40);
+
+  await page.fill('#f-q', '');
+  t0 = Date.now();
+  await page.selectOption('#f-sev', 'critical');
+  await page.waitForFunction(() => document.getElementById('f-count').textContent === '2000 of 10000 findings');
+  console.log(`10k report: severity filter ${Date.now() - t0} ms`);
+  assert.equal(await visibleRows(page), 500);
+  t0 = Date.now();
+  await page.click('#f-more-page');
+  assert.equal(await visibleRows(page), 1000);
+  await page.click('#f-more-all');
+  assert.equal(await visibleRows(page), 2000);
+  assert.ok(await page.locator('#f-more').isHidden());
+  console.log(`10k report: show more + show all (2000 rows) ${Date.now() - t0} ms`);
+  // Everything visible is critical.
+  const sevs = await page.locator('#ft tbody tr.fr:not([hidden]) td:nth-child(2)').allTextContents();
+  assert.equal(sevs.length, 2000);
+  assert.ok(sevs.every((x) => x === 'critical'));
+
+  t0 = Date.now();
+  await page.selectOption('#f-sev', '');
+  await page.click('#ft th[data-key="o"] button');
+  console.log(`10k report: clear filter + sort by object ${Date.now() - t0} ms`);
+  assert.equal(await page.getAttribute('#ft th[data-key="o"]', 'aria-sort'), 'ascending');
+  // The first page follows the new order: HOST-0000 rows (20 of them) come before HOST-0001.
+  const objs = await page.locator('#ft tbody tr.fr:not([hidden]) td:nth-child(4)').allTextContents();
+  assert.equal(objs.length, 500);
+  const firstHost = objs.findIndex((o) => o.startsWith('HOST-'));
+  assert.deepEqual(objs.slice(firstHost, firstHost + 21), [...Array(20).fill('HOST-0000'), 'HOST-0001']);
+
+  await page.screenshot({ path: join(OUT, 'report-10000.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -1,0 +1,38 @@
+// The JSON report of the fixture (written by render_fixture_report next to the HTML) must
+// validate against docs/findings.schema.json, and the schema must reject a broken report.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const schema = JSON.parse(readFileSync(join(HERE, '../../docs/findings.schema.json'), 'utf8'));
+const report = JSON.parse(readFileSync(join(HERE, 'out/report-50.json'), 'utf8'));
+
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+addFormats(ajv);
+const validate = ajv.compile(schema);
+
+test('fixture JSON report validates against the documented schema', () => {
+  const ok = validate(report);
+  assert.ok(ok, JSON.stringify(validate.errors, null, 2));
+  assert.equal(report.findings.length, 50);
+});
+
+test('the schema rejects what the docs forbid', () => {
+  const cases = [
+    (r) => { r.schema_version = 2; },
+    (r) => { r.findings[0].severity = 'severe'; },
+    (r) => { r.delegations[0].delegation_type = 'bogus'; },
+    (r) => { delete r.complete; },
+    (r) => { r.readiness[0].cells[0].ready = 'yes'; },
+  ];
+  for (const mutate of cases) {
+    const r = structuredClone(report);
+    mutate(r);
+    assert.equal(validate(r), false, mutate.toString());
+  }
+});

@@ -1,0 +1,316 @@
+//! A handcrafted report with hostile directory values, shared by tests/report_outputs.rs and
+//! examples/render_fixture_report.rs (which feeds the browser test). Counts the tests rely on
+//! are documented next to the data that produces them.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use hvaudit::findings::{Finding, GroupReadiness, ReadinessCell, Scope, Severity, Status};
+use hvaudit::model::{Domain, DomainController, Gap, ReadRecord, ScanMeta};
+use hvaudit::report::{
+    AccountClass, DelegationRow, DelegationType, DiffSummary, PrivilegedRow, ReportData, RuleDoc,
+};
+
+pub const XSS_SCRIPT: &str = "<script>alert(1)</script>";
+pub const XSS_IMG: &str = "\"><img src=x onerror=alert(1)>";
+pub const HYPERLINK: &str = "=HYPERLINK(\"http://x\",\"y\")";
+pub const UNICODE: &str = "Ünïcødé-主机";
+pub const ANSI: &str = "adm\u{1b}[31mred\u{1b}]0;pwned\u{7}\u{0}\u{85}ctl";
+
+/// 64 KiB of name: reports must neither choke on it nor let it swallow the page.
+pub fn long_name() -> String {
+    "L".repeat(64 * 1024)
+}
+
+fn f(rule: &str, sev: Severity, object: &str, target: Option<&str>, message: &str) -> Finding {
+    Finding {
+        rule_id: rule.to_string(),
+        severity: sev,
+        title: format!("{rule} title"),
+        scope: Scope::Host,
+        object: object.to_string(),
+        object_dn: Some(format!("CN={object},OU=Hyper-V,DC=corp,DC=example")),
+        target: target.map(str::to_string),
+        group: Some("Cluster-A".to_string()),
+        message: message.to_string(),
+        evidence: BTreeMap::from([(
+            "userAccountControl".to_string(),
+            "0x1001000 (WORKSTATION_TRUST_ACCOUNT, TRUSTED_TO_AUTH_FOR_DELEGATION)".to_string(),
+        )]),
+        remediation: Some(format!(
+            "Set-ADAccountControl -Identity '{}$' -TrustedToAuthForDelegation $true",
+            object.replace('\'', "''")
+        )),
+        status: Status::Open,
+        suppression: None,
+    }
+}
+
+/// The ten hostile findings. Severities: critical 2, high 3, medium 4, low 1, info 0.
+pub fn hostile_findings() -> Vec<Finding> {
+    let mut v = vec![
+        f("HV001", Severity::Critical, XSS_SCRIPT, None, XSS_SCRIPT),
+        f(
+            "HV008",
+            Severity::Critical,
+            XSS_IMG,
+            Some("ldap/dc1.corp.example"),
+            "delegates to a DC",
+        ),
+        f("HV005", Severity::High, HYPERLINK, None, HYPERLINK),
+        f("HV002", Severity::Medium, "+cmd", Some("-1+2"), "@SUM(A1)"),
+        f(
+            "HV003",
+            Severity::Medium,
+            "@SUM(A1)",
+            Some("\tTAB-host"),
+            "tab",
+        ),
+        f("HV009", Severity::Medium, "\rCR-host", None, "\rcarriage"),
+        f("HV004", Severity::Low, &long_name(), None, "long name"),
+        f(
+            "HV007",
+            Severity::Medium,
+            UNICODE,
+            Some("http/ünï.corp.example"),
+            UNICODE,
+        ),
+        f("PA001", Severity::High, ANSI, None, ANSI),
+        f(
+            "SC001",
+            Severity::High,
+            "scan",
+            None,
+            "the scan is incomplete",
+        ),
+    ];
+    v[0].evidence.insert("payload".into(), XSS_IMG.into());
+    v[0].remediation = Some(format!("# {XSS_SCRIPT}\nSet-ADAccountControl -Identity x"));
+    v[8].evidence.insert("name".into(), ANSI.into());
+    v
+}
+
+/// Generated finding `i`: severity by `i % 5` (critical, high, medium, low, info); i = 3 and
+/// i = 4 are suppressed. With 40 of them the report holds 50 findings: critical 10, high 11,
+/// medium 12, low 9 (1 suppressed), info 8 (1 suppressed).
+pub fn generated_finding(i: usize) -> Finding {
+    let (rule, sev) = match i % 5 {
+        0 => ("HV008", Severity::Critical),
+        1 => ("HV005", Severity::High),
+        2 => ("HV002", Severity::Medium),
+        3 => ("HV006", Severity::Low),
+        _ => ("HV015", Severity::Info),
+    };
+    let host = format!("HOST-{:04}", i % 500);
+    let peer = format!("HOST-{:04}", (i + 1) % 500);
+    let mut x = f(
+        rule,
+        sev,
+        &host,
+        Some(&peer),
+        &format!("{host} finding number {i} about {peer}"),
+    );
+    if i == 3 || i == 4 {
+        x.status = Status::Suppressed;
+        x.suppression = Some(format!(
+            "Accepted risk <b>{i}</b> until 2099-01-01 (owner: ops)"
+        ));
+    }
+    x
+}
+
+fn cell(from: &str, to: &str, same_cluster: bool, blocking: &[(&str, &str)]) -> ReadinessCell {
+    ReadinessCell {
+        from: from.into(),
+        to: to.into(),
+        ready: blocking.is_empty(),
+        same_cluster,
+        blocking_rules: blocking.iter().map(|(r, _)| r.to_string()).collect(),
+        reasons: blocking.iter().map(|(_, m)| m.to_string()).collect(),
+    }
+}
+
+/// Cluster-A: 5 hosts. HV01/HV02 share a cluster. Every pair into HV03 is blocked by HV002,
+/// pairs from the hostile-named host by HV005: 7 blocked pairs of 20.
+pub fn small_group() -> GroupReadiness {
+    let hosts = ["HV01", "HV02", "HV03", "<b>HV04</b>", UNICODE];
+    let mut cells = Vec::new();
+    for from in hosts {
+        for to in hosts {
+            if from == to {
+                continue;
+            }
+            let same = matches!((from, to), ("HV01", "HV02") | ("HV02", "HV01"));
+            let mut b = Vec::new();
+            if to == "HV03" {
+                b.push((
+                    "HV002",
+                    "lacks Microsoft Virtual System Migration Service/HV03",
+                ));
+            }
+            if from == "<b>HV04</b>" {
+                b.push((
+                    "HV005",
+                    "Kerberos only on 2016+ <img src=x onerror=alert(2)>",
+                ));
+            }
+            cells.push(cell(from, to, same, &b));
+        }
+    }
+    GroupReadiness {
+        group: "Cluster-A".into(),
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        cells,
+    }
+}
+
+/// 201 hosts: above the grid limit. Pairs from BIG-000 are blocked: 200 blocked pairs.
+pub fn big_group() -> GroupReadiness {
+    let hosts: Vec<String> = (0..201).map(|i| format!("BIG-{i:03}")).collect();
+    let mut cells = Vec::new();
+    for from in &hosts {
+        for to in &hosts {
+            if from != to {
+                let b: &[(&str, &str)] = if from == "BIG-000" {
+                    &[("HV002", "missing migration SPN")]
+                } else {
+                    &[]
+                };
+                cells.push(cell(from, to, false, b));
+            }
+        }
+    }
+    GroupReadiness {
+        group: "Big".into(),
+        hosts,
+        cells,
+    }
+}
+
+fn rule(id: &str, sev: Severity) -> RuleDoc {
+    RuleDoc {
+        id: id.into(),
+        title: format!("{id} title"),
+        severity: sev,
+        rationale: format!("Why {id} matters. <i>not markup</i>"),
+        references: vec!["https://learn.microsoft.com/windows-server/virtualization/hyper-v/deploy/set-up-hosts-for-live-migration-without-failover-clustering".into()],
+    }
+}
+
+/// A report with the ten hostile findings plus `generated` generated ones.
+pub fn fixture_report(generated: usize) -> ReportData {
+    let mut findings = hostile_findings();
+    findings.extend((0..generated).map(generated_finding));
+    let gaps = vec![
+        Gap {
+            what: "msDS-AllowedToActOnBehalfOfOtherIdentity on CN=HV03".into(),
+            reason: "insufficient access rights <script>alert(3)</script>".into(),
+        },
+        Gap {
+            what: "inventory row HV05".into(),
+            reason: "WinRM unreachable".into(),
+        },
+    ];
+    ReportData {
+        meta: ScanMeta {
+            tool_version: "0.1.0".into(),
+            source_kind: "ldap".into(),
+            source: "ldaps://dc1.corp.example:636".into(),
+            bind_identity: Some("CORP\\auditor".into()),
+            collected_at: Utc.with_ymd_and_hms(2025, 3, 14, 9, 26, 53).unwrap(),
+            reads: vec![ReadRecord {
+                what: "computers".into(),
+                base: "DC=corp,DC=example".into(),
+                filter: "(objectCategory=computer)".into(),
+                entries: 42,
+                pages: 1,
+            }],
+            gaps: gaps.clone(),
+            tls_verification_disabled: false,
+        },
+        domain: Domain {
+            dn: "DC=corp,DC=example".into(),
+            dns_name: "corp.example".into(),
+            netbios_name: Some("CORP".into()),
+            sid: None,
+            functional_level: Some(7),
+            domain_controllers: vec![DomainController {
+                sam_account_name: "DC1$".into(),
+                dns_host_name: Some("dc1.corp.example".into()),
+                dn: "CN=DC1,OU=Domain Controllers,DC=corp,DC=example".into(),
+                read_only: false,
+            }],
+        },
+        complete: false,
+        gaps,
+        tool_version: "0.1.0".into(),
+        ruleset_version: "2025.1".into(),
+        sources: vec![
+            "ldaps://dc1.corp.example:636".into(),
+            "inventory.csv".into(),
+            "hvaudit.toml".into(),
+        ],
+        findings,
+        readiness: vec![small_group(), big_group()],
+        delegations: vec![
+            DelegationRow {
+                account: "DC1$".into(),
+                dn: "CN=DC1,OU=Domain Controllers,DC=corp,DC=example".into(),
+                kind: AccountClass::Computer,
+                dc: true,
+                enabled: true,
+                delegation_type: DelegationType::Unconstrained,
+                targets: vec![],
+                protocol_transition: false,
+            },
+            DelegationRow {
+                account: XSS_IMG.into(),
+                dn: "CN=HV01,DC=corp,DC=example".into(),
+                kind: AccountClass::Computer,
+                dc: false,
+                enabled: true,
+                delegation_type: DelegationType::ConstrainedProtocolTransition,
+                targets: vec![
+                    "Microsoft Virtual System Migration Service/HV02".into(),
+                    XSS_SCRIPT.into(),
+                ],
+                protocol_transition: true,
+            },
+        ],
+        privileged: vec![
+            PrivilegedRow {
+                account: "Administrator".into(),
+                dn: "CN=Administrator,CN=Users,DC=corp,DC=example".into(),
+                enabled: true,
+                via: vec!["RID 500".into(), "Domain Admins".into()],
+                not_delegated: true,
+                protected_users: false,
+                protected: true,
+            },
+            PrivilegedRow {
+                account: ANSI.into(),
+                dn: "CN=adm,DC=corp,DC=example".into(),
+                enabled: true,
+                via: vec!["Domain Admins > Tier0 <Ops>".into()],
+                not_delegated: false,
+                protected_users: false,
+                protected: false,
+            },
+        ],
+        rules: vec![
+            rule("HV001", Severity::Critical),
+            rule("HV002", Severity::Medium),
+            rule("HV005", Severity::High),
+            rule("HV008", Severity::Critical),
+            rule("PA001", Severity::High),
+        ],
+        suppression_notes: vec!["suppression for HV006 on HOST-0099 expired 2024-01-01".into()],
+        diff: Some(DiffSummary {
+            previous: "previous/findings.json".into(),
+            new: 3,
+            unchanged: 47,
+            resolved: vec![f("HV013", Severity::Medium, "OLD-HOST", None, "fixed")],
+        }),
+    }
+}
