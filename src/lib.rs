@@ -3,7 +3,9 @@
 //! Pipeline: [`collect`] (LDAP or LDIF) -> [`model`] snapshot -> analysis -> rules -> findings
 //! -> reports. The binary in `src/main.rs` is a thin shell over this library.
 
+pub mod analysis;
 pub mod collect;
+pub mod config;
 pub mod findings;
 pub mod inventory;
 pub mod model;
