@@ -4,8 +4,10 @@
 //! -> reports. The binary in `src/main.rs` is a thin shell over this library.
 
 pub mod analysis;
+pub mod audit;
 pub mod collect;
 pub mod config;
 pub mod findings;
 pub mod inventory;
 pub mod model;
+pub mod rules;
