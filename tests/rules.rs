@@ -617,3 +617,46 @@ fn pa002_former_admin_with_admincount() {
         vec![k("PA001", "current", None), k("PA002", "old-admin", None)]
     );
 }
+
+#[test]
+fn hv005_ignores_kerberos_only_kcd_to_cluster_peers() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, false);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.mesh(&["HVA01", "HVA02"]);
+    let out = fx.audit(
+        &cfg("[[cluster]]\nname = \"CLA\"\nmembers = [\"HVA01\", \"HVA02\"]\n"),
+        None,
+    );
+    assert_eq!(keys(&out), vec![]);
+}
+
+#[test]
+fn rbcd_deny_ace_wins_over_group_allow() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.kcd_full("HVA02", "HVA01");
+    let g = fx.group("HV-Hosts");
+    fx.member(&g, "HVA01", &[], false);
+    let a1 = fx.csid("HVA01");
+    fx.rbcd("HVA02", &[g]);
+    fx.comp("HVA02")
+        .rbcd
+        .as_mut()
+        .unwrap()
+        .trustees
+        .push(hvaudit::model::RbcdTrustee {
+            sid: a1,
+            ace_type: "deny".into(),
+            access_mask: 0xF01FF,
+        });
+    let out = fx.audit(&Config::default(), None);
+    assert_eq!(
+        keys(&out),
+        vec![
+            k("HV002", "HVA01", Some("HVA02")),
+            k("HV003", "HVA01", Some("HVA02")),
+        ]
+    );
+}

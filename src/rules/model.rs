@@ -200,6 +200,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "the other hosts of its migration group",
     ),
     v(
+        "host.non_cluster_peers",
+        "list of string",
+        "the peers not in its failover cluster (those it needs delegation to)",
+    ),
+    v(
         "host.storage",
         "list of string",
         "storage servers of its migration group",
@@ -248,7 +253,7 @@ pub const VARIABLES: &[VarDoc] = &[
     v(
         "host.kcd_only_migration_targets",
         "list of string",
-        "those of `migration_targets` whose RBCD does not also let this host delegate (they need protocol transition on 2016+)",
+        "those of `migration_targets` outside its cluster whose RBCD does not also let this host delegate (they need protocol transition on 2016+)",
     ),
     v(
         "host.rbcd_present",
@@ -767,6 +772,7 @@ pub struct HostView {
     pub group: Option<String>,
     pub cluster: Option<String>,
     pub peers: Vec<String>,
+    pub non_cluster_peers: Vec<String>,
     pub storage: Vec<String>,
     pub delegations: Vec<EntryBrief>,
     pub migration_targets: Vec<String>,
@@ -836,6 +842,15 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
                     .collect()
             })
             .unwrap_or_default(),
+        non_cluster_peers: group
+            .map(|g| {
+                g.hosts
+                    .iter()
+                    .filter(|p| **p != h && !a.same_cluster(h, **p))
+                    .map(|p| name_of(*p))
+                    .collect()
+            })
+            .unwrap_or_default(),
         storage: group
             .map(|g| g.storage.iter().map(|s| s.name.clone()).collect())
             .unwrap_or_default(),
@@ -860,7 +875,7 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
         kcd_only_migration_targets: host
             .migration_targets
             .iter()
-            .filter(|t| !a.rbcd_covers(h, **t))
+            .filter(|t| !a.rbcd_covers(h, **t) && !a.same_cluster(h, **t))
             .map(|t| name_of(*t))
             .collect(),
         rbcd_present: host.rbcd.present,
