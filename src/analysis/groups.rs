@@ -1,0 +1,185 @@
+//! Migration groups (who must be able to migrate to whom), clusters (who needs no KCD among
+//! themselves) and the storage servers of each group.
+
+use std::collections::HashMap;
+
+use super::Index;
+use super::hosts::HostFacts;
+use crate::config::{Config, GroupConfig};
+use crate::inventory::HostInventory;
+
+/// Name of the single group formed when the configuration defines none.
+pub const DEFAULT_GROUP: &str = "all";
+
+#[derive(Debug, Clone)]
+pub struct MigrationGroup {
+    pub name: String,
+    /// Host indexes, in host order.
+    pub hosts: Vec<usize>,
+    pub storage: Vec<StorageServer>,
+}
+
+/// A storage server (SOFS name) whose `cifs` every member of its group needs.
+#[derive(Debug, Clone)]
+pub struct StorageServer {
+    /// As configured.
+    pub name: String,
+    /// The computer account it resolves to, if any.
+    pub computer: Option<usize>,
+}
+
+fn matches(g: &GroupConfig, h: &HostFacts) -> bool {
+    if let (Some(ou), Some(dn)) = (&g.ou, &h.dn) {
+        let dn = dn.to_lowercase();
+        let ou = ou.to_lowercase();
+        if dn == ou || dn.ends_with(&format!(",{ou}")) {
+            return true;
+        }
+    }
+    if let Some(m) = &g.name_matcher
+        && m.is_match(&h.name)
+    {
+        return true;
+    }
+    g.hosts.iter().any(|n| {
+        n.eq_ignore_ascii_case(&h.name)
+            || h.fqdn.as_ref().is_some_and(|f| n.eq_ignore_ascii_case(f))
+    })
+}
+
+/// Assigns each host its group and cluster; returns the groups.
+pub fn assign(
+    hosts: &mut [HostFacts],
+    host_by_name: &HashMap<String, usize>,
+    inventory: Option<&HostInventory>,
+    config: &Config,
+    index: &Index,
+    notes: &mut Vec<String>,
+) -> Vec<MigrationGroup> {
+    // Clusters first: configuration, then the inventory's ClusterName for the rest.
+    for c in &config.clusters {
+        for m in &c.members {
+            match host_by_name.get(&m.to_lowercase()) {
+                Some(&h) => match &hosts[h].cluster {
+                    Some(other) => notes.push(format!(
+                        "{} is a member of clusters {other} and {}; {other} is used",
+                        hosts[h].name, c.name
+                    )),
+                    None => hosts[h].cluster = Some(c.name.clone()),
+                },
+                None => notes.push(format!(
+                    "[[cluster]] {} names '{m}', which is not a Hyper-V host",
+                    c.name
+                )),
+            }
+        }
+    }
+    if let Some(inv) = inventory {
+        for h in hosts.iter_mut() {
+            let Some(row) = h.inventory else { continue };
+            let Some(cn) = inv.hosts[row]
+                .cluster_name
+                .as_ref()
+                .filter(|c| !c.trim().is_empty())
+            else {
+                continue;
+            };
+            match &h.cluster {
+                None => h.cluster = Some(cn.trim().to_string()),
+                Some(c) if !c.eq_ignore_ascii_case(cn.trim()) => notes.push(format!(
+                    "{}: configuration says cluster {c}, the inventory says {}; the configuration is used",
+                    h.name,
+                    cn.trim()
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+
+    let eligible = |h: &HostFacts, notes: &mut Vec<String>| -> bool {
+        if !h.in_directory() {
+            notes.push(format!(
+                "{} is in the host inventory but not in the directory: it is in no migration group",
+                h.name
+            ));
+            false
+        } else if !h.enabled {
+            notes.push(format!(
+                "{} is disabled in the directory: it is in no migration group",
+                h.name
+            ));
+            false
+        } else {
+            true
+        }
+    };
+
+    let mut groups: Vec<MigrationGroup> = if config.groups.is_empty() {
+        vec![MigrationGroup {
+            name: DEFAULT_GROUP.to_string(),
+            hosts: Vec::new(),
+            storage: Vec::new(),
+        }]
+    } else {
+        config
+            .groups
+            .iter()
+            .map(|g| MigrationGroup {
+                name: g.name.clone(),
+                hosts: Vec::new(),
+                storage: g
+                    .storage
+                    .iter()
+                    .map(|s| StorageServer {
+                        name: s.clone(),
+                        computer: index.computer(s),
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    for g in &groups {
+        for s in &g.storage {
+            if s.computer.is_none() {
+                notes.push(format!(
+                    "storage server '{}' of group {} is not a computer in the directory",
+                    s.name, g.name
+                ));
+            }
+        }
+    }
+
+    for (i, h) in hosts.iter_mut().enumerate() {
+        if !eligible(h, notes) {
+            continue;
+        }
+        let gi = if config.groups.is_empty() {
+            Some(0)
+        } else {
+            let mut found = config
+                .groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| matches(g, h));
+            let first = found.next().map(|(gi, _)| gi);
+            let others: Vec<&str> = found.map(|(_, g)| g.name.as_str()).collect();
+            match first {
+                Some(f) if !others.is_empty() => notes.push(format!(
+                    "{} matches groups {} and {}; {} is used",
+                    h.name,
+                    config.groups[f].name,
+                    others.join(", "),
+                    config.groups[f].name
+                )),
+                None => notes.push(format!("{} matches no configured [[group]]", h.name)),
+                _ => {}
+            }
+            first
+        };
+        if let Some(gi) = gi {
+            h.group = Some(gi);
+            groups[gi].hosts.push(i);
+        }
+    }
+    groups
+}

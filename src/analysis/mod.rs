@@ -1,0 +1,337 @@
+//! Analysis: the facts rules decide on, computed once from a snapshot, an optional host
+//! inventory and the configuration. Every lookup goes through hash indexes so the work is
+//! linear in the directory size; host pairs are only ever built inside a migration group.
+
+pub mod groups;
+pub mod hosts;
+pub mod os;
+pub mod privileged;
+pub mod spn;
+pub mod targets;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::Config;
+use crate::inventory::HostInventory;
+use crate::model::sid::well_known;
+use crate::model::{Sid, Snapshot, uac};
+
+pub use groups::{MigrationGroup, StorageServer};
+pub use hosts::{DelegationForms, HostFacts};
+pub use os::OsGeneration;
+pub use privileged::AccountFacts;
+pub use spn::{Spn, SpnError};
+pub use targets::{Classification, DelegationEntry};
+
+/// A directory object the snapshot holds, by its index in the snapshot's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Principal {
+    Computer(usize),
+    Account(usize),
+    Group(usize),
+}
+
+/// Lookups over the snapshot, all keys lower-cased.
+#[derive(Debug, Default)]
+pub struct Index {
+    domain_dns: String,
+    computer_by_sam: HashMap<String, usize>,
+    computer_by_dns: HashMap<String, usize>,
+    account_by_sam: HashMap<String, usize>,
+    /// Host part of registered SPNs, for targets named by an alias.
+    by_spn_host: HashMap<String, Principal>,
+    by_sid: HashMap<Sid, Principal>,
+    by_dn: HashMap<String, Principal>,
+    dcs: HashSet<usize>,
+}
+
+fn strip_dollar(s: &str) -> &str {
+    s.strip_suffix('$').unwrap_or(s)
+}
+
+impl Index {
+    pub fn build(snapshot: &Snapshot) -> Index {
+        let mut ix = Index {
+            domain_dns: snapshot.domain.dns_name.to_lowercase(),
+            ..Index::default()
+        };
+        let dc_names: HashSet<String> = snapshot
+            .domain
+            .domain_controllers
+            .iter()
+            .flat_map(|d| {
+                [
+                    Some(strip_dollar(&d.sam_account_name).to_lowercase()),
+                    d.dns_host_name.as_ref().map(|n| n.to_lowercase()),
+                    Some(d.dn.to_lowercase()),
+                ]
+            })
+            .flatten()
+            .collect();
+        for (i, c) in snapshot.computers.iter().enumerate() {
+            let p = Principal::Computer(i);
+            let sam = strip_dollar(&c.sam_account_name).to_lowercase();
+            let dns = c.dns_host_name.as_ref().map(|d| d.to_lowercase());
+            if c.uac.is_dc()
+                || c.uac.has(uac::PARTIAL_SECRETS_ACCOUNT)
+                || dc_names.contains(&sam)
+                || dns.as_ref().is_some_and(|d| dc_names.contains(d))
+                || dc_names.contains(&c.dn.to_lowercase())
+            {
+                ix.dcs.insert(i);
+            }
+            ix.computer_by_sam.entry(sam).or_insert(i);
+            if let Some(d) = dns {
+                ix.computer_by_dns.entry(d).or_insert(i);
+            }
+            ix.index_common(p, c.sid.as_ref(), &c.dn, &c.spns);
+        }
+        for (i, a) in snapshot.accounts.iter().enumerate() {
+            let p = Principal::Account(i);
+            ix.account_by_sam
+                .entry(strip_dollar(&a.sam_account_name).to_lowercase())
+                .or_insert(i);
+            ix.index_common(p, a.sid.as_ref(), &a.dn, &a.spns);
+        }
+        for (i, g) in snapshot.groups.iter().enumerate() {
+            ix.index_common(Principal::Group(i), g.sid.as_ref(), &g.dn, &[]);
+        }
+        ix
+    }
+
+    fn index_common(&mut self, p: Principal, sid: Option<&Sid>, dn: &str, spns: &[String]) {
+        if let Some(s) = sid {
+            self.by_sid.entry(s.clone()).or_insert(p);
+        }
+        self.by_dn.entry(dn.to_lowercase()).or_insert(p);
+        for s in spns {
+            if let Ok(spn) = Spn::parse(s) {
+                self.by_spn_host.entry(spn.host_key()).or_insert(p);
+            }
+        }
+    }
+
+    /// A computer by NetBIOS name (with or without `$`) or FQDN, case-insensitively. An FQDN
+    /// in the snapshot's domain also matches by its first label, for accounts without
+    /// dNSHostName.
+    pub fn computer(&self, name: &str) -> Option<usize> {
+        let key = strip_dollar(name.trim()).to_lowercase();
+        if let Some(i) = self.computer_by_dns.get(&key) {
+            return Some(*i);
+        }
+        if let Some(i) = self.computer_by_sam.get(&key) {
+            return Some(*i);
+        }
+        let (first, rest) = key.split_once('.')?;
+        (!self.domain_dns.is_empty() && rest == self.domain_dns)
+            .then(|| self.computer_by_sam.get(first).copied())
+            .flatten()
+    }
+
+    /// The account an SPN's host part names: by dNSHostName, then by sAMAccountName without
+    /// `$` (computers before other accounts), then by the host part of a registered SPN.
+    pub fn resolve_spn_host(&self, host: &str) -> Option<Principal> {
+        if let Some(c) = self.computer(host) {
+            return Some(Principal::Computer(c));
+        }
+        let key = host.to_lowercase();
+        if let Some(a) = self.account_by_sam.get(&key) {
+            return Some(Principal::Account(*a));
+        }
+        self.by_spn_host.get(&key).copied()
+    }
+
+    pub fn by_sid(&self, sid: &Sid) -> Option<Principal> {
+        self.by_sid.get(sid).copied()
+    }
+
+    pub fn by_dn(&self, dn: &str) -> Option<Principal> {
+        self.by_dn.get(&dn.to_lowercase()).copied()
+    }
+
+    pub fn is_dc(&self, p: Principal) -> bool {
+        matches!(p, Principal::Computer(i) if self.dcs.contains(&i))
+    }
+
+    pub fn computer_is_dc(&self, i: usize) -> bool {
+        self.dcs.contains(&i)
+    }
+
+    pub fn is_disabled(&self, snapshot: &Snapshot, p: Principal) -> bool {
+        match p {
+            Principal::Computer(i) => snapshot.computers[i].uac.disabled(),
+            Principal::Account(i) => snapshot.accounts[i].uac.disabled(),
+            Principal::Group(_) => false,
+        }
+    }
+}
+
+/// Display name of a principal: sAMAccountName without `$` for computers.
+pub fn principal_name(snapshot: &Snapshot, p: Principal) -> String {
+    match p {
+        Principal::Computer(i) => strip_dollar(&snapshot.computers[i].sam_account_name).to_string(),
+        Principal::Account(i) => snapshot.accounts[i].sam_account_name.clone(),
+        Principal::Group(i) => snapshot.groups[i].sam_account_name.clone(),
+    }
+}
+
+pub fn principal_dn(snapshot: &Snapshot, p: Principal) -> &str {
+    match p {
+        Principal::Computer(i) => &snapshot.computers[i].dn,
+        Principal::Account(i) => &snapshot.accounts[i].dn,
+        Principal::Group(i) => &snapshot.groups[i].dn,
+    }
+}
+
+/// Well-known SIDs that stand for (nearly) every computer: an RBCD naming one of them lets any
+/// machine delegate.
+pub fn is_broad_sid(sid: &Sid) -> bool {
+    let s = sid.to_string();
+    if [
+        well_known::EVERYONE,
+        well_known::AUTHENTICATED_USERS,
+        "S-1-5-7",      // Anonymous Logon
+        "S-1-5-32-545", // Users
+        "S-1-5-32-546", // Guests
+        "S-1-5-2",      // Network
+        "S-1-5-4",      // Interactive
+    ]
+    .contains(&s.as_str())
+    {
+        return true;
+    }
+    is_domain_sid_with_rid(
+        sid,
+        &[
+            well_known::RID_DOMAIN_USERS,
+            514, // Domain Guests
+            well_known::RID_DOMAIN_COMPUTERS,
+        ],
+    )
+}
+
+/// `S-1-5-21-a-b-c-RID` with RID in the list: a domain-relative SID of any domain.
+pub fn is_domain_sid_with_rid(sid: &Sid, rids: &[u32]) -> bool {
+    sid.authority == 5
+        && sid.sub_authorities.len() == 5
+        && sid.sub_authorities[0] == 21
+        && sid.rid().is_some_and(|r| rids.contains(&r))
+}
+
+/// The facts of one audit, built once.
+#[derive(Debug)]
+pub struct Analysis<'a> {
+    pub snapshot: &'a Snapshot,
+    pub inventory: Option<&'a HostInventory>,
+    pub config: &'a Config,
+    pub index: Index,
+    /// Every delegation entry in the snapshot (computers and accounts).
+    pub entries: Vec<DelegationEntry>,
+    /// Hyper-V hosts, sorted by name.
+    pub hosts: Vec<HostFacts>,
+    /// Lower-cased NetBIOS name and FQDN of each host -> index in `hosts`.
+    pub host_by_name: HashMap<String, usize>,
+    /// Computer index -> host index.
+    pub host_by_computer: HashMap<usize, usize>,
+    pub groups: Vec<MigrationGroup>,
+    /// Parallel to `snapshot.accounts`.
+    pub accounts: Vec<AccountFacts>,
+    /// Inventory rows the collector could not read: (ComputerName, error).
+    pub inventory_errors: Vec<(String, String)>,
+    /// Facts worth telling the reader that are not findings (a host in no group, a configured
+    /// name not in the directory...).
+    pub notes: Vec<String>,
+}
+
+impl<'a> Analysis<'a> {
+    pub fn build(
+        snapshot: &'a Snapshot,
+        inventory: Option<&'a HostInventory>,
+        config: &'a Config,
+    ) -> Analysis<'a> {
+        let index = Index::build(snapshot);
+        let entries = targets::entries(snapshot, &index);
+        let mut notes = Vec::new();
+        let mut hosts = hosts::discover(snapshot, inventory, config, &index, &mut notes);
+        let mut host_by_name = HashMap::new();
+        let mut host_by_computer = HashMap::new();
+        for (i, h) in hosts.iter().enumerate() {
+            host_by_name.entry(h.name.to_lowercase()).or_insert(i);
+            if let Some(f) = &h.fqdn {
+                host_by_name.entry(f.to_lowercase()).or_insert(i);
+            }
+            if let Some(c) = h.computer {
+                host_by_computer.insert(c, i);
+            }
+        }
+        let groups = groups::assign(
+            &mut hosts,
+            &host_by_name,
+            inventory,
+            config,
+            &index,
+            &mut notes,
+        );
+        hosts::delegation_facts(&mut hosts, snapshot, &index, &entries, &host_by_computer);
+        let accounts = privileged::classify(snapshot, config, &index, &mut notes);
+        let inventory_errors = inventory
+            .map(|inv| {
+                inv.hosts
+                    .iter()
+                    .filter_map(|h| {
+                        h.error
+                            .as_ref()
+                            .map(|e| (h.computer_name.clone(), e.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Analysis {
+            snapshot,
+            inventory,
+            config,
+            index,
+            entries,
+            hosts,
+            host_by_name,
+            host_by_computer,
+            groups,
+            accounts,
+            inventory_errors,
+            notes,
+        }
+    }
+
+    /// A host by NetBIOS name or FQDN, case-insensitively (a trailing `$` is ignored).
+    pub fn host(&self, name: &str) -> Option<usize> {
+        let key = strip_dollar(name.trim()).to_lowercase();
+        self.host_by_name.get(&key).copied().or_else(|| {
+            self.index
+                .computer(&key)
+                .and_then(|c| self.host_by_computer.get(&c).copied())
+        })
+    }
+
+    /// True when the scan read everything and every inventory row was read.
+    pub fn complete(&self) -> bool {
+        self.snapshot.meta.gaps.is_empty() && self.inventory_errors.is_empty()
+    }
+
+    /// Same failover cluster (by configuration or inventory ClusterName).
+    pub fn same_cluster(&self, a: usize, b: usize) -> bool {
+        match (&self.hosts[a].cluster, &self.hosts[b].cluster) {
+            (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+            _ => false,
+        }
+    }
+
+    /// The account `to` trusts `from` through its RBCD: allowed and not denied.
+    pub fn rbcd_covers(&self, from: usize, to: usize) -> bool {
+        let Some(sid) = self.hosts[from].sid.as_ref() else {
+            return false;
+        };
+        self.hosts[to]
+            .rbcd
+            .covers(sid, self.hosts[from].computer.is_some())
+    }
+}

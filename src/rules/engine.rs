@@ -1,0 +1,334 @@
+//! Evaluation: every expression compiled once in the rule set's environment, then evaluated
+//! per scope object. Messages and remediations are rendered only for rules that fire.
+
+use std::collections::{BTreeMap, HashMap};
+
+use minijinja::value::ValueKind;
+use minijinja::{Error, ErrorKind, Expression, Value, context};
+use serde::Serialize;
+
+use super::{Rule, RuleError, RuleSet, template_name};
+use crate::findings::{Finding, Scope, Status};
+
+/// Quotes a value as a PowerShell single-quoted string: directory values are attacker
+/// controlled, and inside single quotes only a quote character is special. PowerShell also
+/// treats the typographic single quotes as quotes, so those are doubled too. A list becomes a
+/// comma-separated list of quoted strings.
+pub fn ps_quote(v: Value) -> Result<String, Error> {
+    fn one(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('\'');
+        for c in s.chars() {
+            if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+                out.push(c);
+            }
+            out.push(c);
+        }
+        out.push('\'');
+        out
+    }
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "ps_quote: the value is none or undefined",
+        )),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<String> = v
+                .try_iter()?
+                .map(|i| {
+                    if i.is_none() || i.is_undefined() {
+                        Err(Error::new(
+                            ErrorKind::InvalidOperation,
+                            "ps_quote: a list item is none or undefined",
+                        ))
+                    } else {
+                        Ok(one(&i.to_string()))
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(items.join(", "))
+        }
+        _ => Ok(one(&v.to_string())),
+    }
+}
+
+/// A rule that could not be evaluated for one object (a runtime error in its expression).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("rule {rule_id} on {object}: {message}")]
+pub struct EvalError {
+    pub rule_id: String,
+    pub object: String,
+    pub message: String,
+}
+
+/// What a finding is about; computed only when a rule fires.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub object: String,
+    pub object_dn: Option<String>,
+    pub target: Option<String>,
+    pub group: Option<String>,
+}
+
+/// A finding with what is needed to evaluate its `blocks` expression later.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub finding: Finding,
+    /// Index of the rule in [`CompiledRules`].
+    pub rule: usize,
+    /// The evaluation context the rule fired in.
+    pub ctx: Value,
+}
+
+struct CompiledRule<'r> {
+    rule: &'r Rule,
+    condition: Expression<'r, 'static>,
+    evidence: Vec<(String, Expression<'r, 'static>)>,
+    target: Option<Expression<'r, 'static>>,
+    blocks: Option<Expression<'r, 'static>>,
+}
+
+pub struct CompiledRules<'r> {
+    set: &'r RuleSet,
+    rules: Vec<CompiledRule<'r>>,
+    by_scope: HashMap<Scope, Vec<usize>>,
+}
+
+fn detail(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+/// Evidence values as text: lists joined with ", ", none/undefined left out.
+fn evidence_text(v: &Value) -> Option<String> {
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => None,
+        ValueKind::Seq | ValueKind::Iterable => Some(
+            v.try_iter()
+                .map(|it| it.map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|_| v.to_string()),
+        ),
+        _ => Some(v.to_string()),
+    }
+}
+
+impl<'r> CompiledRules<'r> {
+    pub(super) fn new(set: &'r RuleSet) -> Result<CompiledRules<'r>, RuleError> {
+        let env = set.env();
+        let mut rules = Vec::new();
+        let mut by_scope: HashMap<Scope, Vec<usize>> = HashMap::new();
+        for rule in set.rules.iter().filter(|r| r.enabled) {
+            let compile = |what: &str, src: &str| {
+                env.compile_expression_owned(src.to_string())
+                    .map_err(|e| RuleError {
+                        file: rule.source.clone(),
+                        line: Some(rule.line),
+                        message: format!("rule {}: {what} does not compile: {e}", rule.id),
+                    })
+            };
+            let c = CompiledRule {
+                rule,
+                condition: compile("condition", &rule.condition)?,
+                evidence: rule
+                    .evidence
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), compile(&format!("evidence.{k}"), v)?)))
+                    .collect::<Result<_, RuleError>>()?,
+                target: rule
+                    .target
+                    .as_deref()
+                    .map(|t| compile("target", t))
+                    .transpose()?,
+                blocks: rule
+                    .blocks
+                    .as_deref()
+                    .map(|t| compile("blocks", t))
+                    .transpose()?,
+            };
+            by_scope.entry(rule.scope).or_default().push(rules.len());
+            rules.push(c);
+        }
+        Ok(CompiledRules {
+            set,
+            rules,
+            by_scope,
+        })
+    }
+
+    /// True when some enabled rule has this scope (callers skip building its objects if not).
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.by_scope.contains_key(&scope)
+    }
+
+    pub fn rule(&self, i: usize) -> &'r Rule {
+        self.rules[i].rule
+    }
+
+    /// Evaluates every enabled rule of `scope` over one object's context.
+    pub fn eval(
+        &self,
+        scope: Scope,
+        ctx: &Value,
+        subject: impl Fn() -> Subject,
+        out: &mut Vec<Fired>,
+        errors: &mut Vec<EvalError>,
+    ) {
+        let Some(idx) = self.by_scope.get(&scope) else {
+            return;
+        };
+        for &i in idx {
+            let c = &self.rules[i];
+            let fire = match c.condition.eval(ctx.clone()) {
+                Ok(v) => v.is_true(),
+                Err(e) => {
+                    errors.push(EvalError {
+                        rule_id: c.rule.id.clone(),
+                        object: subject().object,
+                        message: format!("condition: {}", detail(&e)),
+                    });
+                    false
+                }
+            };
+            if fire {
+                out.push(self.finding(i, ctx, subject(), errors));
+            }
+        }
+    }
+
+    fn finding(
+        &self,
+        i: usize,
+        ctx: &Value,
+        mut subject: Subject,
+        errors: &mut Vec<EvalError>,
+    ) -> Fired {
+        let c = &self.rules[i];
+        let rule = c.rule;
+        let env = self.set.env();
+        let mut err = |what: &str, e: Error, object: &str| {
+            errors.push(EvalError {
+                rule_id: rule.id.clone(),
+                object: object.to_string(),
+                message: format!("{what}: {}", detail(&e)),
+            });
+        };
+        if let Some(t) = &c.target {
+            match t.eval(ctx.clone()) {
+                Ok(v) => subject.target = evidence_text(&v),
+                Err(e) => err("target", e, &subject.object),
+            }
+        }
+        let message = match env
+            .get_template(&template_name(&rule.id, "message"))
+            .and_then(|t| t.render(ctx))
+        {
+            Ok(m) => m.trim().to_string(),
+            Err(e) => {
+                let text = format!("{} (message could not be rendered: {e})", rule.title);
+                err("message", e, &subject.object);
+                text
+            }
+        };
+        let remediation = match &rule.remediation {
+            None => None,
+            Some(_) => match env
+                .get_template(&template_name(&rule.id, "remediation"))
+                .and_then(|t| t.render(ctx))
+            {
+                Ok(r) => Some(r.trim().to_string()).filter(|r| !r.is_empty()),
+                Err(e) => {
+                    err("remediation", e, &subject.object);
+                    None
+                }
+            },
+        };
+        let mut evidence = BTreeMap::new();
+        for (name, expr) in &c.evidence {
+            match expr.eval(ctx.clone()) {
+                Ok(v) => {
+                    if let Some(t) = evidence_text(&v) {
+                        evidence.insert(name.clone(), t);
+                    }
+                }
+                Err(e) => err(&format!("evidence.{name}"), e, &subject.object),
+            }
+        }
+        Fired {
+            finding: Finding {
+                rule_id: rule.id.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                scope: rule.scope,
+                object: subject.object,
+                object_dn: subject.object_dn,
+                target: subject.target,
+                group: subject.group,
+                message,
+                evidence,
+                remediation,
+                status: Status::Open,
+                suppression: None,
+            },
+            rule: i,
+            ctx: ctx.clone(),
+        }
+    }
+
+    /// Whether a fired finding blocks migrating `check.from` -> `check.to` (host names) with
+    /// the given operator.
+    pub fn blocks(
+        &self,
+        fired: &Fired,
+        from: &str,
+        to: &str,
+        operator: Option<&str>,
+    ) -> Result<bool, EvalError> {
+        let Some(expr) = &self.rules[fired.rule].blocks else {
+            return Ok(false);
+        };
+        let ctx = context! {
+            check => context! { from => from, to => to, operator => operator },
+            ..fired.ctx.clone()
+        };
+        expr.eval(ctx).map(|v| v.is_true()).map_err(|e| EvalError {
+            rule_id: fired.finding.rule_id.clone(),
+            object: fired.finding.object.clone(),
+            message: format!("blocks: {}", detail(&e)),
+        })
+    }
+
+    /// True when the rule can block readiness at all.
+    pub fn can_block(&self, rule: usize) -> bool {
+        self.rules[rule].blocks.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_quote_doubles_every_single_quote_form() {
+        assert_eq!(ps_quote(Value::from("HV01")).unwrap(), "'HV01'");
+        assert_eq!(ps_quote(Value::from("a'b")).unwrap(), "'a''b'");
+        assert_eq!(
+            ps_quote(Value::from("x\u{2019}; Remove-Item C:\\ -Recurse; '")).unwrap(),
+            "'x\u{2019}\u{2019}; Remove-Item C:\\ -Recurse; '''"
+        );
+        assert_eq!(
+            ps_quote(Value::from("$(calc) `n \"q\"")).unwrap(),
+            "'$(calc) `n \"q\"'"
+        );
+        assert_eq!(
+            ps_quote(Value::from(vec!["a", "b'c"])).unwrap(),
+            "'a', 'b''c'"
+        );
+        assert!(ps_quote(Value::from(())).is_err());
+        assert!(ps_quote(Value::UNDEFINED).is_err());
+    }
+}

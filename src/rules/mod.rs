@@ -1,0 +1,303 @@
+//! Rules: data (`rules/*.toml`, embedded; `--rules DIR` adds or overrides) evaluated over the
+//! facts of the analysis. Everything a rule decides is in its entry; code only computes facts.
+
+pub mod engine;
+pub mod load;
+pub mod model;
+
+use std::path::Path;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::config::RulesConfig;
+use crate::findings::{Scope, Severity};
+
+pub use engine::{CompiledRules, EvalError, Fired, Subject};
+
+/// The built-in catalogue, embedded so the binary works from any directory.
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("rules/hyperv.toml", include_str!("../../rules/hyperv.toml")),
+    (
+        "rules/privileged.toml",
+        include_str!("../../rules/privileged.toml"),
+    ),
+    ("rules/scan.toml", include_str!("../../rules/scan.toml")),
+];
+
+/// A rule problem, located in its file.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct RuleError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    /// Effective severity (after configuration overrides).
+    pub severity: Severity,
+    /// As written in the rule file.
+    pub default_severity: Severity,
+    pub scope: Scope,
+    /// minijinja expression: the rule fires when it is true.
+    pub condition: String,
+    /// minijinja template of the finding's message.
+    pub message: String,
+    pub rationale: String,
+    /// minijinja template producing PowerShell.
+    pub remediation: Option<String>,
+    pub references: Vec<String>,
+    /// Evidence name -> expression, evaluated when the rule fires.
+    pub evidence: Vec<(String, String)>,
+    /// Expression giving the finding's target, replacing the scope's default.
+    pub target: Option<String>,
+    /// Expression over the scope object and `check`: true when the finding blocks migrating
+    /// `check.from` -> `check.to`. Absent = never blocks.
+    pub blocks: Option<String>,
+    pub enabled: bool,
+    /// File and line it was defined at.
+    pub source: String,
+    pub line: usize,
+}
+
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+fn template_name(id: &str, part: &str) -> String {
+    format!("{id}#{part}")
+}
+
+fn new_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    // Undefined values fail when printed or iterated (a typo must not yield an empty
+    // PowerShell argument) but are false in conditions.
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.add_filter("ps_quote", engine::ps_quote);
+    env
+}
+
+impl RuleSet {
+    /// An empty rule set (no rules).
+    pub fn empty() -> RuleSet {
+        RuleSet {
+            rules: Vec::new(),
+            env: new_env(),
+        }
+    }
+
+    /// The built-in catalogue.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::empty();
+        let mut all = Vec::new();
+        for (file, text) in BUILTIN_RULE_FILES {
+            all.extend(load::parse_file(text, file, &set.env)?);
+        }
+        set.add_rules(all, false)?;
+        Ok(set)
+    }
+
+    /// The built-in catalogue plus (overridden by) the rules of `dir`.
+    pub fn load(dir: Option<&Path>) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::builtin()?;
+        if let Some(d) = dir {
+            set.add_dir(d)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds every `*.toml` of a directory; a rule with an existing id replaces it. An id defined
+    /// twice within the directory is an error.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<(), RuleError> {
+        let mut all = Vec::new();
+        for (file, text) in load::dir_files(dir)? {
+            all.extend(load::parse_file(&text, &file, &self.env)?);
+        }
+        self.add_rules(all, true)
+    }
+
+    /// Adds the rules of one file's text (same override semantics as [`RuleSet::add_dir`]).
+    pub fn add_text(&mut self, text: &str, file: &str) -> Result<(), RuleError> {
+        let rules = load::parse_file(text, file, &self.env)?;
+        self.add_rules(rules, true)
+    }
+
+    fn add_rules(&mut self, rules: Vec<Rule>, may_override: bool) -> Result<(), RuleError> {
+        let mut seen: Vec<&Rule> = Vec::new();
+        for r in &rules {
+            if let Some(prev) = seen.iter().find(|p| p.id.eq_ignore_ascii_case(&r.id)) {
+                return Err(RuleError {
+                    file: r.source.clone(),
+                    line: Some(r.line),
+                    message: format!(
+                        "rule id {} is already defined at {}:{}",
+                        r.id, prev.source, prev.line
+                    ),
+                });
+            }
+            if !may_override
+                && let Some(prev) = self.rules.iter().find(|p| p.id.eq_ignore_ascii_case(&r.id))
+            {
+                return Err(RuleError {
+                    file: r.source.clone(),
+                    line: Some(r.line),
+                    message: format!(
+                        "rule id {} is already defined at {}:{}",
+                        r.id, prev.source, prev.line
+                    ),
+                });
+            }
+            seen.push(r);
+        }
+        for r in rules {
+            let mut add = |part: &str, src: &str| {
+                self.env
+                    .add_template_owned(template_name(&r.id, part), src.to_string())
+                    .map_err(|e| RuleError {
+                        file: r.source.clone(),
+                        line: Some(r.line),
+                        message: format!("rule {}: {part} does not compile: {e}", r.id),
+                    })
+            };
+            add("message", &r.message)?;
+            match &r.remediation {
+                Some(rem) => add("remediation", rem)?,
+                None => self
+                    .env
+                    .remove_template(&template_name(&r.id, "remediation")),
+            }
+            match self
+                .rules
+                .iter_mut()
+                .find(|p| p.id.eq_ignore_ascii_case(&r.id))
+            {
+                Some(slot) => *slot = r,
+                None => self.rules.push(r),
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `[rules] disable` and `[rules.severity]`; an unknown id is an error naming the
+    /// configuration file and line.
+    pub fn apply_config(&mut self, cfg: &RulesConfig, config_file: &str) -> Result<(), RuleError> {
+        let unknown = |id: &str| RuleError {
+            file: config_file.to_string(),
+            line: cfg.lines.get(id).copied(),
+            message: format!("[rules] names rule {id}, which does not exist"),
+        };
+        for id in &cfg.disable {
+            let r = self
+                .rules
+                .iter_mut()
+                .find(|r| r.id.eq_ignore_ascii_case(id))
+                .ok_or_else(|| unknown(id))?;
+            r.enabled = false;
+        }
+        for (id, sev) in &cfg.severity {
+            let r = self
+                .rules
+                .iter_mut()
+                .find(|r| r.id.eq_ignore_ascii_case(id))
+                .ok_or_else(|| unknown(id))?;
+            r.severity = *sev;
+        }
+        Ok(())
+    }
+
+    /// Every rule, enabled or not, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Compiles every enabled rule's expressions once, for evaluation.
+    pub fn compile(&self) -> Result<CompiledRules<'_>, RuleError> {
+        CompiledRules::new(self)
+    }
+
+    pub(crate) fn env(&self) -> &Environment<'static> {
+        &self.env
+    }
+
+    /// Human-readable description of a rule, for `hvaudit rules explain ID`.
+    pub fn explain(&self, id: &str) -> Option<String> {
+        let r = self.get(id)?;
+        let mut s = format!(
+            "{} ({}{}) - {}\nscope: {}\ndefined at: {}:{}\n{}\n\nRationale:\n{}\n\nCondition:\n  {}\n",
+            r.id,
+            r.severity.as_str(),
+            if r.severity != r.default_severity {
+                format!(", default {}", r.default_severity.as_str())
+            } else {
+                String::new()
+            },
+            r.title,
+            model::scope_name(r.scope),
+            r.source,
+            r.line,
+            if r.enabled {
+                "enabled"
+            } else {
+                "disabled by configuration"
+            },
+            r.rationale,
+            r.condition.trim(),
+        );
+        if let Some(b) = &r.blocks {
+            s.push_str(&format!("\nBlocks live migration when:\n  {}\n", b.trim()));
+        }
+        if let Some(rem) = &r.remediation {
+            s.push_str(&format!("\nRemediation template:\n{}\n", rem.trim_end()));
+        }
+        if !r.references.is_empty() {
+            s.push_str("\nReferences:\n");
+            for x in &r.references {
+                s.push_str(&format!("  {x}\n"));
+            }
+        }
+        Some(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_has_exactly_the_stable_ids() {
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "HV001", "HV002", "HV003", "HV004", "HV005", "HV006", "HV007", "HV008", "HV009",
+                "HV010", "HV011", "HV012", "HV013", "HV014", "HV015", "HV016", "HV017", "PA001",
+                "PA002", "SC001"
+            ]
+        );
+        let sev = |id: &str| set.get(id).unwrap().severity.as_str();
+        assert_eq!(sev("HV001"), "critical");
+        assert_eq!(sev("HV005"), "high");
+        assert_eq!(sev("HV015"), "info");
+        assert_eq!(sev("PA002"), "low");
+        assert_eq!(sev("SC001"), "high");
+    }
+}

@@ -1,0 +1,236 @@
+//! `check_pair` (go / no-go for one migration) and the analysis facts it relies on: groups,
+//! clusters, host discovery.
+
+mod rules_support;
+
+use hvaudit::analysis::Analysis;
+use hvaudit::audit::{CheckError, check_pair};
+use hvaudit::config::Config;
+use hvaudit::inventory::MigrationAuth;
+use hvaudit::model::uac::NOT_DELEGATED;
+use hvaudit::rules::RuleSet;
+use rules_support::*;
+
+fn check(
+    fx: &Fx,
+    config: &Config,
+    from: &str,
+    to: &str,
+    op: Option<&str>,
+) -> Result<hvaudit::audit::PairCheck, CheckError> {
+    let rules = RuleSet::builtin().unwrap();
+    check_pair(&fx.snap, None, config, &rules, now(), from, to, op)
+}
+
+fn three() -> Fx {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, false);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.hv("HVB01", BUILD_2022, true);
+    fx.mesh(&["HVA01", "HVA02"]);
+    fx
+}
+
+#[test]
+fn check_lists_every_blocking_reason_with_its_fix() {
+    let fx = three();
+    // HVA01 -> HVA02: Kerberos-only on 2022 (HV005).
+    let c = check(&fx, &Config::default(), "hva01.CORP.example", "hva02", None).unwrap();
+    assert_eq!((c.from.as_str(), c.to.as_str()), ("HVA01", "HVA02"));
+    assert!(!c.ready);
+    let ids: Vec<_> = c.reasons.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, vec!["HV005"]);
+    assert_eq!(
+        c.reasons[0].remediation.as_deref(),
+        Some(
+            "Set-ADAccountControl -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -TrustedToAuthForDelegation $true\n# Takes effect after HVA01 restarts."
+        )
+    );
+    // HVA02 -> HVB01: no delegation at all.
+    let c = check(&fx, &Config::default(), "HVA02", "HVB01", None).unwrap();
+    let ids: Vec<_> = c.reasons.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, vec!["HV002", "HV003"]);
+    // HVA02 -> HVA01: go.
+    let c = check(&fx, &Config::default(), "HVA02$", "HVA01", None).unwrap();
+    assert!(c.ready && c.reasons.is_empty() && c.complete);
+}
+
+#[test]
+fn check_across_groups_still_evaluates_the_pair() {
+    let fx = three();
+    let config = cfg(
+        "[[group]]\nname = \"a\"\nname_glob = \"HVA*\"\n[[group]]\nname = \"b\"\nname_glob = \"HVB*\"\n",
+    );
+    let c = check(&fx, &config, "HVA02", "HVB01", None).unwrap();
+    let ids: Vec<_> = c.reasons.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, vec!["HV002", "HV003"]);
+}
+
+#[test]
+fn same_cluster_is_ready_without_kcd() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    let inv = inventory(vec![
+        {
+            let mut r = inv_row("HVA01", MigrationAuth::Kerberos);
+            r.cluster_name = Some("CLA".into());
+            r
+        },
+        {
+            let mut r = inv_row("HVA02", MigrationAuth::Kerberos);
+            r.cluster_name = Some("cla".into());
+            r
+        },
+    ]);
+    let rules = RuleSet::builtin().unwrap();
+    let c = check_pair(
+        &fx.snap,
+        Some(&inv),
+        &Config::default(),
+        &rules,
+        now(),
+        "HVA01",
+        "HVA02",
+        None,
+    )
+    .unwrap();
+    assert!(c.ready && c.same_cluster);
+    let out = fx.audit(&Config::default(), Some(&inv));
+    assert_eq!(keys(&out), vec![]);
+}
+
+#[test]
+fn operator_that_cannot_be_delegated_blocks_only_its_checks() {
+    let mut fx = three();
+    fx.comp("HVA01").uac.0 |= hvaudit::model::uac::TRUSTED_TO_AUTH_FOR_DELEGATION;
+    fx.user("adm-tier0");
+    fx.acct("adm-tier0").uac.0 |= NOT_DELEGATED;
+    fx.user("svc-lm");
+    let c = check(&fx, &Config::default(), "HVA01", "HVA02", Some("ADM-TIER0")).unwrap();
+    assert!(!c.ready);
+    assert_eq!(c.operator.as_deref(), Some("adm-tier0"));
+    let ids: Vec<_> = c.reasons.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, vec!["HV017"]);
+    let c = check(&fx, &Config::default(), "HVA01", "HVA02", Some("svc-lm")).unwrap();
+    assert!(c.ready);
+    let c = check(&fx, &Config::default(), "HVA01", "HVA02", None).unwrap();
+    assert!(c.ready);
+}
+
+#[test]
+fn check_errors() {
+    let fx = three();
+    let cfg0 = Config::default();
+    assert!(matches!(
+        check(&fx, &cfg0, "HVZ99", "HVA01", None),
+        Err(CheckError::UnknownHost(n)) if n == "HVZ99"
+    ));
+    // A computer that is not a Hyper-V host.
+    assert!(matches!(
+        check(&fx, &cfg0, "HVA01", "DC01", None),
+        Err(CheckError::UnknownHost(_))
+    ));
+    assert!(matches!(
+        check(&fx, &cfg0, "HVA01", "hva01.corp.example", None),
+        Err(CheckError::SameHost(_))
+    ));
+    assert!(matches!(
+        check(&fx, &cfg0, "HVA01", "HVA02", Some("nobody")),
+        Err(CheckError::UnknownOperator(_))
+    ));
+}
+
+#[test]
+fn discovery_records_why_each_host_was_recognised() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    let s = fx.computer("HVSCP");
+    fx.snap.computers[s].hyperv_scp = true;
+    fx.computer("HVCFG");
+    fx.computer("HVINV");
+    let r = fx.computer("HVREP");
+    fx.snap.computers[r]
+        .spns
+        .push("hyper-v replica service/hvrep.corp.example".into());
+    // Guests are not hosts.
+    fx.computer("VM01");
+    let config = cfg("extra_hyperv_hosts = [\"hvcfg.corp.example\", \"NOPE01\"]\n");
+    let inv = inventory(vec![inv_row("HVINV", MigrationAuth::Kerberos)]);
+    let a = Analysis::build(&fx.snap, Some(&inv), &config);
+    let got: Vec<(String, Vec<String>)> = a
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.reasons.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "HVA01".to_string(),
+                vec![
+                    "SPN Microsoft Virtual System Migration Service/HVA01".to_string(),
+                    "SPN Microsoft Virtual Console Service/HVA01".to_string()
+                ]
+            ),
+            (
+                "HVCFG".into(),
+                vec!["configuration (extra_hyperv_hosts)".into()]
+            ),
+            ("HVINV".into(), vec!["host inventory".into()]),
+            (
+                "HVREP".into(),
+                vec!["SPN hyper-v replica service/hvrep.corp.example".into()]
+            ),
+            (
+                "HVSCP".into(),
+                vec!["serviceConnectionPoint CN=Microsoft Hyper-V".into()]
+            ),
+        ]
+    );
+    assert!(a.notes.contains(
+        &"extra_hyperv_hosts names 'NOPE01', which is not a computer in the directory".to_string()
+    ));
+}
+
+#[test]
+fn groups_by_ou_glob_and_list_first_match_wins() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.hv("HVB01", BUILD_2022, true);
+    let c = fx.hv("HVC01", BUILD_2022, true);
+    fx.snap.computers[c].dn = "CN=HVC01,OU=HyperV-C,OU=Servers,DC=corp,DC=example".into();
+    let config = cfg(
+        "[[group]]\nname = \"c\"\nou = \"ou=hyperv-c,ou=servers,dc=corp,dc=example\"\n\
+         [[group]]\nname = \"a\"\nname_glob = \"hva*\"\n\
+         [[group]]\nname = \"b\"\nhosts = [\"hvb01.corp.example\", \"HVA02\"]\n",
+    );
+    let a = Analysis::build(&fx.snap, None, &config);
+    let groups: Vec<(String, Vec<String>)> = a
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.name.clone(),
+                g.hosts.iter().map(|h| a.hosts[*h].name.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            ("c".to_string(), vec!["HVC01".to_string()]),
+            ("a".into(), vec!["HVA01".into(), "HVA02".into()]),
+            ("b".into(), vec!["HVB01".into()]),
+        ]
+    );
+    assert!(
+        a.notes
+            .contains(&"HVA02 matches groups a and b; a is used".to_string())
+    );
+    // Readiness stays inside groups: 1*0 + 2*1 + 1*0 cells.
+    let out = fx.audit(&config, None);
+    let cells: usize = out.readiness.iter().map(|g| g.cells.len()).sum();
+    assert_eq!(cells, 2);
+}
