@@ -25,6 +25,139 @@ pub struct Cli {
 pub enum Command {
     /// Read a directory into a snapshot (JSON) without auditing it.
     Collect(CollectArgs),
+    /// Collect from a live DC, audit, and write the reports.
+    Scan(ScanArgs),
+    /// Audit a saved snapshot or an LDIF export offline, and write the reports.
+    Audit(ScanArgs),
+    /// Compare two findings.json files: new, resolved and unchanged findings.
+    Diff(DiffArgs),
+    /// Write one reviewable PowerShell script that fixes every fixable finding.
+    Remediate(RemediateArgs),
+    /// Can host A live-migrate to host B? Go / no-go with every blocking reason and its fix.
+    Check(CheckArgs),
+    /// List the rules or explain one.
+    Rules(RulesArgs),
+}
+
+/// What the audit reads besides the directory, and how it judges.
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// Host inventory (CSV or JSON) from collectors/Get-HvAuditInventory.ps1; see docs/inventory.md.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+    /// Configuration (migration groups, clusters, storage, LM operators, rule overrides);
+    /// see docs/config.md.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of extra or overriding rule files (*.toml); see docs/rules.md.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Accepted risks (TOML); see docs/suppressions.md.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+    /// The date suppressions are checked against (YYYY-MM-DD; default: today, UTC).
+    #[arg(long, value_name = "DATE", hide = true, env = "HVAUDIT_TODAY")]
+    pub today: Option<chrono::NaiveDate>,
+}
+
+/// `--snapshot FILE`, or any directory source.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// A snapshot written by `hvaudit collect`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "ldif"])]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+    /// Output directory for report.html, findings.csv, findings.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Which reports to write (comma-separated: html, csv, json).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json"])]
+    pub format: Vec<Format>,
+    /// Exit 1 when any unsuppressed finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub fail_on: String,
+    /// A previous findings.json: each finding is marked new or existing.
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
+    /// Write reports even when the scan is incomplete (under the SC001 banner); the exit code
+    /// is still 3.
+    #[arg(long)]
+    pub partial_ok: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Html,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older findings.json.
+    pub old: PathBuf,
+    /// The newer findings.json.
+    pub new: PathBuf,
+    /// Write diff reports (html, csv, json) here; without it, only the summary is printed.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+    /// Where to write the PowerShell script.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+    /// Source host (NetBIOS name or FQDN).
+    #[arg(long, value_name = "HOST")]
+    pub from: String,
+    /// Destination host (NetBIOS name or FQDN).
+    #[arg(long, value_name = "HOST")]
+    pub to: String,
+    /// The account that will start the migration remotely.
+    #[arg(long, value_name = "USER")]
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Directory of extra or overriding rule files.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub rules: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: RulesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// One line per rule: id, severity, scope, title.
+    List,
+    /// A rule's full documentation: rationale, condition, remediation, references.
+    Explain {
+        /// Rule id, e.g. HV005.
+        id: String,
+    },
 }
 
 /// Where the directory comes from: a live DC or an LDIF export.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::findings::{Finding, Status};
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FindingsDiff {
     /// In the new scan only.
     pub new: Vec<Finding>,

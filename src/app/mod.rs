@@ -9,9 +9,11 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, CollectArgs, Command, SourceArgs};
+
+mod commands;
 use crate::collect::ldap::{self, LdapOptions, Secret};
 use crate::collect::{self, builder::BuildOptions};
-use crate::model::Snapshot;
+use crate::model::{Gap, Snapshot};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -43,6 +45,11 @@ impl Failure {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Collect(a) => cmd_collect(a, cli.verbose),
+        Command::Scan(a) | Command::Audit(a) => commands::scan(a, cli.verbose),
+        Command::Diff(a) => commands::diff(a),
+        Command::Remediate(a) => commands::remediate(a, cli.verbose),
+        Command::Check(a) => commands::check(a, cli.verbose),
+        Command::Rules(a) => commands::rules(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -57,7 +64,7 @@ fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
     let snap = load_source(&a.source, &BuildOptions::default(), verbose)?;
     write_json(&a.out, &snap)?;
     print_collect_summary(&snap);
-    warn_if_incomplete(&snap);
+    warn_incomplete(&snap.meta.gaps);
     Ok(if snap.is_complete() {
         EXIT_OK
     } else {
@@ -193,21 +200,23 @@ fn print_collect_summary(s: &Snapshot) {
     );
 }
 
-pub fn warn_if_incomplete(s: &Snapshot) {
-    if s.is_complete() {
+pub fn warn_incomplete(gaps: &[Gap]) {
+    if gaps.is_empty() {
         return;
     }
     eprintln!(
-        "hvaudit: WARNING: INCOMPLETE SCAN: {} item(s) could not be read; nothing here proves compliance:",
-        s.meta.gaps.len()
+        "hvaudit: WARNING: INCOMPLETE SCAN (SC001): {} item(s) could not be read; nothing here proves compliance:",
+        gaps.len()
     );
-    for g in s.meta.gaps.iter().take(20) {
-        eprintln!("  - {}: {}", g.what, g.reason);
-    }
-    if s.meta.gaps.len() > 20 {
+    for g in gaps.iter().take(20) {
+        // Gap texts quote directory and inventory values: no escape sequences to the terminal.
         eprintln!(
-            "  ... and {} more (see the snapshot's meta.gaps)",
-            s.meta.gaps.len() - 20
+            "  - {}: {}",
+            crate::report::text::terminal_safe(&g.what),
+            crate::report::text::terminal_safe(&g.reason)
         );
+    }
+    if gaps.len() > 20 {
+        eprintln!("  ... and {} more (see the report's gaps)", gaps.len() - 20);
     }
 }

@@ -1,0 +1,415 @@
+//! The audit commands: scan/audit, diff, remediate, check, rules. Each reads its inputs, calls
+//! the library stages in pipeline order and maps the outcome to an exit code.
+
+use std::path::Path;
+
+use chrono::{NaiveDate, Utc};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use super::{
+    EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, Failure, load_source, warn_incomplete, write_file,
+    write_json,
+};
+use crate::audit::{AuditOutcome, check_pair, run_audit};
+use crate::cli::{
+    AuditArgs, CheckArgs, DiffArgs, Format, InputArgs, RemediateArgs, RulesAction, RulesArgs,
+    ScanArgs,
+};
+use crate::collect::builder::BuildOptions;
+use crate::config::Config;
+use crate::findings::{Finding, Severity, Status};
+use crate::inventory::{HostInventory, load_inventory};
+use crate::model::{Gap, SNAPSHOT_SCHEMA_VERSION, Snapshot};
+use crate::report::{self, ReportData, RuleDoc};
+use crate::rules::RuleSet;
+use crate::{diff, remediate, suppress};
+
+/// Everything an audit reads, loaded and validated before any network traffic where possible.
+struct Inputs {
+    snapshot: Snapshot,
+    inventory: Option<HostInventory>,
+    config: Config,
+    rules: RuleSet,
+    sources: Vec<String>,
+}
+
+fn load_rules(dir: Option<&Path>, config: &Config) -> Result<RuleSet, Failure> {
+    let mut rules = RuleSet::load(dir).map_err(|e| Failure::usage(e.to_string()))?;
+    rules
+        .apply_config(&config.rules, &config.source)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(rules)
+}
+
+fn load_inputs(input: &InputArgs, audit: &AuditArgs, verbose: u8) -> Result<Inputs, Failure> {
+    // Configuration and rules first: a typo there should not cost a directory scan.
+    let config = match &audit.config {
+        Some(p) => Config::load(p).map_err(|e| Failure::usage(e.to_string()))?,
+        None => Config::default(),
+    };
+    let rules = load_rules(audit.rules.as_deref(), &config)?;
+    let inventory = match &audit.hosts {
+        Some(p) => Some(load_inventory(p).map_err(|e| Failure::usage(e.to_string()))?),
+        None => None,
+    };
+    let build = BuildOptions {
+        extra_group_sids: config.extra_privileged_groups.clone(),
+    };
+    let snapshot = match &input.snapshot {
+        Some(p) => read_snapshot(p)?,
+        None => load_source(&input.source, &build, verbose)?,
+    };
+    let mut sources = vec![format!("directory: {}", snapshot.meta.source)];
+    if let Some(p) = &audit.hosts {
+        sources.push(format!("inventory: {}", p.display()));
+    }
+    if let Some(p) = &audit.config {
+        sources.push(format!("config: {}", p.display()));
+    }
+    if let Some(p) = &audit.rules {
+        sources.push(format!("rules: built-in + {}", p.display()));
+    }
+    Ok(Inputs {
+        snapshot,
+        inventory,
+        config,
+        rules,
+        sources,
+    })
+}
+
+fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let snap: Snapshot = serde_json::from_str(&text).map_err(|e| {
+        Failure::usage(format!(
+            "{}:{}:{}: not a hvaudit snapshot: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if snap.schema_version != SNAPSHOT_SCHEMA_VERSION {
+        return Err(Failure::usage(format!(
+            "{}: snapshot schema version {} is not the supported {}",
+            path.display(),
+            snap.schema_version,
+            SNAPSHOT_SCHEMA_VERSION
+        )));
+    }
+    Ok(snap)
+}
+
+fn ruleset_version(audit: &AuditArgs) -> String {
+    let custom = if audit.rules.is_some() { "+custom" } else { "" };
+    format!("builtin-{}{custom}", env!("CARGO_PKG_VERSION"))
+}
+
+fn audit(inputs: &Inputs) -> Result<AuditOutcome, Failure> {
+    run_audit(
+        &inputs.snapshot,
+        inputs.inventory.as_ref(),
+        &inputs.config,
+        &inputs.rules,
+        Utc::now(),
+    )
+    .map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Applies `--suppressions`; returns notes about expired and unmatched entries.
+fn suppressions(audit: &AuditArgs, findings: &mut [Finding]) -> Result<Vec<String>, Failure> {
+    let Some(path) = &audit.suppressions else {
+        return Ok(Vec::new());
+    };
+    let s = suppress::load_suppressions(path).map_err(|e| Failure::usage(e.to_string()))?;
+    let today: NaiveDate = audit.today.unwrap_or_else(|| Utc::now().date_naive());
+    let rep = suppress::apply(findings, &s, today);
+    let mut notes = Vec::new();
+    for e in &rep.expired {
+        notes.push(format!(
+            "{}:{}: suppression of {} on {} expired on {}: the finding counts again",
+            path.display(),
+            e.line,
+            e.rule,
+            e.object,
+            e.expires
+        ));
+    }
+    for u in &rep.unmatched {
+        notes.push(format!(
+            "{}:{}: suppression of {} on {} matches no finding: remove it or fix its pattern",
+            path.display(),
+            u.line,
+            u.rule,
+            u.object
+        ));
+    }
+    Ok(notes)
+}
+
+fn rule_docs(rules: &RuleSet) -> Vec<RuleDoc> {
+    rules
+        .rules()
+        .iter()
+        .map(|r| RuleDoc {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            severity: r.severity,
+            rationale: r.rationale.clone(),
+            references: r.references.clone(),
+        })
+        .collect()
+}
+
+fn report_formats(f: &[Format]) -> Vec<report::Format> {
+    f.iter()
+        .map(|f| match f {
+            Format::Html => report::Format::Html,
+            Format::Csv => report::Format::Csv,
+            Format::Json => report::Format::Json,
+        })
+        .collect()
+}
+
+pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
+    let fail_on = Severity::parse(&a.fail_on).ok_or_else(|| {
+        Failure::usage(format!(
+            "--fail-on '{}': expected critical, high, medium, low or info",
+            a.fail_on
+        ))
+    })?;
+    let inputs = load_inputs(&a.input, &a.audit, verbose)?;
+    let outcome = audit(&inputs)?;
+    let mut findings = outcome.findings;
+    let notes = suppressions(&a.audit, &mut findings)?;
+
+    let mut data = ReportData::from_snapshot(&inputs.snapshot, &ruleset_version(&a.audit));
+    data.sources = inputs.sources;
+    data.readiness = outcome.readiness;
+    data.rules = rule_docs(&inputs.rules);
+    data.suppression_notes = notes;
+    // A rule that could not be evaluated leaves a hole in the audit: say so like any gap.
+    for e in &outcome.errors {
+        data.add_gap(Gap {
+            what: format!("rule {} on {}", e.rule_id, e.object),
+            reason: e.message.clone(),
+        });
+    }
+    // Hosts the inventory collector could not read: their settings are unknown.
+    for h in inputs.inventory.iter().flat_map(|i| &i.hosts) {
+        if let Some(err) = &h.error {
+            data.add_gap(Gap {
+                what: format!("inventory host {}", h.computer_name),
+                reason: err.clone(),
+            });
+        }
+    }
+    if !outcome.complete {
+        data.complete = false;
+    }
+    if let Some(prev) = &a.previous {
+        let old = diff::load_findings_json(prev).map_err(|e| Failure::usage(e.to_string()))?;
+        data.diff = Some(report::diff_findings(
+            &prev.display().to_string(),
+            &old,
+            &mut findings,
+        ));
+    }
+    data.findings = findings;
+
+    let written = report::write_all(&a.out, &data, &report_formats(&a.format), None)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let color = report::terminal::color_wanted(&std::io::stdout());
+    report::terminal::write_summary(&mut std::io::stdout(), &data, color)
+        .map_err(|e| Failure::usage(format!("cannot write the summary: {e}")))?;
+    for n in &data.suppression_notes {
+        eprintln!("hvaudit: note: {n}");
+    }
+    for p in &written {
+        println!("wrote {}", p.display());
+    }
+    if !data.complete {
+        warn_incomplete(&data.gaps);
+        return Ok(EXIT_INCOMPLETE);
+    }
+    Ok(exit_for(&data.findings, fail_on))
+}
+
+/// 1 when an unsuppressed finding reaches `fail_on`, else 0.
+pub fn exit_for(findings: &[Finding], fail_on: Severity) -> u8 {
+    let failing = findings
+        .iter()
+        .any(|f| f.status != Status::Suppressed && f.severity >= fail_on);
+    if failing { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
+    let old = diff::load_findings_json(&a.old).map_err(|e| Failure::usage(e.to_string()))?;
+    let file = std::fs::File::open(&a.new)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", a.new.display())))?;
+    let mut data =
+        report::json::read_report(std::io::BufReader::new(file), &a.new.display().to_string())
+            .map_err(|e| Failure::usage(e.to_string()))?;
+    let d = diff::diff(&old, &data.findings);
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    table.set_header(vec!["change", "rule", "severity", "object", "target"]);
+    for (label, list) in [
+        ("new", &d.new),
+        ("resolved", &d.resolved),
+        ("unchanged", &d.unchanged),
+    ] {
+        for f in list.iter() {
+            table.add_row(vec![
+                label.to_string(),
+                report::text::terminal_safe(&f.rule_id),
+                f.severity.as_str().to_string(),
+                report::text::terminal_safe(&f.object),
+                report::text::terminal_safe(f.target.as_deref().unwrap_or("")),
+            ]);
+        }
+    }
+    println!("{table}");
+    println!(
+        "{} new, {} resolved, {} unchanged",
+        d.new.len(),
+        d.resolved.len(),
+        d.unchanged.len()
+    );
+    if let Some(out) = &a.out {
+        let previous = a.old.display().to_string();
+        data.diff = Some(report::diff_findings(&previous, &old, &mut data.findings));
+        report::write_all(out, &data, &report::Format::ALL, None)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        std::fs::create_dir_all(out)
+            .map_err(|e| Failure::usage(format!("cannot create {}: {e}", out.display())))?;
+        write_json(&out.join("diff.json"), &d)?;
+        for (name, list) in [
+            ("new", &d.new),
+            ("resolved", &d.resolved),
+            ("unchanged", &d.unchanged),
+        ] {
+            let mut buf = Vec::new();
+            report::csv::write_findings(&mut buf, list)
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            write_file(&out.join(format!("diff-{name}.csv")), &buf)?;
+        }
+        println!("wrote diff reports to {}", out.display());
+    }
+    Ok(if d.new.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
+    let inputs = load_inputs(&a.input, &a.audit, verbose)?;
+    let outcome = audit(&inputs)?;
+    let mut findings = outcome.findings;
+    for n in suppressions(&a.audit, &mut findings)? {
+        eprintln!("hvaudit: note: {n}");
+    }
+    let meta = remediate::RemediationMeta::new(
+        &inputs.snapshot.domain.dns_name,
+        inputs.snapshot.meta.collected_at,
+    );
+    let script = remediate::script(&findings, &meta);
+    write_file(&a.out, script.as_bytes())?;
+    let fixable = findings
+        .iter()
+        .filter(|f| f.remediation.is_some() && f.status != Status::Suppressed)
+        .count();
+    println!(
+        "wrote {} ({fixable} fixable finding(s)); review it, then run it with -WhatIf first",
+        a.out.display()
+    );
+    warn_incomplete(&inputs.snapshot.meta.gaps);
+    Ok(if inputs.snapshot.is_complete() {
+        EXIT_OK
+    } else {
+        EXIT_INCOMPLETE
+    })
+}
+
+pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
+    let inputs = load_inputs(&a.input, &a.audit, verbose)?;
+    let c = check_pair(
+        &inputs.snapshot,
+        inputs.inventory.as_ref(),
+        &inputs.config,
+        &inputs.rules,
+        Utc::now(),
+        &a.from,
+        &a.to,
+        a.operator.as_deref(),
+    )
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    let clean = report::text::terminal_safe;
+    let verdict = if c.ready { "GO" } else { "NO-GO" };
+    println!(
+        "{verdict}: live migration from {} to {}{}",
+        clean(&c.from),
+        clean(&c.to),
+        c.operator
+            .as_deref()
+            .map(|o| format!(" started by {}", clean(o)))
+            .unwrap_or_default()
+    );
+    if c.same_cluster {
+        println!("  same failover cluster: no constrained delegation needed");
+    }
+    for r in &c.reasons {
+        println!(
+            "  [{}] {} {}",
+            r.severity.as_str(),
+            r.rule_id,
+            clean(&r.message)
+        );
+        if let Some(fix) = &r.remediation {
+            for line in fix.lines() {
+                println!("      {}", clean(line));
+            }
+        }
+    }
+    for e in &c.errors {
+        eprintln!("hvaudit: rule error: {e}");
+    }
+    if !c.complete {
+        eprintln!(
+            "hvaudit: WARNING: the scan is incomplete: this verdict proves less than it says"
+        );
+        return Ok(EXIT_INCOMPLETE);
+    }
+    Ok(if c.ready { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+pub fn rules(a: &RulesArgs) -> Result<u8, Failure> {
+    let rules = load_rules(a.rules.as_deref(), &Config::default())?;
+    match &a.action {
+        RulesAction::List => {
+            let mut table = Table::new();
+            table.load_style(UTF8_FULL_CONDENSED);
+            table.set_header(vec!["id", "severity", "scope", "title"]);
+            for r in rules.rules() {
+                table.add_row(vec![
+                    r.id.clone(),
+                    r.severity.as_str().to_string(),
+                    crate::rules::model::scope_name(r.scope).to_string(),
+                    r.title.clone(),
+                ]);
+            }
+            println!("{table}");
+            Ok(EXIT_OK)
+        }
+        RulesAction::Explain { id } => match rules.explain(&id.to_ascii_uppercase()) {
+            Some(text) => {
+                println!("{text}");
+                Ok(EXIT_OK)
+            }
+            None => Err(Failure::usage(format!(
+                "no rule '{id}'; `hvaudit rules list` shows them"
+            ))),
+        },
+    }
+}
