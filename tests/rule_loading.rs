@@ -226,9 +226,14 @@ fn hostile_directory_values_stay_quoted_in_powershell() {
         .iter()
         .filter_map(|f| f.remediation.as_deref())
         .collect();
-    assert!(rem.contains(
-        &"Set-ADObject -Identity 'CN=HV''A01\u{2019}\u{2019}; Remove-Item C:\\ -Recurse #,OU=HyperV,DC=corp,DC=example' -Remove @{'msDS-AllowedToDelegateTo'=@('http/x''); Invoke-Expression(''calc')}"
-    ), "{rem:#?}");
+    let dn =
+        "'CN=HV''A01\u{2019}\u{2019}; Remove-Item C:\\ -Recurse #,OU=HyperV,DC=corp,DC=example'";
+    let value = "'http/x''); Invoke-Expression(''calc'";
+    let expected = format!(
+        "$have = @((Get-ADObject -Identity {dn} -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')\n\
+         if ($have -contains {value}) {{ Set-ADObject -Identity {dn} -Remove @{{'msDS-AllowedToDelegateTo'={value}}} }}"
+    );
+    assert!(rem.contains(&expected.as_str()), "{rem:#?}");
 }
 
 #[test]

@@ -306,6 +306,8 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
 pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     let outcome = audit(&inputs)?;
+    // Inventory rows with errors make the audit incomplete even when the directory was whole.
+    let complete = outcome.complete && inputs.snapshot.is_complete();
     let mut findings = outcome.findings;
     for n in suppressions(&a.audit, &mut findings)? {
         eprintln!("hvaudit: note: {n}");
@@ -324,12 +326,12 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
         "wrote {} ({fixable} fixable finding(s)); review it, then run it with -WhatIf first",
         a.out.display()
     );
-    warn_incomplete(&inputs.snapshot.meta.gaps);
-    Ok(if inputs.snapshot.is_complete() {
-        EXIT_OK
-    } else {
-        EXIT_INCOMPLETE
-    })
+    if !complete {
+        warn_incomplete(&inputs.snapshot.meta.gaps);
+        eprintln!("hvaudit: WARNING: the audit is incomplete (SC001): the script may miss fixes");
+        return Ok(EXIT_INCOMPLETE);
+    }
+    Ok(EXIT_OK)
 }
 
 pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {

@@ -1,0 +1,364 @@
+//! The audit commands end to end on the bundled example directory: the exact findings the
+//! example plants (examples/README.md), exit codes, suppressions on both sides of their expiry,
+//! diffs, remediation and readiness checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn hvaudit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hvaudit"))
+        .current_dir(root())
+        .args(args)
+        .env_remove("HVAUDIT_TODAY")
+        .output()
+        .expect("run hvaudit")
+}
+
+const EXAMPLE: &[&str] = &[
+    "--ldif",
+    "examples/corp.ldif",
+    "--hosts",
+    "examples/hosts.csv",
+    "--config",
+    "examples/hvaudit.toml",
+];
+
+fn audit(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["audit"];
+    args.extend_from_slice(EXAMPLE);
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    hvaudit(&args)
+}
+
+fn findings(out: &Path) -> Vec<Value> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    v["findings"].as_array().unwrap().clone()
+}
+
+fn keys(f: &[Value]) -> Vec<String> {
+    let mut k: Vec<String> = f
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["rule_id"].as_str().unwrap(),
+                f["object"].as_str().unwrap(),
+                f["target"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    k.sort();
+    k
+}
+
+/// The 32 findings examples/README.md lists, written out here, not computed.
+const EXPECTED: &[&str] = &[
+    "HV001 HVL01 -",
+    "HV002 HVL06 HVL01",
+    "HV002 HVL06 HVL02",
+    "HV002 HVL06 HVL03",
+    "HV002 HVL06 HVL04",
+    "HV002 HVL06 HVL05",
+    "HV002 HVP02 HVP04",
+    "HV003 HVP02 HVP04",
+    "HV004 HVP03 HVP01",
+    "HV005 HVL02 -",
+    "HV006 HVL05 -",
+    "HV007 HVP04 MSSQLSvc/sql01.corp.example:1433",
+    "HV008 HVL03 ldap/dc01.corp.example",
+    "HV009 HVL04 Microsoft Virtual System Migration Service/hvl99.corp.example",
+    "HV009 HVL04 cifs/HVL99",
+    "HV009 HVL04 cifs/hvold01.corp.example",
+    "HV010 HVP01 svc-deploy",
+    "HV011 HVL03 -",
+    "HV011 HVP02 -",
+    "HV012 HVP02 -",
+    "HV013 HVL06 -",
+    "HV014 HVP06 -",
+    "HV015 HVL02 -",
+    "HV015 HVL04 -",
+    "HV016 HVL05 -",
+    "HV017 svc-lm -",
+    "PA001 Administrator -",
+    "PA001 bob.adm -",
+    "PA001 erin.adm -",
+    "PA001 frank.ops -",
+    "PA002 old.adm -",
+    "SC001 corp.example -",
+];
+
+#[test]
+fn example_directory_gives_exactly_the_planted_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = audit(dir.path(), &[]);
+    // The example inventory has an unreachable host: the scan is incomplete (SC001), exit 3.
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("INCOMPLETE SCAN"));
+    let f = findings(dir.path());
+    let mut expected: Vec<String> = EXPECTED.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(keys(&f), expected);
+    for name in [
+        "report.html",
+        "findings.csv",
+        "readiness.csv",
+        "findings.json",
+    ] {
+        assert!(dir.path().join(name).exists(), "{name} written");
+    }
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
+    assert_eq!(json["complete"], false);
+    // Readiness: HVP05 and HVP06 share cluster CLPROD1; HVP02 -> HVP04 is blocked by HV002.
+    let prod = json["readiness"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "prod")
+        .unwrap();
+    let cell = |from: &str, to: &str| {
+        prod["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["from"] == from && c["to"] == to)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(cell("HVP05", "HVP06")["same_cluster"], true);
+    assert_eq!(cell("HVP05", "HVP06")["ready"], true);
+    assert_eq!(cell("HVP02", "HVP04")["ready"], false);
+    let blocking = cell("HVP02", "HVP04")["blocking_rules"].clone();
+    assert!(
+        blocking.as_array().unwrap().iter().any(|r| r == "HV002"),
+        "{blocking}"
+    );
+    assert_eq!(cell("HVP01", "HVP03")["ready"], true);
+}
+
+#[test]
+fn complete_scan_exit_codes_follow_fail_on() {
+    // Without the inventory nothing is unreadable: the scan is complete.
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "audit",
+        "--ldif",
+        "examples/corp.ldif",
+        "--config",
+        "examples/hvaudit.toml",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        hvaudit(&a)
+    };
+    assert_eq!(
+        run(&[]).status.code(),
+        Some(1),
+        "critical findings, fail-on high"
+    );
+    assert_eq!(run(&["--fail-on", "critical"]).status.code(), Some(1));
+    // Suppressing both critical findings: nothing critical counts any more.
+    let sup = [
+        "--suppressions",
+        "tests/fixtures/cli/suppress-critical.toml",
+    ];
+    let mut args = vec!["--fail-on", "critical", "--today", "2026-12-31"];
+    args.extend_from_slice(&sup);
+    let o = run(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("matches no finding"),
+        "unmatched suppression reported: {err}"
+    );
+    let f = findings(dir.path());
+    let hv001 = f.iter().find(|f| f["rule_id"] == "HV001").unwrap();
+    assert_eq!(hv001["status"], "suppressed");
+    assert!(hv001["suppression"].as_str().unwrap().contains("CHG-4711"));
+    // The day after expiry the suppressions stop working and are reported as expired.
+    let mut args = vec!["--fail-on", "critical", "--today", "2027-01-01"];
+    args.extend_from_slice(&sup);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expired on 2026-12-31"));
+    assert_eq!(
+        findings(dir.path())
+            .iter()
+            .find(|f| f["rule_id"] == "HV001")
+            .unwrap()["status"],
+        "open"
+    );
+}
+
+#[test]
+fn usage_and_input_errors_exit_2_naming_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = hvaudit(&[
+        "audit",
+        "--ldif",
+        "examples/corp.ldif",
+        "--config",
+        "tests/fixtures/cli/bad-config.toml",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad-config.toml:6"), "{err}");
+    let o = hvaudit(&[
+        "audit",
+        "--ldif",
+        "examples/corp.ldif",
+        "--fail-on",
+        "severe",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let broken = dir.path().join("broken.ldif");
+    std::fs::write(&broken, "dn: CN=x,DC=corp,DC=example\nobjectSid:: ***\n").unwrap();
+    let o = hvaudit(&["audit", "--ldif", broken.to_str().unwrap(), "--out", out]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.ldif:2:"), "{err}");
+    assert!(
+        !dir.path().join("report.html").exists(),
+        "no report after an input error"
+    );
+}
+
+#[test]
+fn previous_scan_and_diff_mark_new_and_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    // First scan without the inventory, second with it: inventory rules appear as new.
+    let o = hvaudit(&[
+        "audit",
+        "--ldif",
+        "examples/corp.ldif",
+        "--config",
+        "examples/hvaudit.toml",
+        "--out",
+        first.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let prev = first.join("findings.json");
+    let o = audit(&second, &["--previous", prev.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    let f = findings(&second);
+    let status = |rule: &str, obj: &str| {
+        f.iter()
+            .find(|x| x["rule_id"] == rule && x["object"] == obj)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("HV001", "HVL01"), "existing");
+    assert_eq!(status("HV012", "HVP02"), "open");
+    let o = hvaudit(&[
+        "diff",
+        prev.to_str().unwrap(),
+        second.join("findings.json").to_str().unwrap(),
+        "--out",
+        dir.path().join("diff").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "new findings -> 1");
+    let out = String::from_utf8_lossy(&o.stdout);
+    // Inventory-driven: HV011 x2, HV012, HV013, HV014, HV015 x2, HV016, SC001.
+    assert!(out.contains("9 new, 0 resolved, 23 unchanged"), "{out}");
+    let d: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("diff/diff.json")).unwrap()).unwrap();
+    assert_eq!(d["new"].as_array().unwrap().len(), 9);
+    assert!(dir.path().join("diff/report.html").exists());
+}
+
+#[test]
+fn remediation_script_is_one_reviewable_whatif_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps1 = dir.path().join("fix.ps1");
+    let mut args = vec!["remediate"];
+    args.extend_from_slice(EXAMPLE);
+    args.extend_from_slice(&["--out", ps1.to_str().unwrap()]);
+    let o = hvaudit(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "incomplete example: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = std::fs::read_to_string(&ps1).unwrap();
+    assert!(s.contains("[CmdletBinding(SupportsShouldProcess)]"));
+    assert!(s.contains("#Requires -Modules ActiveDirectory"));
+    assert!(s.contains("Set-ADAccountControl -Identity 'CN=HVL02,OU=Lab,OU=HyperV,DC=corp,DC=example' -TrustedToAuthForDelegation $true"));
+    assert!(s.contains("#region HVP02"));
+    assert!(s.contains("Set-VMHost -VirtualMachineMigrationAuthenticationType Kerberos"));
+    assert!(s.contains("-notcontains"), "additions are idempotent");
+    assert!(s.contains("reboot") || s.contains("restart"));
+}
+
+#[test]
+fn readiness_check_go_and_no_go() {
+    let mut args = vec!["check"];
+    args.extend_from_slice(EXAMPLE);
+    let run = |from: &str, to: &str| {
+        let mut a = args.clone();
+        a.extend_from_slice(&["--from", from, "--to", to]);
+        hvaudit(&a)
+    };
+    let o = run("HVP02", "hvp04.corp.example");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("NO-GO"), "{out}");
+    assert!(
+        out.contains("HV002") && out.contains("HV003") && out.contains("HV012"),
+        "{out}"
+    );
+    let o = run("HVP05", "HVP06");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("GO"), "{out}");
+    assert!(out.contains("same failover cluster"), "{out}");
+    let o = run("HVP01", "NOPE");
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn rules_list_and_explain() {
+    let o = hvaudit(&["rules", "list"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for id in ["HV001", "HV010", "HV017", "PA001", "PA002", "SC001"] {
+        assert!(out.contains(id), "{id} listed");
+    }
+    let o = hvaudit(&["rules", "explain", "hv005"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("0x1000000") && out.contains("Rationale"),
+        "{out}"
+    );
+    assert_eq!(
+        hvaudit(&["rules", "explain", "XX999"]).status.code(),
+        Some(2)
+    );
+}
