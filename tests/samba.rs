@@ -15,6 +15,8 @@ use samba_dc::TestDc;
 
 #[path = "samba/collect.rs"]
 mod collect;
+#[path = "samba/rules.rs"]
+mod rules;
 
 type Test = (&'static str, fn(&TestDc));
 
@@ -29,6 +31,7 @@ const TESTS: &[Test] = &[
         "collect_failures_are_one_line",
         collect::collect_failures_are_one_line,
     ),
+    ("rules_on_samba_fixtures", rules::rules_on_samba_fixtures),
     ("fixture_paging_workstations", fixture_paging_workstations),
     ("fixture_big_group_range", fixture_big_group_range),
     ("fixture_rid_512_renamed", fixture_rid_512_renamed),
