@@ -362,3 +362,33 @@ fn rules_list_and_explain() {
         Some(2)
     );
 }
+
+/// Snapshot tests: the example's CSV and JSON reports match the reviewed copies in
+/// tests/golden/ (the scan time, the only thing that varies, is blanked). Regenerate after an
+/// intended change with `UPDATE_GOLDEN=1 cargo test --test cli_audit golden` and review the diff.
+#[test]
+fn golden_csv_and_json_of_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    audit(dir.path(), &[]);
+    let csv = std::fs::read_to_string(dir.path().join("findings.csv")).unwrap();
+    let mut json: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
+    json["meta"]["collected_at"] = Value::String("(scan time)".into());
+    let json = serde_json::to_string_pretty(&json).unwrap() + "\n";
+    let golden = root().join("tests/golden");
+    for (name, actual) in [
+        ("example-findings.csv", &csv),
+        ("example-findings.json", &json),
+    ] {
+        let path = golden.join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+        assert!(
+            &expected == actual,
+            "{name} differs from tests/golden/{name}; review with UPDATE_GOLDEN=1 and git diff"
+        );
+    }
+}
