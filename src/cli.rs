@@ -164,12 +164,9 @@ pub enum RulesAction {
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// Domain controller URL: ldaps://dc.example.com (636) or ldap://dc.example.com (StartTLS).
-    #[arg(
-        long,
-        value_name = "URL",
-        conflicts_with = "ldif",
-        required_unless_present = "ldif"
-    )]
+    // Not `required`: `--snapshot` (which SourceArgs cannot name) also stands in for it; the
+    // command reports a missing source itself.
+    #[arg(long, value_name = "URL", conflicts_with = "ldif")]
     pub server: Option<String>,
     /// Bind identity for a simple bind (UPN, DN or DOMAIN\user). The password is read from
     /// HVAUDIT_PASSWORD, --password-file or an interactive prompt, never from the command line.
@@ -206,6 +203,9 @@ pub struct SourceArgs {
 pub struct CollectArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Configuration whose extra privileged groups (by SID) get their membership resolved too.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Where to write the snapshot JSON.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

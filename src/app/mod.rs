@@ -61,7 +61,15 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
-    let snap = load_source(&a.source, &BuildOptions::default(), verbose)?;
+    let build = match &a.config {
+        Some(p) => BuildOptions {
+            extra_group_sids: crate::config::Config::load(p)
+                .map_err(|e| Failure::usage(e.to_string()))?
+                .extra_privileged_groups,
+        },
+        None => BuildOptions::default(),
+    };
+    let snap = load_source(&a.source, &build, verbose)?;
     write_json(&a.out, &snap)?;
     print_collect_summary(&snap);
     warn_incomplete(&snap.meta.gaps);
