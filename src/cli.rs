@@ -170,11 +170,24 @@ pub struct SourceArgs {
     pub server: Option<String>,
     /// Bind identity for a simple bind (UPN, DN or DOMAIN\user). The password is read from
     /// HVAUDIT_PASSWORD, --password-file or an interactive prompt, never from the command line.
+    /// Not used with --kerberos.
     #[arg(long, value_name = "USER", requires = "server")]
     pub user: Option<String>,
     /// File whose first line is the bind password.
     #[arg(long, value_name = "FILE", requires = "server")]
     pub password_file: Option<PathBuf>,
+    /// Bind with Kerberos (SASL GSSAPI) instead of a password: uses the caller's ticket cache
+    /// (after `kinit`; KRB5CCNAME selects another cache) or a client keytab named by
+    /// KRB5_CLIENT_KTNAME, and the realm settings of krb5.conf (KRB5_CONFIG). The bind runs
+    /// inside TLS (ldaps:// or StartTLS); the ticket's principal is recorded as the bind
+    /// identity. Needs a build with `--features kerberos`.
+    #[arg(long, requires = "server", conflicts_with_all = ["user", "password_file"])]
+    pub kerberos: bool,
+    /// The DC's DNS name for its Kerberos service principal (ldap/NAME), when --server names
+    /// an IP address or an alias the DC is not registered under (default: the URL's host).
+    /// Never looked up in DNS.
+    #[arg(long, value_name = "NAME")]
+    pub kerberos_host: Option<String>,
     /// PEM file of the CA(s) that issued the DC's certificate (default: the system store).
     #[arg(long, value_name = "PEM", requires = "server")]
     pub ca_file: Option<PathBuf>,

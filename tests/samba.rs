@@ -15,6 +15,9 @@ use samba_dc::TestDc;
 
 #[path = "samba/collect.rs"]
 mod collect;
+#[cfg(feature = "kerberos")]
+#[path = "samba/kerberos.rs"]
+mod kerberos;
 #[path = "samba/rules.rs"]
 mod rules;
 
@@ -51,6 +54,19 @@ const TESTS: &[Test] = &[
     (
         "transport_rustls_trusts_lab_ca",
         transport_rustls_trusts_lab_ca,
+    ),
+    // Only in a `--features kerberos` build: `cargo test --features kerberos --test samba`.
+    #[cfg(feature = "kerberos")]
+    (
+        "kerberos_collect_matches_simple_bind",
+        kerberos::kerberos_collect_matches_simple_bind,
+    ),
+    #[cfg(feature = "kerberos")]
+    ("kerberos_client_keytab", kerberos::kerberos_client_keytab),
+    #[cfg(feature = "kerberos")]
+    (
+        "kerberos_failures_are_one_line",
+        kerberos::kerberos_failures_are_one_line,
     ),
 ];
 

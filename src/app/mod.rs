@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{Cli, CollectArgs, Command, SourceArgs};
 
 mod commands;
+use crate::collect::kerberos;
 use crate::collect::ldap::{self, LdapOptions, Secret};
 use crate::collect::{self, builder::BuildOptions};
 use crate::model::{Gap, Snapshot};
@@ -90,18 +91,32 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         .server
         .as_deref()
         .ok_or_else(|| Failure::usage("give --server URL or --ldif FILE"))?;
-    let user = s
-        .user
-        .as_deref()
-        .ok_or_else(|| Failure::usage("--server needs --user (the bind identity)"))?;
-    let password = read_password(s, user)?;
+    // clap's `requires` cannot see whether a boolean flag was given.
+    if s.kerberos_host.is_some() && !s.kerberos {
+        return Err(Failure::usage(
+            "--kerberos-host is only used with --kerberos",
+        ));
+    }
+    let mut opts = if s.kerberos {
+        kerberos_options(url, s)?
+    } else {
+        let user = s.user.as_deref().ok_or_else(|| {
+            Failure::usage("--server needs --user (the bind identity) or --kerberos")
+        })?;
+        let password = read_password(s, user)?;
+        LdapOptions::new(url, user, password)
+    };
     if s.insecure_skip_verify {
         eprintln!(
             "hvaudit: WARNING: --insecure-skip-verify: the DC's certificate is NOT verified; \
-             anyone on the network path can impersonate it and read the bind password"
+             anyone on the network path can impersonate it{}",
+            if s.kerberos {
+                ""
+            } else {
+                " and read the bind password"
+            }
         );
     }
-    let mut opts = LdapOptions::new(url, user, password);
     opts.ca_file = s.ca_file.clone();
     opts.insecure_skip_verify = s.insecure_skip_verify;
     opts.timeout = Duration::from_secs(s.timeout.max(1));
@@ -110,7 +125,13 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     opts.base_dn = s.base_dn.clone();
     opts.build = build.clone();
     if verbose > 0 {
-        eprintln!("hvaudit: connecting to {url} as {user}");
+        match &opts.kerberos {
+            Some(k) => eprintln!(
+                "hvaudit: connecting to {url} with Kerberos (service ldap/{})",
+                k.spn_host
+            ),
+            None => eprintln!("hvaudit: connecting to {url} as {}", opts.user),
+        }
     }
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new_spinner();
@@ -127,6 +148,22 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let res = ldap::collect(opts, &mut progress);
     bar.finish_and_clear();
     res.map_err(|e| Failure::scan(e.to_string()))
+}
+
+/// `--kerberos`: checked before anything is sent, so a binary without Kerberos support or a
+/// URL without a DNS name fails as a usage error (exit 2).
+fn kerberos_options(url: &str, s: &SourceArgs) -> Result<LdapOptions, Failure> {
+    if !kerberos::AVAILABLE {
+        return Err(Failure::usage(
+            kerberos::KerberosError::NotBuilt.to_string(),
+        ));
+    }
+    let spn_host = kerberos::spn_host(url, s.kerberos_host.as_deref())
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(LdapOptions::kerberos(
+        url,
+        kerberos::KerberosBind { spn_host },
+    ))
 }
 
 fn read_password(s: &SourceArgs, user: &str) -> Result<Secret, Failure> {

@@ -10,6 +10,7 @@ use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConn, LdapConnSettings, LdapError, Scope, SearchEntry};
 
 use super::builder::{BuildOptions, SnapshotBuilder};
+use super::kerberos::{self, KerberosBind, KerberosError};
 use super::{RawEntry, tls};
 use crate::model::{ReadRecord, ScanMeta, Snapshot};
 
@@ -49,6 +50,8 @@ pub struct LdapOptions {
     /// Overrides the RootDSE's defaultNamingContext.
     pub base_dn: Option<String>,
     pub build: BuildOptions,
+    /// Bind with Kerberos (SASL GSSAPI) instead of `user`/`password`, which are then unused.
+    pub kerberos: Option<KerberosBind>,
 }
 
 impl LdapOptions {
@@ -64,7 +67,15 @@ impl LdapOptions {
             range_size: 1500,
             base_dn: None,
             build: BuildOptions::default(),
+            kerberos: None,
         }
+    }
+
+    /// Options for a Kerberos bind with the caller's credentials: no user, no password.
+    pub fn kerberos(url: &str, how: KerberosBind) -> Self {
+        let mut o = LdapOptions::new(url, "", Secret::new(String::new()));
+        o.kerberos = Some(how);
+        o
     }
 }
 
@@ -94,6 +105,8 @@ pub enum CollectError {
         reason: String,
         hint: String,
     },
+    #[error("{0}")]
+    Kerberos(#[from] KerberosError),
 }
 
 /// Progress callback: called with the running count of entries read.
@@ -128,6 +141,8 @@ pub struct Collector {
     conn: LdapConn,
     opts: LdapOptions,
     reads: Vec<ReadRecord>,
+    /// Who the DC authenticated: the bind user, or the Kerberos principal.
+    identity: String,
 }
 
 /// Connects, binds, reads everything the audit needs and returns the snapshot.
@@ -153,6 +168,11 @@ impl Collector {
                 reason: "use ldaps://host or ldap://host (StartTLS)".into(),
             });
         };
+        // Credentials first: a missing ticket is the caller's problem, not the DC's.
+        let credential = match &opts.kerberos {
+            Some(_) => Some(kerberos::acquire()?),
+            None => None,
+        };
         let mut settings = LdapConnSettings::new()
             .set_conn_timeout(opts.timeout)
             .set_starttls(starttls);
@@ -168,27 +188,34 @@ impl Collector {
                 hint: connect_hint(&e),
                 reason: one_line(&e.to_string()),
             })?;
-        let res = conn
-            .with_timeout(opts.timeout)
-            .simple_bind(&opts.user, opts.password.expose())
-            .map_err(|e| CollectError::Connect {
-                url: url.clone(),
-                hint: connect_hint(&e),
-                reason: one_line(&e.to_string()),
-            })?;
+        let (res, identity) = match (&opts.kerberos, credential) {
+            (Some(how), Some(cred)) => {
+                let principal = cred.principal().to_string();
+                (
+                    kerberos::bind(&mut conn, how, cred, opts.timeout)?,
+                    principal,
+                )
+            }
+            _ => (simple_bind(&mut conn, &opts)?, opts.user.clone()),
+        };
         if res.rc != 0 {
             return Err(CollectError::Bind {
-                user: opts.user.clone(),
+                user: identity,
                 rc: res.rc,
                 name: rc_name(res.rc),
                 text: one_line(&res.text),
-                hint: bind_hint(res.rc, &res.text),
+                hint: if opts.kerberos.is_some() {
+                    kerberos_bind_hint(res.rc)
+                } else {
+                    bind_hint(res.rc, &res.text)
+                },
             });
         }
         Ok(Collector {
             conn,
             opts,
             reads: Vec::new(),
+            identity,
         })
     }
 
@@ -274,7 +301,7 @@ impl Collector {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             source_kind: "ldap".into(),
             source: self.opts.url.clone(),
-            bind_identity: Some(self.opts.user.clone()),
+            bind_identity: Some(self.identity.clone()),
             collected_at: started,
             reads: std::mem::take(&mut self.reads),
             gaps: Vec::new(),
@@ -447,6 +474,16 @@ impl Collector {
     }
 }
 
+fn simple_bind(conn: &mut LdapConn, opts: &LdapOptions) -> Result<ldap3::LdapResult, CollectError> {
+    conn.with_timeout(opts.timeout)
+        .simple_bind(&opts.user, opts.password.expose())
+        .map_err(|e| CollectError::Connect {
+            url: opts.url.clone(),
+            hint: connect_hint(&e),
+            reason: one_line(&e.to_string()),
+        })
+}
+
 struct RootDse {
     default_nc: Option<String>,
     config_nc: Option<String>,
@@ -507,7 +544,7 @@ fn take_member_ranges(e: &mut RawEntry, out: &mut Vec<Vec<u8>>) -> Option<u32> {
     next
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -556,6 +593,27 @@ fn bind_hint(rc: u32, text: &str) -> String {
             48 => "use a user account (an empty password is an anonymous bind)",
             _ => "",
         }
+    };
+    if h.is_empty() {
+        String::new()
+    } else {
+        format!(" (hint: {h})")
+    }
+}
+
+fn kerberos_bind_hint(rc: u32) -> String {
+    let h = match rc {
+        49 => {
+            "the DC rejected the Kerberos ticket: check it with klist and that --kerberos-host \
+               names this DC"
+        }
+        // Samba's default for `ldap server require strong auth` refuses SASL inside TLS.
+        8 | 13 => {
+            "the DC refuses a Kerberos bind inside TLS (Samba: set `ldap server require \
+                   strong auth = allow_sasl_over_tls`)"
+        }
+        7 => "the DC does not offer SASL GSSAPI",
+        _ => "",
     };
     if h.is_empty() {
         String::new()

@@ -1,6 +1,7 @@
 //! Collection: read a directory (LDAP or LDIF) into raw entries, then build the typed snapshot.
 
 pub mod builder;
+pub mod kerberos;
 pub mod ldap;
 pub mod ldif;
 pub mod replmeta;
