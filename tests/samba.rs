@@ -15,6 +15,10 @@ use samba_dc::TestDc;
 
 #[path = "samba/collect.rs"]
 mod collect;
+#[path = "samba/faults.rs"]
+mod faults;
+#[path = "samba/proxy.rs"]
+mod proxy;
 
 type Test = (&'static str, fn(&TestDc));
 
@@ -28,6 +32,16 @@ const TESTS: &[Test] = &[
     (
         "collect_failures_are_one_line",
         collect::collect_failures_are_one_line,
+    ),
+    ("fault_cut_mid_search", faults::fault_cut_mid_search),
+    ("fault_stall_mid_search", faults::fault_stall_mid_search),
+    (
+        "fault_stall_in_tls_handshake",
+        faults::fault_stall_in_tls_handshake,
+    ),
+    (
+        "fault_reset_in_tls_handshake",
+        faults::fault_reset_in_tls_handshake,
     ),
     ("fixture_paging_workstations", fixture_paging_workstations),
     ("fixture_big_group_range", fixture_big_group_range),

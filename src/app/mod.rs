@@ -100,6 +100,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     opts.page_size = s.page_size;
     opts.range_size = s.range_size;
     opts.base_dn = s.base_dn.clone();
+    opts.partial_ok = s.partial_ok;
     opts.build = build.clone();
     if verbose > 0 {
         eprintln!("hvaudit: connecting to {url} as {user}");
@@ -118,7 +119,16 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let mut progress = |n: u64| bar.set_message(format!("{n} entries read"));
     let res = ldap::collect(opts, &mut progress);
     bar.finish_and_clear();
-    res.map_err(|e| Failure::scan(e.to_string()))
+    res.map_err(|e| {
+        let tail = match e {
+            ldap::CollectError::Search { .. } => {
+                "; no snapshot or report was written (--partial-ok keeps what was read, marked \
+                 incomplete)"
+            }
+            _ => "",
+        };
+        Failure::scan(format!("{e}{tail}"))
+    })
 }
 
 fn read_password(s: &SourceArgs, user: &str) -> Result<Secret, Failure> {

@@ -48,6 +48,9 @@ pub struct LdapOptions {
     pub range_size: u32,
     /// Overrides the RootDSE's defaultNamingContext.
     pub base_dn: Option<String>,
+    /// When the main search or a ranged read fails midway, keep what was read and record the
+    /// failure as a gap (the snapshot is then incomplete) instead of failing the collection.
+    pub partial_ok: bool,
     pub build: BuildOptions,
 }
 
@@ -63,6 +66,7 @@ impl LdapOptions {
             page_size: 500,
             range_size: 1500,
             base_dn: None,
+            partial_ok: false,
             build: BuildOptions::default(),
         }
     }
@@ -88,12 +92,29 @@ pub enum CollectError {
         text: String,
         hint: String,
     },
-    #[error("reading {what} failed: {reason}{hint}")]
+    /// A search that failed, with how far it got: `entries` were read (and kept by the caller
+    /// only with `partial_ok`) before `reason`; the rest of it was not.
+    #[error("{}", search_message(what, base, *entries, reason, hint))]
     Search {
         what: String,
+        base: String,
+        entries: u64,
         reason: String,
         hint: String,
     },
+}
+
+fn search_message(what: &str, base: &str, entries: u64, reason: &str, hint: &str) -> String {
+    let under = if base.is_empty() {
+        String::new()
+    } else {
+        format!(" under '{base}'")
+    };
+    let n = if entries == 1 { "entry" } else { "entries" };
+    format!(
+        "reading {what}{under} failed after {entries} {n}: {reason}; the rest of it and the \
+         reads after it were not done{hint}"
+    )
 }
 
 /// Progress callback: called with the running count of entries read.
@@ -203,8 +224,10 @@ impl Collector {
             (None, None) => {
                 return Err(CollectError::Search {
                     what: "RootDSE".into(),
+                    base: String::new(),
+                    entries: 1,
                     reason: "the server published no defaultNamingContext".into(),
-                    hint: "; pass --base-dn".into(),
+                    hint: " (hint: pass --base-dn)".into(),
                 });
             }
         };
@@ -250,7 +273,7 @@ impl Collector {
             self.opts.range_size.max(1) - 1
         ));
         let mut partial_groups = Vec::new();
-        self.stream_paged(
+        let main = self.stream_paged(
             "accounts, groups and Hyper-V service connection points",
             &base,
             Scope::Subtree,
@@ -263,10 +286,32 @@ impl Collector {
                     sink(e, &mut builder);
                 }
             },
-        )?;
+        );
+        // With --partial-ok a failed read becomes a gap; after one failure the connection is
+        // presumed dead, so groups still missing member ranges are kept as read (the builder
+        // records each truncated `member` as a gap of its own).
+        let mut failed = match main {
+            Ok(()) => false,
+            Err(e) if self.opts.partial_ok => {
+                builder.gap(search_what(&e), e.to_string());
+                true
+            }
+            Err(e) => return Err(e),
+        };
         for g in partial_groups {
-            let full = self.complete_member_ranges(g)?;
-            sink(full, &mut builder);
+            if failed {
+                sink(g, &mut builder);
+                continue;
+            }
+            match self.complete_member_ranges(g.clone()) {
+                Ok(full) => sink(full, &mut builder),
+                Err(e) if self.opts.partial_ok => {
+                    builder.gap(search_what(&e), e.to_string());
+                    failed = true;
+                    sink(g, &mut builder);
+                }
+                Err(e) => return Err(e),
+            }
         }
         progress(seen);
 
@@ -329,12 +374,6 @@ impl Collector {
         sink: &mut dyn FnMut(RawEntry),
     ) -> Result<(), CollectError> {
         let attrs: Vec<&str> = attrs.iter().map(AsRef::as_ref).collect();
-        let err = |e: LdapError| CollectError::Search {
-            what: what.to_string(),
-            hint: connect_hint(&e),
-            reason: one_line(&e.to_string()),
-        };
-        let mut cookie = Vec::new();
         let mut record = ReadRecord {
             what: what.to_string(),
             base: base.to_string(),
@@ -342,6 +381,29 @@ impl Collector {
             entries: 0,
             pages: 0,
         };
+        let res = self.stream_pages(&mut record, scope, &attrs, sink);
+        // Recorded even on failure: the snapshot then shows how far the search got.
+        let entries = record.entries;
+        self.reads.push(record);
+        res.map_err(|(reason, hint)| CollectError::Search {
+            what: what.to_string(),
+            base: base.to_string(),
+            entries,
+            reason,
+            hint,
+        })
+    }
+
+    /// The page loop of [`stream_paged`](Self::stream_paged); errors are (reason, hint).
+    fn stream_pages(
+        &mut self,
+        record: &mut ReadRecord,
+        scope: Scope,
+        attrs: &[&str],
+        sink: &mut dyn FnMut(RawEntry),
+    ) -> Result<(), (String, String)> {
+        let err = |e: LdapError| (one_line(&e.to_string()), connect_hint(&e));
+        let mut cookie = Vec::new();
         loop {
             let controls: Vec<RawControl> = vec![
                 PagedResults {
@@ -356,11 +418,13 @@ impl Collector {
                 },
             ];
             record.pages += 1;
+            // The timeout bounds the wait for each response message, so a DC that stalls
+            // mid-stream ends the search instead of hanging the scan.
             let mut stream = self
                 .conn
                 .with_controls(controls)
                 .with_timeout(self.opts.timeout)
-                .streaming_search(base, scope, filter, &attrs)
+                .streaming_search(&record.base, scope, &record.filter, attrs)
                 .map_err(err)?;
             while let Some(item) = stream.next().map_err(err)? {
                 if item.is_ref() {
@@ -371,16 +435,15 @@ impl Collector {
             }
             let res = stream.result();
             if res.rc != 0 {
-                return Err(CollectError::Search {
-                    what: what.to_string(),
-                    reason: format!(
+                return Err((
+                    format!(
                         "LDAP result {} ({}): {}",
                         res.rc,
                         rc_name(res.rc),
                         one_line(&res.text)
                     ),
-                    hint: search_hint(res.rc),
-                });
+                    search_hint(res.rc),
+                ));
             }
             let next = res.ctrls.iter().find_map(|c| match c.0 {
                 Some(ControlType::PagedResults) => Some(c.1.parse::<PagedResults>().cookie),
@@ -388,11 +451,9 @@ impl Collector {
             });
             match next {
                 Some(c) if !c.is_empty() => cookie = c,
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        self.reads.push(record);
-        Ok(())
     }
 
     /// Reads the rest of a `member` attribute that came back as a range, one range request at
@@ -409,6 +470,8 @@ impl Collector {
             if guard > 1_000_000 {
                 return Err(CollectError::Search {
                     what: format!("member of {}", e.dn),
+                    base: e.dn.clone(),
+                    entries: members.len() as u64,
                     reason: "range retrieval did not terminate".into(),
                     hint: String::new(),
                 });
@@ -427,6 +490,8 @@ impl Collector {
             if members.len() == before && next.is_some() {
                 return Err(CollectError::Search {
                     what: format!("member of {}", e.dn),
+                    base: e.dn.clone(),
+                    entries: members.len() as u64,
                     reason: format!("the DC returned no values for {attr}"),
                     hint: String::new(),
                 });
@@ -444,6 +509,13 @@ impl Collector {
         }
         e.attrs.insert("member".into(), members);
         Ok(e)
+    }
+}
+
+fn search_what(e: &CollectError) -> String {
+    match e {
+        CollectError::Search { what, .. } => what.clone(),
+        _ => "directory read".into(),
     }
 }
 
@@ -585,7 +657,12 @@ fn connect_hint(e: &LdapError) -> String {
         "nothing listens there: check the host and port (LDAPS is 636, LDAP 389)"
     } else if s.contains("timed out") || s.contains("timeout") || s.contains("elapsed") {
         "no answer within the timeout: check reachability or raise --timeout"
-    } else if s.contains("reset") || s.contains("eof") || s.contains("broken pipe") {
+    } else if s.contains("reset")
+        || s.contains("eof")
+        || s.contains("broken pipe")
+        || s.contains("end of search stream")
+        || s.contains("close_notify")
+    {
         "the connection was cut: check the network path and the DC's logs"
     } else {
         ""
