@@ -19,6 +19,10 @@ mod collect;
 mod faults;
 #[path = "samba/proxy.rs"]
 mod proxy;
+#[path = "samba/readonly.rs"]
+mod readonly;
+#[path = "samba/recorder.rs"]
+mod recorder;
 
 type Test = (&'static str, fn(&TestDc));
 
@@ -42,6 +46,22 @@ const TESTS: &[Test] = &[
     (
         "fault_reset_in_tls_handshake",
         faults::fault_reset_in_tls_handshake,
+    ),
+    (
+        "readonly_scan_sends_only_reads",
+        readonly::readonly_scan_sends_only_reads,
+    ),
+    (
+        "readonly_recorder_refuses_writes",
+        readonly::readonly_recorder_refuses_writes,
+    ),
+    (
+        "secrets_absent_from_verbose_outputs",
+        readonly::secrets_absent_from_verbose_outputs,
+    ),
+    (
+        "insecure_skip_verify_is_loud_and_recorded",
+        readonly::insecure_skip_verify_is_loud_and_recorded,
     ),
     ("fixture_paging_workstations", fixture_paging_workstations),
     ("fixture_big_group_range", fixture_big_group_range),
