@@ -48,6 +48,22 @@ const TESTS: &[Test] = &[
         faults::fault_reset_in_tls_handshake,
     ),
     (
+        "bind_locked_and_disabled_accounts",
+        faults::bind_locked_and_disabled_accounts,
+    ),
+    (
+        "bind_stronger_auth_required_maps_to_fix",
+        faults::bind_stronger_auth_required_maps_to_fix,
+    ),
+    (
+        "tls_cert_for_another_name",
+        faults::tls_cert_for_another_name,
+    ),
+    (
+        "dns_name_that_does_not_resolve",
+        faults::dns_name_that_does_not_resolve,
+    ),
+    (
         "readonly_scan_sends_only_reads",
         readonly::readonly_scan_sends_only_reads,
     ),

@@ -197,14 +197,8 @@ impl Collector {
                 hint: connect_hint(&e),
                 reason: one_line(&e.to_string()),
             })?;
-        if res.rc != 0 {
-            return Err(CollectError::Bind {
-                user: opts.user.clone(),
-                rc: res.rc,
-                name: rc_name(res.rc),
-                text: one_line(&res.text),
-                hint: bind_hint(res.rc, &res.text),
-            });
+        if let Some(e) = bind_failure(&opts.user, &res) {
+            return Err(e);
         }
         Ok(Collector {
             conn,
@@ -610,17 +604,32 @@ pub fn rc_name(rc: u32) -> &'static str {
     }
 }
 
+/// The error for a bind answered with a non-zero result code (`None` on success). Public so
+/// tests can map results the collector itself never provokes (a simple bind in clear text).
+pub fn bind_failure(user: &str, res: &ldap3::LdapResult) -> Option<CollectError> {
+    (res.rc != 0).then(|| CollectError::Bind {
+        user: user.to_string(),
+        rc: res.rc,
+        name: rc_name(res.rc),
+        text: one_line(&res.text),
+        hint: bind_hint(res.rc, &res.text),
+    })
+}
+
 fn bind_hint(rc: u32, text: &str) -> String {
-    // AD puts the Win32 sub-status in the diagnostic text as `data 52e` etc.
+    // AD (and Samba) put the Win32 sub-status in the diagnostic text as `data 52e` etc.
     let t = text.to_ascii_lowercase();
     let h = if t.contains("data 775") {
-        "the account is locked out"
+        "the account is locked out: wait for the lockout to expire or have it unlocked \
+         (Unlock-ADAccount), then retry once with the right password"
     } else if t.contains("data 533") {
-        "the account is disabled"
+        "the account is disabled: enable it or bind with another account"
     } else if t.contains("data 532") || t.contains("data 773") {
-        "the password has expired or must be changed"
+        "the password has expired or must be changed: set a new one first"
     } else if t.contains("data 701") {
-        "the account has expired"
+        "the account has expired: extend its expiry or use another account"
+    } else if t.contains("data 52e") || t.contains("data 525") {
+        "wrong user name or password: check --user (UPN, DN or DOMAIN\\user) and the password"
     } else {
         match rc {
             49 => "check the user name (UPN, DN or DOMAIN\\user) and the password",
@@ -648,10 +657,20 @@ fn search_hint(rc: u32) -> String {
 
 fn connect_hint(e: &LdapError) -> String {
     let s = e.to_string().to_ascii_lowercase();
-    let h = if s.contains("certificate") || s.contains("unknownissuer") {
-        "the DC's certificate is not trusted or is for another name: pass --ca-file with the \
-         issuing CA and use the name the certificate was issued for"
-    } else if s.contains("lookup") || s.contains("resolve") || s.contains("name or service") {
+    let h = if s.contains("unknownissuer") || s.contains("unknown issuer") {
+        "the DC's certificate is not trusted: pass --ca-file with the CA that issued it"
+    } else if s.contains("notvalidforname") || s.contains("not valid for name") {
+        "the DC's certificate is not issued for the name in --server: connect with a name the \
+         certificate lists (usually the DC's FQDN)"
+    } else if s.contains("expired") && s.contains("certificate") {
+        "the DC's certificate has expired: renew it on the DC"
+    } else if s.contains("certificate") {
+        "the DC's certificate was refused: check it against --ca-file and the name in --server"
+    } else if s.contains("lookup")
+        || s.contains("resolve")
+        || s.contains("name resolution")
+        || s.contains("name or service")
+    {
         "the server name does not resolve: check the name or use the DC's IP address"
     } else if s.contains("refused") {
         "nothing listens there: check the host and port (LDAPS is 636, LDAP 389)"

@@ -20,11 +20,16 @@ pub const MAIN_SEARCH: &str = "accounts, groups and Hyper-V service connection p
 /// Runs hvaudit with the password in the environment, killing it (and failing) after
 /// [`WATCHDOG`]. Returns the output and how long it ran.
 pub fn run_hvaudit(args: &[&str], password: &str) -> (Output, Duration) {
-    run_with_env(args, &[("HVAUDIT_PASSWORD", password)])
+    run_with_env(
+        args,
+        &[("HVAUDIT_PASSWORD", password)],
+        env!("CARGO_BIN_EXE_hvaudit"),
+    )
 }
 
-pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (Output, Duration) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hvaudit"));
+/// Runs `program` (hvaudit, or a wrapper that execs it) under the watchdog.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)], program: &str) -> (Output, Duration) {
+    let mut cmd = Command::new(program);
     cmd.args(args)
         .env_remove("HVAUDIT_PASSWORD")
         .stdin(Stdio::null())
@@ -328,4 +333,225 @@ pub fn fault_reset_in_tls_handshake(dc: &TestDc) {
     assert!(line.contains("the connection was cut"), "{line}");
     assert!(!out.exists());
     assert_eq!(proxy.connections(), 1);
+}
+
+/// Applies LDIF changes as the admin over LDAPS (ldapmodify, password from the 0600 file).
+pub fn ldap_modify(dc: &TestDc, ldif: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new("ldapmodify")
+        .env("LDAPTLS_CACERT", &dc.ca_file)
+        .args(["-x", "-H", &dc.url, "-D", &dc.user, "-y"])
+        .arg(dc.password_file())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running ldapmodify (install ldap-utils)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ldif.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "ldapmodify failed: {}\n{ldif}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Creates `CN=sam,CN=Users` with `password` (set over LDAPS as unicodePwd, never in argv) and
+/// the given userAccountControl; returns its UPN.
+pub fn create_user(dc: &TestDc, sam: &str, password: &str, uac: u32) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let pwd: Vec<u8> = format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    use base64::Engine as _;
+    ldap_modify(
+        dc,
+        &format!(
+            "dn: CN={sam},CN=Users,{base}\nchangetype: add\nobjectClass: user\n\
+             sAMAccountName: {sam}\nuserPrincipalName: {sam}@lab.test\nunicodePwd:: {}\n\
+             userAccountControl: {uac}\n",
+            b64.encode(pwd),
+            base = dc.base_dn
+        ),
+    );
+    format!("{sam}@lab.test")
+}
+
+/// A per-run password for test accounts (policy: upper, lower, digit, symbol).
+pub fn test_password(tag: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("Tst-{tag}-{n:x}-Aa1!")
+}
+
+fn collect_as(dc: &TestDc, user: &str, password: &str) -> Output {
+    let out = dc.dir.join("never-bind.json");
+    let (o, _) = run_hvaudit(
+        &[
+            "collect",
+            "--server",
+            &dc.url,
+            "--user",
+            user,
+            "--ca-file",
+            dc.ca_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        password,
+    );
+    assert!(!out.exists(), "a snapshot after a failed bind");
+    o
+}
+
+/// Locked out (lockoutThreshold 3, then three wrong passwords) and disabled accounts: each
+/// refused bind is one line naming the cause and the fix, exit 3, no password.
+pub fn bind_locked_and_disabled_accounts(dc: &TestDc) {
+    let pw = test_password("bind");
+    let locked = create_user(dc, "lock.me", &pw, 512);
+    let disabled = create_user(dc, "off.user", &pw, 514);
+    let threshold = |n: u32| {
+        ldap_modify(
+            dc,
+            &format!(
+                "dn: {}\nchangetype: modify\nreplace: lockoutThreshold\nlockoutThreshold: {n}\n",
+                dc.base_dn
+            ),
+        )
+    };
+    threshold(3);
+    // Restore the domain policy even if an assertion fails, so later tests are not locked out.
+    struct Restore<'a>(&'a dyn Fn(u32));
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            (self.0)(0);
+        }
+    }
+    let _restore = Restore(&threshold);
+
+    for _ in 0..3 {
+        let o = collect_as(dc, &locked, "Wrong-Password-1");
+        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        let line = one_error_line(&o, dc);
+        assert!(line.contains("invalidCredentials"), "{line}");
+        assert!(line.contains("wrong user name or password"), "{line}");
+    }
+    let o = collect_as(dc, &locked, &pw);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let line = one_error_line(&o, dc);
+    assert!(!line.contains(&pw), "{line}");
+    assert!(
+        line.contains("bind as 'lock.me@lab.test' rejected"),
+        "{line}"
+    );
+    assert!(line.contains("locked out"), "{line}");
+    assert!(line.contains("Unlock-ADAccount"), "{line}");
+
+    let o = collect_as(dc, &disabled, &pw);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let line = one_error_line(&o, dc);
+    assert!(!line.contains(&pw), "{line}");
+    assert!(line.contains("account is disabled"), "{line}");
+    assert!(line.contains("enable it"), "{line}");
+}
+
+/// hvaudit never sends a simple bind in clear text (ldap:// always gets StartTLS), so the DC's
+/// strongerAuthRequired answer is provoked here with ldap3 directly and fed to the collector's
+/// own mapping: the message must name the result and the fix.
+pub fn bind_stronger_auth_required_maps_to_fix(dc: &TestDc) {
+    let mut ldap = ldap3::LdapConn::new(&dc.starttls_url).expect("plain LDAP connection");
+    // A throwaway password: it crosses loopback in clear text.
+    let res = ldap
+        .simple_bind(&dc.user, "not-the-password")
+        .expect("bind answered");
+    assert_eq!(res.rc, 8, "{res:?}");
+    let err = hvaudit::collect::ldap::bind_failure(&dc.user, &res).expect("an error for rc 8");
+    let msg = err.to_string();
+    println!("    {msg}");
+    assert!(
+        msg.contains("LDAP result 8 (strongerAuthRequired)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("use ldaps:// or ldap:// with StartTLS"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'), "{msg}");
+}
+
+/// The certificate is valid and trusted but issued for another name: the proxy forwards to
+/// the DC from 127.0.0.1, which is not in the certificate's SANs (the DC's IP and names are).
+pub fn tls_cert_for_another_name(dc: &TestDc) {
+    let proxy = FaultProxy::start("127.0.0.1", ldaps_addr(dc), Fault::Pass);
+    let url = proxy.url("ldaps");
+    let out = dc.dir.join("never-name.json");
+    let (o, _) = run_hvaudit(&collect_args(dc, &url, out.to_str().unwrap()), &dc.password);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let line = one_error_line(&o, dc);
+    assert!(line.contains("cannot connect to"), "{line}");
+    assert!(
+        line.contains("not issued for the name in --server"),
+        "{line}"
+    );
+    assert!(!out.exists());
+}
+
+/// A DC name that does not resolve. The lookup must not leave the machine: hvaudit runs in a
+/// new network namespace (only a downed loopback) and mount namespace whose nsswitch.conf and
+/// resolv.conf are bind-mounted to `hosts: files dns` and `nameserver 127.0.0.1`, so no NSS
+/// module can reach a resolver daemon and the DNS query cannot be sent anywhere.
+pub fn dns_name_that_does_not_resolve(dc: &TestDc) {
+    let nss = dc.dir.join("isolated-nsswitch.conf");
+    let resolv = dc.dir.join("isolated-resolv.conf");
+    std::fs::write(&nss, "hosts: files dns\n").unwrap();
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    )
+    .unwrap();
+    let out = dc.dir.join("never-dns.json");
+    let script = format!(
+        "mount --bind '{}' /etc/nsswitch.conf && mount --bind '{}' /etc/resolv.conf && \
+         exec \"$0\" \"$@\"",
+        nss.display(),
+        resolv.display()
+    );
+    let (o, took) = run_with_env(
+        &[
+            "--net",
+            "--mount",
+            "sh",
+            "-c",
+            &script,
+            env!("CARGO_BIN_EXE_hvaudit"),
+            "collect",
+            "--server",
+            "ldaps://dc1.nowhere.invalid",
+            "--user",
+            &dc.user,
+            "--ca-file",
+            dc.ca_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("HVAUDIT_PASSWORD", &dc.password)],
+        "unshare",
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let line = one_error_line(&o, dc);
+    assert!(
+        line.contains("cannot connect to ldaps://dc1.nowhere.invalid"),
+        "{line}"
+    );
+    assert!(line.contains("the server name does not resolve"), "{line}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert!(!out.exists());
 }
