@@ -64,6 +64,10 @@ const TESTS: &[Test] = &[
         faults::dns_name_that_does_not_resolve,
     ),
     (
+        "base_dn_outside_the_domain",
+        faults::base_dn_outside_the_domain,
+    ),
+    (
         "readonly_scan_sends_only_reads",
         readonly::readonly_scan_sends_only_reads,
     ),

@@ -54,7 +54,11 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("hvaudit: error: {}", f.message);
+            // Messages quote directory text (diagnostics, referral URLs): no escape sequences.
+            eprintln!(
+                "hvaudit: error: {}",
+                crate::report::text::terminal_safe(&f.message)
+            );
             ExitCode::from(f.code)
         }
     }
@@ -120,11 +124,12 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let res = ldap::collect(opts, &mut progress);
     bar.finish_and_clear();
     res.map_err(|e| {
-        let tail = match e {
-            ldap::CollectError::Search { .. } => {
+        let tail = match &e {
+            e if e.partial_ok_applies() => {
                 "; no snapshot or report was written (--partial-ok keeps what was read, marked \
                  incomplete)"
             }
+            ldap::CollectError::Search { .. } => "; no snapshot or report was written",
             _ => "",
         };
         Failure::scan(format!("{e}{tail}"))

@@ -120,6 +120,10 @@ fn search_message(what: &str, base: &str, entries: u64, reason: &str, hint: &str
 /// Progress callback: called with the running count of entries read.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
+/// What the one subtree search that reads accounts, groups and SCPs is called in read records,
+/// gaps and errors.
+pub const MAIN_SEARCH: &str = "accounts, groups and Hyper-V service connection points";
+
 const DOMAIN_SCOPE_OID: &str = "1.2.840.113556.1.4.1339";
 
 /// Attributes of the one subtree search that reads accounts, groups and SCPs. `member` is
@@ -268,7 +272,7 @@ impl Collector {
         ));
         let mut partial_groups = Vec::new();
         let main = self.stream_paged(
-            "accounts, groups and Hyper-V service connection points",
+            MAIN_SEARCH,
             &base,
             Scope::Subtree,
             ACCOUNT_FILTER,
@@ -429,15 +433,7 @@ impl Collector {
             }
             let res = stream.result();
             if res.rc != 0 {
-                return Err((
-                    format!(
-                        "LDAP result {} ({}): {}",
-                        res.rc,
-                        rc_name(res.rc),
-                        one_line(&res.text)
-                    ),
-                    search_hint(res.rc),
-                ));
+                return Err(search_failure(&res));
             }
             let next = res.ctrls.iter().find_map(|c| match c.0 {
                 Some(ControlType::PagedResults) => Some(c.1.parse::<PagedResults>().cookie),
@@ -503,6 +499,39 @@ impl Collector {
         }
         e.attrs.insert("member".into(), members);
         Ok(e)
+    }
+}
+
+/// Reason and hint for a search answered with a non-zero result code. Referrals are reported,
+/// never followed: following them could loop or lead to a server the admin did not name.
+fn search_failure(res: &ldap3::LdapResult) -> (String, String) {
+    let refs = if res.refs.is_empty() {
+        String::new()
+    } else {
+        format!(" (referred to {})", res.refs.join(", "))
+    };
+    (
+        format!(
+            "LDAP result {} ({}): {}{refs}",
+            res.rc,
+            rc_name(res.rc),
+            one_line(&res.text)
+        ),
+        search_hint(res.rc),
+    )
+}
+
+impl CollectError {
+    /// Whether `--partial-ok` would have kept what was read: only the main search and the
+    /// ranged member reads degrade to gaps; without the RootDSE or domain object there is no
+    /// audit to speak of.
+    pub fn partial_ok_applies(&self) -> bool {
+        match self {
+            CollectError::Search { what, .. } => {
+                what == MAIN_SEARCH || what.starts_with("member of ")
+            }
+            _ => false,
+        }
     }
 }
 
@@ -714,6 +743,27 @@ mod tests {
         assert!(!has_open_range(&last));
         assert_eq!(take_member_ranges(&mut last, &mut out), None);
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn referrals_are_reported_not_followed() {
+        let res = ldap3::LdapResult {
+            rc: 10,
+            matched: String::new(),
+            text: "0000202B: RefErr: DSID-0310082F, data 0, 1 access points".into(),
+            refs: vec!["ldap://other.test/DC=other,DC=test".into()],
+            ctrls: Vec::new(),
+        };
+        let (reason, hint) = search_failure(&res);
+        assert_eq!(
+            reason,
+            "LDAP result 10 (referral): 0000202B: RefErr: DSID-0310082F, data 0, 1 access \
+             points (referred to ldap://other.test/DC=other,DC=test)"
+        );
+        assert_eq!(
+            hint,
+            " (hint: the base DN belongs to another domain; point --server at one of its DCs)"
+        );
     }
 
     #[test]

@@ -555,3 +555,37 @@ pub fn dns_name_that_does_not_resolve(dc: &TestDc) {
     assert!(took < Duration::from_secs(20), "{took:?}");
     assert!(!out.exists());
 }
+
+/// A base DN in another domain (the DC answers with a referral, which is reported and not
+/// followed) and one inside the domain that does not exist: one clear line each, no loop.
+pub fn base_dn_outside_the_domain(dc: &TestDc) {
+    for (base, cause, fix) in [
+        // Samba answers noSuchObject where Windows refers to the other domain (result 10,
+        // mapped in the collector's unit tests); either way nothing is followed.
+        (
+            "DC=other,DC=test",
+            "LDAP result 32 (noSuchObject)",
+            "check --base-dn",
+        ),
+        (
+            "OU=Nowhere,DC=lab,DC=test",
+            "LDAP result 32 (noSuchObject)",
+            "check --base-dn",
+        ),
+    ] {
+        let out = dc.dir.join("never-base.json");
+        let mut args = collect_args(dc, &dc.url, out.to_str().unwrap());
+        args.extend(["--base-dn", base]);
+        let (o, took) = run_hvaudit(&args, &dc.password);
+        assert_eq!(o.status.code(), Some(3), "{base}: {}", stderr(&o));
+        let line = one_error_line(&o, dc);
+        assert!(line.contains(&format!("under '{base}'")), "{line}");
+        assert!(line.contains(cause), "{line}");
+        assert!(line.contains(fix), "{line}");
+        assert!(line.contains("no snapshot or report was written"), "{line}");
+        // Keeping "what was read" makes no sense before the domain object is read.
+        assert!(!line.contains("--partial-ok"), "{line}");
+        assert!(took < Duration::from_secs(20), "{base}: {took:?}");
+        assert!(!out.exists());
+    }
+}
