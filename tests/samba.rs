@@ -68,6 +68,10 @@ const TESTS: &[Test] = &[
         faults::base_dn_outside_the_domain,
     ),
     (
+        "ordinary_user_cannot_read_is_a_gap",
+        faults::ordinary_user_cannot_read_is_a_gap,
+    ),
+    (
         "readonly_scan_sends_only_reads",
         readonly::readonly_scan_sends_only_reads,
     ),

@@ -10,8 +10,8 @@ use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConn, LdapConnSettings, LdapError, Scope, SearchEntry};
 
 use super::builder::{BuildOptions, SnapshotBuilder};
-use super::{RawEntry, tls};
-use crate::model::{ReadRecord, ScanMeta, Snapshot};
+use super::{RawEntry, access, tls};
+use crate::model::{ReadRecord, ScanMeta, Sid, Snapshot};
 
 /// A password that never shows in Debug output or logs.
 #[derive(Clone)]
@@ -125,6 +125,21 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64);
 pub const MAIN_SEARCH: &str = "accounts, groups and Hyper-V service connection points";
 
 const DOMAIN_SCOPE_OID: &str = "1.2.840.113556.1.4.1339";
+/// LDAP_SERVER_SD_FLAGS_OID: which parts of nTSecurityDescriptor to return.
+const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+
+/// Attributes whose absence could hide a finding, checked against the object's DACL when
+/// absent: (attribute, applies to groups rather than users and computers). objectSid,
+/// userAccountControl and sAMAccountName are required and their absence is a gap anyway.
+const READ_CHECKED: &[(&str, bool)] = &[
+    ("msDS-AllowedToDelegateTo", false),
+    ("msDS-AllowedToActOnBehalfOfOtherIdentity", false),
+    ("servicePrincipalName", false),
+    ("replPropertyMetaData", false),
+    ("primaryGroupID", false),
+    ("adminCount", false),
+    ("member", true),
+];
 
 /// Attributes of the one subtree search that reads accounts, groups and SCPs. `member` is
 /// requested as a range so large groups are read the same way on every DC.
@@ -153,6 +168,8 @@ pub struct Collector {
     conn: LdapConn,
     opts: LdapOptions,
     reads: Vec<ReadRecord>,
+    /// Send the SD-flags control (DACL only) with the next searches.
+    sd_flags: bool,
 }
 
 /// Connects, binds, reads everything the audit needs and returns the snapshot.
@@ -208,6 +225,7 @@ impl Collector {
             conn,
             opts,
             reads: Vec::new(),
+            sd_flags: false,
         })
     }
 
@@ -265,19 +283,40 @@ impl Collector {
             }
         }
 
+        // Can the bind account read what it does not see? Needs its token and the schema GUIDs.
+        let mut check = match self.read_check(root.default_nc.as_deref().unwrap_or(&base), &root) {
+            Ok(c) => Some(c),
+            Err(reason) => {
+                builder.gap(
+                    "read-access check",
+                    format!(
+                        "{reason}: attributes the bind account may not read cannot be told from \
+                         empty ones"
+                    ),
+                );
+                None
+            }
+        };
         let mut attrs: Vec<String> = ACCOUNT_ATTRS.iter().map(|s| s.to_string()).collect();
+        if check.is_some() {
+            attrs.push("nTSecurityDescriptor".into());
+        }
         attrs.push(format!(
             "member;range=0-{}",
             self.opts.range_size.max(1) - 1
         ));
         let mut partial_groups = Vec::new();
+        self.sd_flags = check.is_some();
         let main = self.stream_paged(
             MAIN_SEARCH,
             &base,
             Scope::Subtree,
             ACCOUNT_FILTER,
             &attrs,
-            &mut |e| {
+            &mut |mut e| {
+                if let Some(c) = check.as_mut() {
+                    c.inspect(&mut e);
+                }
                 if has_open_range(&e) {
                     partial_groups.push(e);
                 } else {
@@ -285,6 +324,12 @@ impl Collector {
                 }
             },
         );
+        self.sd_flags = false;
+        if let Some(c) = check {
+            for (what, reason) in c.gaps() {
+                builder.gap(what, reason);
+            }
+        }
         // With --partial-ok a failed read becomes a gap; after one failure the connection is
         // presumed dead, so groups still missing member ranges are kept as read (the builder
         // records each truncated `member` as a gap of its own).
@@ -326,6 +371,151 @@ impl Collector {
         Ok(builder.finish(meta))
     }
 
+    /// The bind account's token (its SID and tokenGroups) and the schema GUIDs of the
+    /// attributes in [`READ_CHECKED`]; the error says why the check cannot be made.
+    fn read_check(&mut self, domain: &str, root: &RootDse) -> Result<ReadCheck, String> {
+        let user = self.opts.user.clone();
+        let found = if user.contains('=') {
+            self.search_paged(
+                "bind account",
+                &user,
+                Scope::Base,
+                "(objectClass=*)",
+                &["objectSid"],
+            )
+        } else {
+            // DOMAIN\user, a UPN (also the implicit UPN sam@dns-domain), or a bare name.
+            let sam = user
+                .rsplit_once('\\')
+                .map(|(_, u)| u)
+                .or_else(|| user.split_once('@').map(|(u, _)| u))
+                .unwrap_or(&user);
+            let filter = format!(
+                "(&(objectClass=user)(|(userPrincipalName={})(sAMAccountName={})))",
+                ldap3::ldap_escape(&user),
+                ldap3::ldap_escape(sam)
+            );
+            self.search_paged(
+                "bind account",
+                domain,
+                Scope::Subtree,
+                &filter,
+                &["objectSid"],
+            )
+        }
+        .map_err(|e| e.to_string())?;
+        let [account] = found.as_slice() else {
+            return Err(format!(
+                "{} accounts match the bind identity '{user}'",
+                found.len()
+            ));
+        };
+        let sid = account
+            .first("objectsid")
+            .and_then(|b| Sid::from_bytes(b).ok())
+            .ok_or_else(|| format!("the objectSid of {} is not readable", account.dn))?;
+        let tg = self
+            .search_paged(
+                "bind account tokenGroups",
+                &account.dn,
+                Scope::Base,
+                "(objectClass=*)",
+                &["tokenGroups"],
+            )
+            .map_err(|e| e.to_string())?;
+        let groups: Vec<Sid> = tg
+            .first()
+            .map(|e| e.values("tokengroups"))
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|b| Sid::from_bytes(b).ok())
+            .collect();
+        if groups.is_empty() {
+            return Err(format!(
+                "the tokenGroups of {} are not readable",
+                account.dn
+            ));
+        }
+        let mut token = access::Token::new(sid, groups);
+        // tokenGroups expands the account's own memberships only. A logon token also holds the
+        // groups that well-known SIDs belong to (Authenticated Users is a member of
+        // Pre-Windows 2000 Compatible Access by default), through their foreign security
+        // principals; found transitively with LDAP_MATCHING_RULE_IN_CHAIN.
+        let filter = format!(
+            "(&(objectClass=group)(|{}))",
+            access::LOGON_SIDS
+                .iter()
+                .map(|w| format!(
+                    "(member:1.2.840.113556.1.4.1941:={})",
+                    ldap3::ldap_escape(format!("CN={w},CN=ForeignSecurityPrincipals,{domain}"))
+                ))
+                .collect::<String>()
+        );
+        let via_logon = self
+            .search_paged(
+                "groups of well-known logon SIDs",
+                domain,
+                Scope::Subtree,
+                &filter,
+                &["objectSid"],
+            )
+            .map_err(|e| e.to_string())?;
+        token.sids.extend(
+            via_logon
+                .iter()
+                .filter_map(|g| g.first("objectsid"))
+                .filter_map(|b| Sid::from_bytes(b).ok()),
+        );
+
+        let schema = root
+            .schema_nc
+            .clone()
+            .ok_or("the RootDSE names no schemaNamingContext")?;
+        let filter = format!(
+            "(|{})",
+            READ_CHECKED
+                .iter()
+                .map(|(a, _)| format!("(lDAPDisplayName={a})"))
+                .collect::<String>()
+        );
+        let defs = self
+            .search_paged(
+                "schema of the audited attributes",
+                &schema,
+                Scope::OneLevel,
+                &filter,
+                &["lDAPDisplayName", "schemaIDGUID", "attributeSecurityGUID"],
+            )
+            .map_err(|e| e.to_string())?;
+        let mut attrs = Vec::new();
+        for (name, group) in READ_CHECKED {
+            let def = defs.iter().find(|d| {
+                d.text("ldapdisplayname")
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            });
+            // An attribute the schema lacks cannot be set either: nothing to check.
+            let Some(def) = def else { continue };
+            let guid = |a: &str| def.first(a).and_then(|b| <[u8; 16]>::try_from(b).ok());
+            let Some(schema_id) = guid("schemaidguid") else {
+                return Err(format!("the schemaIDGUID of {name} is not readable"));
+            };
+            attrs.push(CheckedAttr {
+                name,
+                groups: *group,
+                guids: access::AttrGuids {
+                    schema_id,
+                    property_set: guid("attributesecurityguid"),
+                },
+            });
+        }
+        Ok(ReadCheck {
+            token,
+            attrs,
+            unreadable: Default::default(),
+            no_dacl: None,
+        })
+    }
+
     fn read_root_dse(&mut self) -> Result<RootDse, CollectError> {
         let entries = self.search_paged(
             "RootDSE",
@@ -335,6 +525,7 @@ impl Collector {
             &[
                 "defaultNamingContext",
                 "configurationNamingContext",
+                "schemaNamingContext",
                 "dnsHostName",
             ],
         )?;
@@ -342,6 +533,7 @@ impl Collector {
         Ok(RootDse {
             default_nc: e.text("defaultnamingcontext"),
             config_nc: e.text("configurationnamingcontext"),
+            schema_nc: e.text("schemanamingcontext"),
         })
     }
 
@@ -403,7 +595,7 @@ impl Collector {
         let err = |e: LdapError| (one_line(&e.to_string()), connect_hint(&e));
         let mut cookie = Vec::new();
         loop {
-            let controls: Vec<RawControl> = vec![
+            let mut controls: Vec<RawControl> = vec![
                 PagedResults {
                     size: self.opts.page_size as i32,
                     cookie: std::mem::take(&mut cookie),
@@ -415,6 +607,14 @@ impl Collector {
                     val: None,
                 },
             ];
+            if self.sd_flags {
+                // DACL only: ordinary users may read it, unlike owner, group and SACL.
+                controls.push(RawControl {
+                    ctype: SD_FLAGS_OID.to_string(),
+                    crit: false,
+                    val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
+                });
+            }
             record.pages += 1;
             // The timeout bounds the wait for each response message, so a DC that stalls
             // mid-stream ends the search instead of hanging the scan.
@@ -502,6 +702,94 @@ impl Collector {
     }
 }
 
+struct CheckedAttr {
+    name: &'static str,
+    groups: bool,
+    guids: access::AttrGuids,
+}
+
+/// Aggregates, over the main search, the attributes absent from entries whose DACL denies the
+/// bind account reading them: absent because hidden, not because empty.
+struct ReadCheck {
+    token: access::Token,
+    attrs: Vec<CheckedAttr>,
+    /// attribute -> (objects, example DN)
+    unreadable: std::collections::BTreeMap<&'static str, (u64, String)>,
+    /// Objects whose DACL was not returned or did not parse: (count, example DN, reason).
+    no_dacl: Option<(u64, String, String)>,
+}
+
+impl ReadCheck {
+    /// Checks one entry and drops its security descriptor (it is not kept).
+    fn inspect(&mut self, e: &mut RawEntry) {
+        let sd = e.attrs.remove("ntsecuritydescriptor");
+        let is_group = e.has_object_class("group");
+        if !is_group && !e.has_object_class("user") {
+            return;
+        }
+        let absent: Vec<&CheckedAttr> = self
+            .attrs
+            .iter()
+            .filter(|a| a.groups == is_group)
+            .filter(|a| {
+                let lower = a.name.to_ascii_lowercase();
+                !e.attrs
+                    .keys()
+                    .any(|k| *k == lower || k.starts_with(&format!("{lower};")))
+            })
+            .collect();
+        if absent.is_empty() {
+            return;
+        }
+        let dacl = match sd.as_deref().and_then(|v| v.first()) {
+            None => Err("not returned".to_string()),
+            Some(b) => access::parse_dacl(b).map_err(|err| err.to_string()),
+        };
+        let dacl = match dacl {
+            Ok(d) => d,
+            Err(reason) => {
+                let slot = self
+                    .no_dacl
+                    .get_or_insert_with(|| (0, e.dn.clone(), reason));
+                slot.0 += 1;
+                return;
+            }
+        };
+        let object_sid = e.first("objectsid").and_then(|b| Sid::from_bytes(b).ok());
+        for a in absent {
+            if !access::can_read(dacl.as_deref(), &self.token, &a.guids, object_sid.as_ref()) {
+                let slot = self.unreadable.entry(a.name).or_insert((0, e.dn.clone()));
+                slot.0 += 1;
+            }
+        }
+    }
+
+    fn gaps(self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .unreadable
+            .into_iter()
+            .map(|(attr, (n, example))| {
+                (
+                    format!("{attr} on {n} object(s), e.g. {example}"),
+                    "the object's permissions deny the bind account reading it: its value is \
+                     unknown, not empty (bind with an account that may read it)"
+                        .to_string(),
+                )
+            })
+            .collect();
+        if let Some((n, example, reason)) = self.no_dacl {
+            out.push((
+                format!("permissions of {n} object(s), e.g. {example}"),
+                format!(
+                    "security descriptor {reason}: attributes absent from them may be hidden \
+                     rather than empty"
+                ),
+            ));
+        }
+        out
+    }
+}
+
 /// Reason and hint for a search answered with a non-zero result code. Referrals are reported,
 /// never followed: following them could loop or lead to a server the admin did not name.
 fn search_failure(res: &ldap3::LdapResult) -> (String, String) {
@@ -545,6 +833,7 @@ fn search_what(e: &CollectError) -> String {
 struct RootDse {
     default_nc: Option<String>,
     config_nc: Option<String>,
+    schema_nc: Option<String>,
 }
 
 /// Converts an ldap3 entry without copying values. Both maps are read: a binary value that

@@ -589,3 +589,158 @@ pub fn base_dn_outside_the_domain(dc: &TestDc) {
         assert!(!out.exists());
     }
 }
+
+/// Adds an explicit deny-read ACE for `trustee` on `dn` (samba-tool writing sam.ldb locally,
+/// as the harness does). Explicit ACEs come before the inherited read grants, so it wins.
+fn deny_read(dc: &TestDc, dn: &str, attr_guid: &str, trustee: &str) {
+    let o = Command::new("samba-tool")
+        .args(["dsacl", "set", "-H"])
+        .arg(dc.dir.join("private/sam.ldb"))
+        .arg("-s")
+        .arg(dc.dir.join("etc/smb.conf"))
+        .arg(format!("--objectdn={dn}"))
+        .arg("--action=deny")
+        .arg(format!("--sddl=(OD;;RP;{attr_guid};;{trustee})"))
+        .output()
+        .expect("running samba-tool");
+    assert!(
+        o.status.success(),
+        "samba-tool dsacl set failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A bind account with ordinary user rights. With Samba's default permissions it reads
+/// everything the audit needs (a complete scan: no false alarm). Then explicit deny ACEs hide
+/// msDS-AllowedToDelegateTo on HVA02 and userAccountControl on HVA03 from it: the first is
+/// detected through HVA02's DACL, the second as a required attribute gone missing; both are
+/// SC001 gaps, and nothing is silently treated as empty.
+pub fn ordinary_user_cannot_read_is_a_gap(dc: &TestDc) {
+    let pw = test_password("reader");
+    let reader = create_user(dc, "audit.reader", &pw, 512);
+    let collect = |name: &str| -> (Output, Option<Value>) {
+        let out = dc.dir.join(name);
+        let (o, _) = run_hvaudit(
+            &[
+                "collect",
+                "--server",
+                &dc.url,
+                "--user",
+                &reader,
+                "--ca-file",
+                dc.ca_file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &pw,
+        );
+        let snap = std::fs::read(&out)
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap());
+        (o, snap)
+    };
+
+    let (o, snap) = collect("reader-clean.json");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = snap.unwrap();
+    assert_eq!(s["meta"]["gaps"], serde_json::json!([]));
+    let hva02 = |s: &Value| {
+        s["computers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["sam_account_name"] == "HVA02$")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        hva02(&s)["allowed_to_delegate_to"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+
+    let sid_bytes = dc
+        .read("CN=audit.reader,CN=Users,DC=lab,DC=test", &["objectSid"])
+        .get_bin("objectSid")
+        .remove(0);
+    let sid = hvaudit::model::Sid::from_bytes(&sid_bytes)
+        .unwrap()
+        .to_string();
+    let hva02_dn = "CN=HVA02,OU=HyperV,OU=Servers,DC=lab,DC=test";
+    let hva03_dn = "CN=HVA03,OU=HyperV,OU=Servers,DC=lab,DC=test";
+    // schemaIDGUIDs of msDS-AllowedToDelegateTo and userAccountControl (MS-ADA2, MS-ADA3).
+    deny_read(dc, hva02_dn, "800d94d7-b7a1-42a1-b14d-7cae1423d07f", &sid);
+    deny_read(dc, hva03_dn, "bf967a68-0de6-11d0-a285-00aa003049e2", &sid);
+    // The admin still sees both; the reader sees neither.
+    assert_eq!(
+        dc.read(hva02_dn, &["msDS-AllowedToDelegateTo"])
+            .get("msDS-AllowedToDelegateTo")
+            .len(),
+        8
+    );
+
+    let (o, snap) = collect("reader-denied.json");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("INCOMPLETE SCAN (SC001)"), "{err}");
+    let s = snap.expect("the snapshot is written, marked incomplete");
+    // Hidden, and reported as such rather than as "no delegation".
+    assert_eq!(hva02(&s)["allowed_to_delegate_to"], serde_json::json!([]));
+    let gaps: Vec<String> = s["meta"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            format!(
+                "{}: {}",
+                g["what"].as_str().unwrap(),
+                g["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    println!("    gaps: {gaps:#?}");
+    assert_eq!(gaps.len(), 2, "{gaps:#?}");
+    assert!(
+        gaps.iter().any(|g| g.starts_with(&format!(
+            "msDS-AllowedToDelegateTo on 1 object(s), e.g. {hva02_dn}: the object's permissions \
+             deny the bind account reading it"
+        ))),
+        "{gaps:#?}"
+    );
+    assert!(
+        gaps.iter().any(|g| g.starts_with(&format!(
+            "userAccountControl on 1 account(s), e.g. {hva03_dn}"
+        ))),
+        "{gaps:#?}"
+    );
+
+    // The scan built on it carries SC001.
+    let dir = dc.dir.join("reader-scan");
+    let (o, _) = run_hvaudit(
+        &[
+            "scan",
+            "--server",
+            &dc.url,
+            "--user",
+            &reader,
+            "--ca-file",
+            dc.ca_file.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        &pw,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(json["complete"], false);
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "SC001")
+    );
+}
