@@ -88,10 +88,6 @@ pub struct ScanArgs {
     /// A previous findings.json: each finding is marked new or existing.
     #[arg(long, value_name = "FILE")]
     pub previous: Option<PathBuf>,
-    /// Write reports even when the scan is incomplete (under the SC001 banner); the exit code
-    /// is still 3.
-    #[arg(long)]
-    pub partial_ok: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -198,9 +194,14 @@ pub struct SourceArgs {
     /// Search base (default: the RootDSE's defaultNamingContext).
     #[arg(long, value_name = "DN", requires = "server")]
     pub base_dn: Option<String>,
-    /// Seconds to wait for the connection and for each response.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// Seconds to wait for the connection (including TLS) and for each response.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// When a search fails midway (connection cut, timeout), keep what was read: the failure
+    /// becomes an SC001 gap and the snapshot and reports are written under the SC001
+    /// "incomplete" banner. The exit code is still 3. Without it nothing is written.
+    #[arg(long, requires = "server")]
+    pub partial_ok: bool,
     /// Entries per page (paged-results control; AD allows at most 1,000).
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,

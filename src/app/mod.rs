@@ -55,7 +55,11 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("hvaudit: error: {}", f.message);
+            // Messages quote directory text (diagnostics, referral URLs): no escape sequences.
+            eprintln!(
+                "hvaudit: error: {}",
+                crate::report::text::terminal_safe(&f.message)
+            );
             ExitCode::from(f.code)
         }
     }
@@ -123,6 +127,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     opts.page_size = s.page_size;
     opts.range_size = s.range_size;
     opts.base_dn = s.base_dn.clone();
+    opts.partial_ok = s.partial_ok;
     opts.build = build.clone();
     if verbose > 0 {
         match &opts.kerberos {
@@ -147,7 +152,17 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let mut progress = |n: u64| bar.set_message(format!("{n} entries read"));
     let res = ldap::collect(opts, &mut progress);
     bar.finish_and_clear();
-    res.map_err(|e| Failure::scan(e.to_string()))
+    res.map_err(|e| {
+        let tail = match &e {
+            e if e.partial_ok_applies() => {
+                "; no snapshot or report was written (--partial-ok keeps what was read, marked \
+                 incomplete)"
+            }
+            ldap::CollectError::Search { .. } => "; no snapshot or report was written",
+            _ => "",
+        };
+        Failure::scan(format!("{e}{tail}"))
+    })
 }
 
 /// `--kerberos`: checked before anything is sent, so a binary without Kerberos support or a
