@@ -54,7 +54,12 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("hvaudit: error: {}", f.message);
+            // Messages quote their input (an LDIF line, a directory value): no escape sequence
+            // may reach the terminal, and the error stays one line.
+            eprintln!(
+                "hvaudit: error: {}",
+                crate::report::text::terminal_safe(&f.message)
+            );
             ExitCode::from(f.code)
         }
     }
@@ -177,6 +182,8 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 fn print_collect_summary(s: &Snapshot) {
+    // The domain name comes from the directory's DN: attacker-controlled.
+    let clean = crate::report::text::terminal_safe;
     let hosts = s
         .computers
         .iter()
@@ -185,7 +192,7 @@ fn print_collect_summary(s: &Snapshot) {
     println!(
         "domain {} ({}), {} DCs; {} computers ({} with constrained delegation), {} user/service \
          accounts, {} groups resolved; source {}",
-        s.domain.dns_name,
+        clean(&s.domain.dns_name),
         s.domain
             .sid
             .as_ref()
@@ -196,7 +203,7 @@ fn print_collect_summary(s: &Snapshot) {
         hosts,
         s.accounts.len(),
         s.groups.len(),
-        s.meta.source
+        clean(&s.meta.source)
     );
 }
 
