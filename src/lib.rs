@@ -11,6 +11,8 @@ pub mod collect;
 pub mod config;
 pub mod diff;
 pub mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inventory;
 pub mod model;
 pub mod remediate;

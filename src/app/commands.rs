@@ -240,7 +240,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     report::terminal::write_summary(&mut std::io::stdout(), &data, color)
         .map_err(|e| Failure::usage(format!("cannot write the summary: {e}")))?;
     for n in &data.suppression_notes {
-        eprintln!("hvaudit: note: {n}");
+        eprintln!("hvaudit: note: {}", report::text::terminal_safe(n));
     }
     for p in &written {
         println!("wrote {}", p.display());
@@ -327,7 +327,7 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     let complete = outcome.complete && inputs.snapshot.is_complete();
     let mut findings = outcome.findings;
     for n in suppressions(&a.audit, &mut findings)? {
-        eprintln!("hvaudit: note: {n}");
+        eprintln!("hvaudit: note: {}", report::text::terminal_safe(&n));
     }
     let meta = remediate::RemediationMeta::new(
         &inputs.snapshot.domain.dns_name,
@@ -392,7 +392,11 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
         }
     }
     for e in &c.errors {
-        eprintln!("hvaudit: rule error: {e}");
+        // Rule errors name the object they were evaluated on.
+        eprintln!(
+            "hvaudit: rule error: {}",
+            report::text::terminal_safe(&e.to_string())
+        );
     }
     if !c.complete {
         eprintln!(

@@ -55,7 +55,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            // Messages quote directory text (diagnostics, referral URLs): no escape sequences.
+            // Messages quote their input (an LDIF line, a directory value): no escape sequence
+            // may reach the terminal, and the error stays one line.
             eprintln!(
                 "hvaudit: error: {}",
                 crate::report::text::terminal_safe(&f.message)
@@ -237,6 +238,8 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 fn print_collect_summary(s: &Snapshot) {
+    // The domain name comes from the directory's DN: attacker-controlled.
+    let clean = crate::report::text::terminal_safe;
     let hosts = s
         .computers
         .iter()
@@ -245,7 +248,7 @@ fn print_collect_summary(s: &Snapshot) {
     println!(
         "domain {} ({}), {} DCs; {} computers ({} with constrained delegation), {} user/service \
          accounts, {} groups resolved; source {}",
-        s.domain.dns_name,
+        clean(&s.domain.dns_name),
         s.domain
             .sid
             .as_ref()
@@ -256,7 +259,7 @@ fn print_collect_summary(s: &Snapshot) {
         hosts,
         s.accounts.len(),
         s.groups.len(),
-        s.meta.source
+        clean(&s.meta.source)
     );
 }
 

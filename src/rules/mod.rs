@@ -7,7 +7,10 @@ pub mod model;
 
 use std::path::Path;
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::value::{Value, ValueKind};
+use minijinja::{
+    AutoEscape, Environment, Error, Output, State, UndefinedBehavior, escape_formatter,
+};
 use serde::Serialize;
 
 use crate::config::RulesConfig;
@@ -87,8 +90,27 @@ fn new_env() -> Environment<'static> {
     // PowerShell argument) but are false in conditions.
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.add_filter("ps_quote", engine::ps_quote);
+    // ps_quote's output is a complete literal: marked safe so the formatter leaves it alone.
+    env.add_filter("ps_quote", |v: Value| {
+        engine::ps_quote(v).map(Value::from_safe_string)
+    });
+    env.set_formatter(remediation_formatter);
     env
+}
+
+/// In remediation templates, a value printed without `ps_quote` can only sit in a comment or
+/// in display text, so it is printed as [`crate::remediate::ps_comment`] makes it: a CR or LF
+/// from the directory would otherwise end a `#` comment and turn the rest of the value into
+/// code (PowerShell ends a line at a lone CR too). Messages are left as they are.
+fn remediation_formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    let plain = matches!(value.kind(), ValueKind::Undefined | ValueKind::None)
+        || value.is_safe()
+        || !state.name().ends_with("#remediation");
+    if plain {
+        return escape_formatter(out, state, value);
+    }
+    out.write_str(&crate::remediate::ps_comment(&value.to_string()))
+        .map_err(Error::from)
 }
 
 impl RuleSet {
@@ -280,6 +302,27 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remediation_prints_unquoted_values_as_comment_text() {
+        let mut env = new_env();
+        let src = "# after {{ name }} restarts\nSet-X {{ name | ps_quote }} {{ n }}";
+        env.add_template("X#remediation", src).unwrap();
+        env.add_template("X#message", "{{ name }}").unwrap();
+        env.add_template("Y#remediation", "# {{ missing }}")
+            .unwrap();
+        // A lone CR ends a PowerShell line: unneutralised, `Write-Host` would run.
+        let name = "\rWrite-Host INJECTED\n#>";
+        let ctx = minijinja::context! { name, n => 3 };
+        let render = |t: &str| env.get_template(t).unwrap().render(&ctx);
+        assert_eq!(
+            render("X#remediation").unwrap(),
+            "# after  Write-Host INJECTED # > restarts\nSet-X '\rWrite-Host INJECTED\n#>' 3"
+        );
+        // Messages keep the value exactly; each output format escapes it for itself.
+        assert_eq!(render("X#message").unwrap(), name);
+        assert!(render("Y#remediation").is_err(), "undefined still fails");
+    }
 
     #[test]
     fn builtin_catalogue_has_exactly_the_stable_ids() {
