@@ -40,7 +40,8 @@ fn fixed_time() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
 }
 
-/// The built-in rules, compiled once: loading them per input would dominate the run time.
+/// The built-in rules, loaded once (targets clone them): loading them per input would dominate
+/// the run time.
 fn builtin_rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| RuleSet::builtin().expect("the built-in rules load"))
@@ -144,12 +145,9 @@ pub fn rules(data: &[u8]) {
             let _ = alone.explain(&r.id);
         }
     }
-    // Only worth the cost of a fresh built-in set when the text is a valid rule file.
-    if RuleSet::empty().add_text(&text, "fuzz.toml").is_ok() {
-        let mut set = RuleSet::builtin().expect("the built-in rules load");
-        if set.add_text(&text, "fuzz.toml").is_ok() {
-            let _ = set.compile().map(|_| ());
-        }
+    let mut set = builtin_rules().clone();
+    if set.add_text(&text, "fuzz.toml").is_ok() {
+        let _ = set.compile().map(|_| ());
     }
 }
 
@@ -158,7 +156,7 @@ pub fn config(data: &[u8]) {
     let text = text(data);
     match Config::from_toml_str(&text, "fuzz.toml") {
         Ok(cfg) => {
-            let mut set = RuleSet::builtin().expect("the built-in rules load");
+            let mut set = builtin_rules().clone();
             let _ = set.apply_config(&cfg.rules, &cfg.source);
         }
         Err(e) => {

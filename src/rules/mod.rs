@@ -67,6 +67,7 @@ pub struct Rule {
     pub line: usize,
 }
 
+#[derive(Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
     env: Environment<'static>,
