@@ -180,6 +180,12 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     })?;
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     let outcome = audit(&inputs)?;
+    if verbose > 0 {
+        // Facts the analysis noticed that are not findings (hosts in no group, and so on).
+        for n in &outcome.notes {
+            eprintln!("hvaudit: note: {}", report::text::terminal_safe(n));
+        }
+    }
     let mut findings = outcome.findings;
     let notes = suppressions(&a.audit, &mut findings)?;
 
