@@ -164,12 +164,9 @@ pub enum RulesAction {
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// Domain controller URL: ldaps://dc.example.com (636) or ldap://dc.example.com (StartTLS).
-    #[arg(
-        long,
-        value_name = "URL",
-        conflicts_with = "ldif",
-        required_unless_present = "ldif"
-    )]
+    // Not `required_unless_present`: audit also accepts --snapshot, which `collect` lacks; a
+    // missing source is reported when the command runs.
+    #[arg(long, value_name = "URL", conflicts_with = "ldif")]
     pub server: Option<String>,
     /// Bind identity for a simple bind (UPN, DN or DOMAIN\user). The password is read from
     /// HVAUDIT_PASSWORD, --password-file or an interactive prompt, never from the command line.
