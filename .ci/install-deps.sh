@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what hvaudit's tests need on Debian 12: Samba AD DC (tests/harness/samba-dc.sh), LDAP
-# and Kerberos client tools, openssl, chromium (HTML report checks) and GNU time.
+# and Kerberos client tools, openssl, chromium (HTML report checks), GNU time, and what the
+# `kerberos` cargo feature builds against (MIT Kerberos headers; clang for bindgen).
 # Idempotent: installs only what dpkg does not already report installed. Run as root.
 set -euo pipefail
 
 PACKAGES=(
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision python3-samba
     ldap-utils ldb-tools krb5-user openssl chromium time
+    libkrb5-dev clang libclang-dev
 )
 
 missing=()

@@ -88,10 +88,6 @@ pub struct ScanArgs {
     /// A previous findings.json: each finding is marked new or existing.
     #[arg(long, value_name = "FILE")]
     pub previous: Option<PathBuf>,
-    /// Write reports even when the scan is incomplete (under the SC001 banner); the exit code
-    /// is still 3.
-    #[arg(long)]
-    pub partial_ok: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -164,17 +160,30 @@ pub enum RulesAction {
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// Domain controller URL: ldaps://dc.example.com (636) or ldap://dc.example.com (StartTLS).
-    // Not `required_unless_present`: audit also accepts --snapshot, which `collect` lacks; a
-    // missing source is reported when the command runs.
+    // Not `required`: `--snapshot` (which SourceArgs cannot name) also stands in for it; the
+    // command reports a missing source itself.
     #[arg(long, value_name = "URL", conflicts_with = "ldif")]
     pub server: Option<String>,
     /// Bind identity for a simple bind (UPN, DN or DOMAIN\user). The password is read from
     /// HVAUDIT_PASSWORD, --password-file or an interactive prompt, never from the command line.
+    /// Not used with --kerberos.
     #[arg(long, value_name = "USER", requires = "server")]
     pub user: Option<String>,
     /// File whose first line is the bind password.
     #[arg(long, value_name = "FILE", requires = "server")]
     pub password_file: Option<PathBuf>,
+    /// Bind with Kerberos (SASL GSSAPI) instead of a password: uses the caller's ticket cache
+    /// (after `kinit`; KRB5CCNAME selects another cache) or a client keytab named by
+    /// KRB5_CLIENT_KTNAME, and the realm settings of krb5.conf (KRB5_CONFIG). The bind runs
+    /// inside TLS (ldaps:// or StartTLS); the ticket's principal is recorded as the bind
+    /// identity. Needs a build with `--features kerberos`.
+    #[arg(long, requires = "server", conflicts_with_all = ["user", "password_file"])]
+    pub kerberos: bool,
+    /// The DC's DNS name for its Kerberos service principal (ldap/NAME), when --server names
+    /// an IP address or an alias the DC is not registered under (default: the URL's host).
+    /// Never looked up in DNS.
+    #[arg(long, value_name = "NAME")]
+    pub kerberos_host: Option<String>,
     /// PEM file of the CA(s) that issued the DC's certificate (default: the system store).
     #[arg(long, value_name = "PEM", requires = "server")]
     pub ca_file: Option<PathBuf>,
@@ -185,9 +194,14 @@ pub struct SourceArgs {
     /// Search base (default: the RootDSE's defaultNamingContext).
     #[arg(long, value_name = "DN", requires = "server")]
     pub base_dn: Option<String>,
-    /// Seconds to wait for the connection and for each response.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// Seconds to wait for the connection (including TLS) and for each response.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// When a search fails midway (connection cut, timeout), keep what was read: the failure
+    /// becomes an SC001 gap and the snapshot and reports are written under the SC001
+    /// "incomplete" banner. The exit code is still 3. Without it nothing is written.
+    #[arg(long, requires = "server")]
+    pub partial_ok: bool,
     /// Entries per page (paged-results control; AD allows at most 1,000).
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,
@@ -203,6 +217,9 @@ pub struct SourceArgs {
 pub struct CollectArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Configuration whose extra privileged groups (by SID) get their membership resolved too.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Where to write the snapshot JSON.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

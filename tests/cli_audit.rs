@@ -410,3 +410,103 @@ fn rules_list_and_explain() {
         Some(2)
     );
 }
+
+/// Snapshot tests: the example's CSV and JSON reports match the reviewed copies in
+/// tests/golden/ (the scan time, the only thing that varies, is blanked). Regenerate after an
+/// intended change with `UPDATE_GOLDEN=1 cargo test --test cli_audit golden` and review the diff.
+#[test]
+fn golden_csv_and_json_of_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    audit(dir.path(), &[]);
+    let csv = std::fs::read_to_string(dir.path().join("findings.csv")).unwrap();
+    let mut json: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
+    json["meta"]["collected_at"] = Value::String("(scan time)".into());
+    let json = serde_json::to_string_pretty(&json).unwrap() + "\n";
+    let golden = root().join("tests/golden");
+    for (name, actual) in [
+        ("example-findings.csv", &csv),
+        ("example-findings.json", &json),
+    ] {
+        let path = golden.join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+        assert!(
+            &expected == actual,
+            "{name} differs from tests/golden/{name}; review with UPDATE_GOLDEN=1 and git diff"
+        );
+    }
+}
+
+#[test]
+fn configured_privileged_groups_are_collected_or_reported_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = dir.path().join("with.json");
+    let without = dir.path().join("without.json");
+    let cfg = "tests/fixtures/cli/extra-group.toml";
+    let o = hvaudit(&[
+        "collect",
+        "--ldif",
+        "examples/corp.ldif",
+        "--config",
+        cfg,
+        "--out",
+        with.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: Value = serde_json::from_slice(&std::fs::read(&with).unwrap()).unwrap();
+    let g = s["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["sam_account_name"] == "HV-Operators")
+        .expect("configured group resolved");
+    assert_eq!(g["reasons"], serde_json::json!(["configured"]));
+    assert!(
+        g["effective_members"][0]["dn"]
+            .as_str()
+            .unwrap()
+            .starts_with("CN=svc-lm,")
+    );
+    // A snapshot collected without the configuration cannot answer for the group: a gap.
+    hvaudit(&[
+        "collect",
+        "--ldif",
+        "examples/corp.ldif",
+        "--out",
+        without.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("r");
+    let o = hvaudit(&[
+        "audit",
+        "--snapshot",
+        without.to_str().unwrap(),
+        "--config",
+        cfg,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("configured privileged group S-1-5-21-3623811015-3361044348-30300820-1123")
+    );
+    let o = hvaudit(&[
+        "audit",
+        "--snapshot",
+        with.to_str().unwrap(),
+        "--config",
+        cfg,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -78,7 +78,9 @@ fn hv002_missing_migration_delegation_one_per_pair() {
     assert_eq!(
         out.findings[0].remediation.as_deref(),
         Some(
-            "Set-ADObject -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -Add @{'msDS-AllowedToDelegateTo'=@('Microsoft Virtual System Migration Service/HVA02', 'Microsoft Virtual System Migration Service/hva02.corp.example')}\n\
+            "$have = @((Get-ADObject -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')\n\
+             $add = @(@('Microsoft Virtual System Migration Service/HVA02', 'Microsoft Virtual System Migration Service/hva02.corp.example') | Where-Object { $have -notcontains $_ })\n\
+             if ($add.Count -gt 0) { Set-ADObject -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -Add @{'msDS-AllowedToDelegateTo'=[string[]]$add} }\n\
              # Takes effect after HVA01 restarts."
         )
     );
@@ -283,7 +285,8 @@ fn hv007_hv008_hv009_classify_entries() {
     assert_eq!(
         f.remediation.as_deref(),
         Some(
-            "Set-ADObject -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -Remove @{'msDS-AllowedToDelegateTo'=@('http/web01.corp.example')}"
+            "$have = @((Get-ADObject -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')\n\
+             if ($have -contains 'http/web01.corp.example') { Set-ADObject -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -Remove @{'msDS-AllowedToDelegateTo'='http/web01.corp.example'} }"
         )
     );
     let stale = out

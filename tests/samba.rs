@@ -15,6 +15,19 @@ use samba_dc::TestDc;
 
 #[path = "samba/collect.rs"]
 mod collect;
+#[path = "samba/faults.rs"]
+mod faults;
+#[cfg(feature = "kerberos")]
+#[path = "samba/kerberos.rs"]
+mod kerberos;
+#[path = "samba/proxy.rs"]
+mod proxy;
+#[path = "samba/readonly.rs"]
+mod readonly;
+#[path = "samba/recorder.rs"]
+mod recorder;
+#[path = "samba/rules.rs"]
+mod rules;
 
 type Test = (&'static str, fn(&TestDc));
 
@@ -28,6 +41,57 @@ const TESTS: &[Test] = &[
     (
         "collect_failures_are_one_line",
         collect::collect_failures_are_one_line,
+    ),
+    ("rules_on_samba_fixtures", rules::rules_on_samba_fixtures),
+    ("fault_cut_mid_search", faults::fault_cut_mid_search),
+    ("fault_stall_mid_search", faults::fault_stall_mid_search),
+    (
+        "fault_stall_in_tls_handshake",
+        faults::fault_stall_in_tls_handshake,
+    ),
+    (
+        "fault_reset_in_tls_handshake",
+        faults::fault_reset_in_tls_handshake,
+    ),
+    (
+        "bind_locked_and_disabled_accounts",
+        faults::bind_locked_and_disabled_accounts,
+    ),
+    (
+        "bind_stronger_auth_required_maps_to_fix",
+        faults::bind_stronger_auth_required_maps_to_fix,
+    ),
+    (
+        "tls_cert_for_another_name",
+        faults::tls_cert_for_another_name,
+    ),
+    (
+        "dns_name_that_does_not_resolve",
+        faults::dns_name_that_does_not_resolve,
+    ),
+    (
+        "base_dn_outside_the_domain",
+        faults::base_dn_outside_the_domain,
+    ),
+    (
+        "ordinary_user_cannot_read_is_a_gap",
+        faults::ordinary_user_cannot_read_is_a_gap,
+    ),
+    (
+        "readonly_scan_sends_only_reads",
+        readonly::readonly_scan_sends_only_reads,
+    ),
+    (
+        "readonly_recorder_refuses_writes",
+        readonly::readonly_recorder_refuses_writes,
+    ),
+    (
+        "secrets_absent_from_verbose_outputs",
+        readonly::secrets_absent_from_verbose_outputs,
+    ),
+    (
+        "insecure_skip_verify_is_loud_and_recorded",
+        readonly::insecure_skip_verify_is_loud_and_recorded,
     ),
     ("fixture_paging_workstations", fixture_paging_workstations),
     ("fixture_big_group_range", fixture_big_group_range),
@@ -48,6 +112,19 @@ const TESTS: &[Test] = &[
     (
         "transport_rustls_trusts_lab_ca",
         transport_rustls_trusts_lab_ca,
+    ),
+    // Only in a `--features kerberos` build: `cargo test --features kerberos --test samba`.
+    #[cfg(feature = "kerberos")]
+    (
+        "kerberos_collect_matches_simple_bind",
+        kerberos::kerberos_collect_matches_simple_bind,
+    ),
+    #[cfg(feature = "kerberos")]
+    ("kerberos_client_keytab", kerberos::kerberos_client_keytab),
+    #[cfg(feature = "kerberos")]
+    (
+        "kerberos_failures_are_one_line",
+        kerberos::kerberos_failures_are_one_line,
     ),
 ];
 

@@ -195,6 +195,23 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
             reason: e.message.clone(),
         });
     }
+    // A configured privileged group the snapshot does not hold (a snapshot collected without
+    // this --config) has unknown members: PA001 cannot be judged for them.
+    for sid in &inputs.config.extra_privileged_groups {
+        if !inputs
+            .snapshot
+            .groups
+            .iter()
+            .any(|g| g.sid.as_ref() == Some(sid))
+        {
+            data.add_gap(Gap {
+                what: format!("configured privileged group {sid}"),
+                reason: "not in the snapshot (absent from the directory, or collected without \
+                         this --config): its members were not resolved"
+                    .into(),
+            });
+        }
+    }
     // Hosts the inventory collector could not read: their settings are unknown.
     for h in inputs.inventory.iter().flat_map(|i| &i.hosts) {
         if let Some(err) = &h.error {

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{Cli, CollectArgs, Command, SourceArgs};
 
 mod commands;
+use crate::collect::kerberos;
 use crate::collect::ldap::{self, LdapOptions, Secret};
 use crate::collect::{self, builder::BuildOptions};
 use crate::model::{Gap, Snapshot};
@@ -54,14 +55,26 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("hvaudit: error: {}", f.message);
+            // Messages quote directory text (diagnostics, referral URLs): no escape sequences.
+            eprintln!(
+                "hvaudit: error: {}",
+                crate::report::text::terminal_safe(&f.message)
+            );
             ExitCode::from(f.code)
         }
     }
 }
 
 fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
-    let snap = load_source(&a.source, &BuildOptions::default(), verbose)?;
+    let build = match &a.config {
+        Some(p) => BuildOptions {
+            extra_group_sids: crate::config::Config::load(p)
+                .map_err(|e| Failure::usage(e.to_string()))?
+                .extra_privileged_groups,
+        },
+        None => BuildOptions::default(),
+    };
+    let snap = load_source(&a.source, &build, verbose)?;
     write_json(&a.out, &snap)?;
     print_collect_summary(&snap);
     warn_incomplete(&snap.meta.gaps);
@@ -81,27 +94,48 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let url = s.server.as_deref().ok_or_else(|| {
         Failure::usage("give --server URL or --ldif FILE (audit also takes --snapshot FILE)")
     })?;
-    let user = s
-        .user
-        .as_deref()
-        .ok_or_else(|| Failure::usage("--server needs --user (the bind identity)"))?;
-    let password = read_password(s, user)?;
+    // clap's `requires` cannot see whether a boolean flag was given.
+    if s.kerberos_host.is_some() && !s.kerberos {
+        return Err(Failure::usage(
+            "--kerberos-host is only used with --kerberos",
+        ));
+    }
+    let mut opts = if s.kerberos {
+        kerberos_options(url, s)?
+    } else {
+        let user = s.user.as_deref().ok_or_else(|| {
+            Failure::usage("--server needs --user (the bind identity) or --kerberos")
+        })?;
+        let password = read_password(s, user)?;
+        LdapOptions::new(url, user, password)
+    };
     if s.insecure_skip_verify {
         eprintln!(
             "hvaudit: WARNING: --insecure-skip-verify: the DC's certificate is NOT verified; \
-             anyone on the network path can impersonate it and read the bind password"
+             anyone on the network path can impersonate it{}",
+            if s.kerberos {
+                ""
+            } else {
+                " and read the bind password"
+            }
         );
     }
-    let mut opts = LdapOptions::new(url, user, password);
     opts.ca_file = s.ca_file.clone();
     opts.insecure_skip_verify = s.insecure_skip_verify;
     opts.timeout = Duration::from_secs(s.timeout.max(1));
     opts.page_size = s.page_size;
     opts.range_size = s.range_size;
     opts.base_dn = s.base_dn.clone();
+    opts.partial_ok = s.partial_ok;
     opts.build = build.clone();
     if verbose > 0 {
-        eprintln!("hvaudit: connecting to {url} as {user}");
+        match &opts.kerberos {
+            Some(k) => eprintln!(
+                "hvaudit: connecting to {url} with Kerberos (service ldap/{})",
+                k.spn_host
+            ),
+            None => eprintln!("hvaudit: connecting to {url} as {}", opts.user),
+        }
     }
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new_spinner();
@@ -117,7 +151,33 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let mut progress = |n: u64| bar.set_message(format!("{n} entries read"));
     let res = ldap::collect(opts, &mut progress);
     bar.finish_and_clear();
-    res.map_err(|e| Failure::scan(e.to_string()))
+    res.map_err(|e| {
+        let tail = match &e {
+            e if e.partial_ok_applies() => {
+                "; no snapshot or report was written (--partial-ok keeps what was read, marked \
+                 incomplete)"
+            }
+            ldap::CollectError::Search { .. } => "; no snapshot or report was written",
+            _ => "",
+        };
+        Failure::scan(format!("{e}{tail}"))
+    })
+}
+
+/// `--kerberos`: checked before anything is sent, so a binary without Kerberos support or a
+/// URL without a DNS name fails as a usage error (exit 2).
+fn kerberos_options(url: &str, s: &SourceArgs) -> Result<LdapOptions, Failure> {
+    if !kerberos::AVAILABLE {
+        return Err(Failure::usage(
+            kerberos::KerberosError::NotBuilt.to_string(),
+        ));
+    }
+    let spn_host = kerberos::spn_host(url, s.kerberos_host.as_deref())
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(LdapOptions::kerberos(
+        url,
+        kerberos::KerberosBind { spn_host },
+    ))
 }
 
 fn read_password(s: &SourceArgs, user: &str) -> Result<Secret, Failure> {

@@ -10,8 +10,9 @@ use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConn, LdapConnSettings, LdapError, Scope, SearchEntry};
 
 use super::builder::{BuildOptions, SnapshotBuilder};
-use super::{RawEntry, tls};
-use crate::model::{ReadRecord, ScanMeta, Snapshot};
+use super::kerberos::{self, KerberosBind, KerberosError};
+use super::{RawEntry, access, tls};
+use crate::model::{ReadRecord, ScanMeta, Sid, Snapshot};
 
 /// A password that never shows in Debug output or logs.
 #[derive(Clone)]
@@ -48,7 +49,12 @@ pub struct LdapOptions {
     pub range_size: u32,
     /// Overrides the RootDSE's defaultNamingContext.
     pub base_dn: Option<String>,
+    /// When the main search or a ranged read fails midway, keep what was read and record the
+    /// failure as a gap (the snapshot is then incomplete) instead of failing the collection.
+    pub partial_ok: bool,
     pub build: BuildOptions,
+    /// Bind with Kerberos (SASL GSSAPI) instead of `user`/`password`, which are then unused.
+    pub kerberos: Option<KerberosBind>,
 }
 
 impl LdapOptions {
@@ -63,8 +69,17 @@ impl LdapOptions {
             page_size: 500,
             range_size: 1500,
             base_dn: None,
+            partial_ok: false,
             build: BuildOptions::default(),
+            kerberos: None,
         }
+    }
+
+    /// Options for a Kerberos bind with the caller's credentials: no user, no password.
+    pub fn kerberos(url: &str, how: KerberosBind) -> Self {
+        let mut o = LdapOptions::new(url, "", Secret::new(String::new()));
+        o.kerberos = Some(how);
+        o
     }
 }
 
@@ -88,18 +103,56 @@ pub enum CollectError {
         text: String,
         hint: String,
     },
-    #[error("reading {what} failed: {reason}{hint}")]
+    /// A search that failed, with how far it got: `entries` were read (and kept by the caller
+    /// only with `partial_ok`) before `reason`; the rest of it was not.
+    #[error("{}", search_message(what, base, *entries, reason, hint))]
     Search {
         what: String,
+        base: String,
+        entries: u64,
         reason: String,
         hint: String,
     },
+    #[error("{0}")]
+    Kerberos(#[from] KerberosError),
+}
+
+fn search_message(what: &str, base: &str, entries: u64, reason: &str, hint: &str) -> String {
+    let under = if base.is_empty() {
+        String::new()
+    } else {
+        format!(" under '{base}'")
+    };
+    let n = if entries == 1 { "entry" } else { "entries" };
+    format!(
+        "reading {what}{under} failed after {entries} {n}: {reason}; the rest of it and the \
+         reads after it were not done{hint}"
+    )
 }
 
 /// Progress callback: called with the running count of entries read.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
+/// What the one subtree search that reads accounts, groups and SCPs is called in read records,
+/// gaps and errors.
+pub const MAIN_SEARCH: &str = "accounts, groups and Hyper-V service connection points";
+
 const DOMAIN_SCOPE_OID: &str = "1.2.840.113556.1.4.1339";
+/// LDAP_SERVER_SD_FLAGS_OID: which parts of nTSecurityDescriptor to return.
+const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+
+/// Attributes whose absence could hide a finding, checked against the object's DACL when
+/// absent: (attribute, applies to groups rather than users and computers). objectSid,
+/// userAccountControl and sAMAccountName are required and their absence is a gap anyway.
+const READ_CHECKED: &[(&str, bool)] = &[
+    ("msDS-AllowedToDelegateTo", false),
+    ("msDS-AllowedToActOnBehalfOfOtherIdentity", false),
+    ("servicePrincipalName", false),
+    ("replPropertyMetaData", false),
+    ("primaryGroupID", false),
+    ("adminCount", false),
+    ("member", true),
+];
 
 /// Attributes of the one subtree search that reads accounts, groups and SCPs. `member` is
 /// requested as a range so large groups are read the same way on every DC.
@@ -128,6 +181,10 @@ pub struct Collector {
     conn: LdapConn,
     opts: LdapOptions,
     reads: Vec<ReadRecord>,
+    /// Who the DC authenticated: the bind user, or the Kerberos principal.
+    identity: String,
+    /// Send the SD-flags control (DACL only) with the next searches.
+    sd_flags: bool,
 }
 
 /// Connects, binds, reads everything the audit needs and returns the snapshot.
@@ -153,6 +210,11 @@ impl Collector {
                 reason: "use ldaps://host or ldap://host (StartTLS)".into(),
             });
         };
+        // Credentials first: a missing ticket is the caller's problem, not the DC's.
+        let credential = match &opts.kerberos {
+            Some(_) => Some(kerberos::acquire()?),
+            None => None,
+        };
         let mut settings = LdapConnSettings::new()
             .set_conn_timeout(opts.timeout)
             .set_starttls(starttls);
@@ -168,27 +230,34 @@ impl Collector {
                 hint: connect_hint(&e),
                 reason: one_line(&e.to_string()),
             })?;
-        let res = conn
-            .with_timeout(opts.timeout)
-            .simple_bind(&opts.user, opts.password.expose())
-            .map_err(|e| CollectError::Connect {
-                url: url.clone(),
-                hint: connect_hint(&e),
-                reason: one_line(&e.to_string()),
-            })?;
-        if res.rc != 0 {
+        let (res, identity) = match (&opts.kerberos, credential) {
+            (Some(how), Some(cred)) => {
+                let principal = cred.principal().to_string();
+                (
+                    kerberos::bind(&mut conn, how, cred, opts.timeout)?,
+                    principal,
+                )
+            }
+            _ => (simple_bind(&mut conn, &opts)?, opts.user.clone()),
+        };
+        if opts.kerberos.is_some() && res.rc != 0 {
             return Err(CollectError::Bind {
-                user: opts.user.clone(),
+                user: identity,
                 rc: res.rc,
                 name: rc_name(res.rc),
                 text: one_line(&res.text),
-                hint: bind_hint(res.rc, &res.text),
+                hint: kerberos_bind_hint(res.rc),
             });
+        }
+        if let Some(e) = bind_failure(&identity, &res) {
+            return Err(e);
         }
         Ok(Collector {
             conn,
             opts,
             reads: Vec::new(),
+            identity,
+            sd_flags: false,
         })
     }
 
@@ -203,8 +272,10 @@ impl Collector {
             (None, None) => {
                 return Err(CollectError::Search {
                     what: "RootDSE".into(),
+                    base: String::new(),
+                    entries: 1,
                     reason: "the server published no defaultNamingContext".into(),
-                    hint: "; pass --base-dn".into(),
+                    hint: " (hint: pass --base-dn)".into(),
                 });
             }
         };
@@ -244,29 +315,78 @@ impl Collector {
             }
         }
 
+        // Can the bind account read what it does not see? Needs its token and the schema GUIDs.
+        let mut check = match self.read_check(root.default_nc.as_deref().unwrap_or(&base), &root) {
+            Ok(c) => Some(c),
+            Err(reason) => {
+                builder.gap(
+                    "read-access check",
+                    format!(
+                        "{reason}: attributes the bind account may not read cannot be told from \
+                         empty ones"
+                    ),
+                );
+                None
+            }
+        };
         let mut attrs: Vec<String> = ACCOUNT_ATTRS.iter().map(|s| s.to_string()).collect();
+        if check.is_some() {
+            attrs.push("nTSecurityDescriptor".into());
+        }
         attrs.push(format!(
             "member;range=0-{}",
             self.opts.range_size.max(1) - 1
         ));
         let mut partial_groups = Vec::new();
-        self.stream_paged(
-            "accounts, groups and Hyper-V service connection points",
+        self.sd_flags = check.is_some();
+        let main = self.stream_paged(
+            MAIN_SEARCH,
             &base,
             Scope::Subtree,
             ACCOUNT_FILTER,
             &attrs,
-            &mut |e| {
+            &mut |mut e| {
+                if let Some(c) = check.as_mut() {
+                    c.inspect(&mut e);
+                }
                 if has_open_range(&e) {
                     partial_groups.push(e);
                 } else {
                     sink(e, &mut builder);
                 }
             },
-        )?;
+        );
+        self.sd_flags = false;
+        if let Some(c) = check {
+            for (what, reason) in c.gaps() {
+                builder.gap(what, reason);
+            }
+        }
+        // With --partial-ok a failed read becomes a gap; after one failure the connection is
+        // presumed dead, so groups still missing member ranges are kept as read (the builder
+        // records each truncated `member` as a gap of its own).
+        let mut failed = match main {
+            Ok(()) => false,
+            Err(e) if self.opts.partial_ok => {
+                builder.gap(search_what(&e), e.to_string());
+                true
+            }
+            Err(e) => return Err(e),
+        };
         for g in partial_groups {
-            let full = self.complete_member_ranges(g)?;
-            sink(full, &mut builder);
+            if failed {
+                sink(g, &mut builder);
+                continue;
+            }
+            match self.complete_member_ranges(g.clone()) {
+                Ok(full) => sink(full, &mut builder),
+                Err(e) if self.opts.partial_ok => {
+                    builder.gap(search_what(&e), e.to_string());
+                    failed = true;
+                    sink(g, &mut builder);
+                }
+                Err(e) => return Err(e),
+            }
         }
         progress(seen);
 
@@ -274,13 +394,158 @@ impl Collector {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             source_kind: "ldap".into(),
             source: self.opts.url.clone(),
-            bind_identity: Some(self.opts.user.clone()),
+            bind_identity: Some(self.identity.clone()),
             collected_at: started,
             reads: std::mem::take(&mut self.reads),
             gaps: Vec::new(),
             tls_verification_disabled: self.opts.insecure_skip_verify,
         };
         Ok(builder.finish(meta))
+    }
+
+    /// The bind account's token (its SID and tokenGroups) and the schema GUIDs of the
+    /// attributes in [`READ_CHECKED`]; the error says why the check cannot be made.
+    fn read_check(&mut self, domain: &str, root: &RootDse) -> Result<ReadCheck, String> {
+        let user = self.identity.clone();
+        let found = if user.contains('=') {
+            self.search_paged(
+                "bind account",
+                &user,
+                Scope::Base,
+                "(objectClass=*)",
+                &["objectSid"],
+            )
+        } else {
+            // DOMAIN\user, a UPN (also the implicit UPN sam@dns-domain), or a bare name.
+            let sam = user
+                .rsplit_once('\\')
+                .map(|(_, u)| u)
+                .or_else(|| user.split_once('@').map(|(u, _)| u))
+                .unwrap_or(&user);
+            let filter = format!(
+                "(&(objectClass=user)(|(userPrincipalName={})(sAMAccountName={})))",
+                ldap3::ldap_escape(&user),
+                ldap3::ldap_escape(sam)
+            );
+            self.search_paged(
+                "bind account",
+                domain,
+                Scope::Subtree,
+                &filter,
+                &["objectSid"],
+            )
+        }
+        .map_err(|e| e.to_string())?;
+        let [account] = found.as_slice() else {
+            return Err(format!(
+                "{} accounts match the bind identity '{user}'",
+                found.len()
+            ));
+        };
+        let sid = account
+            .first("objectsid")
+            .and_then(|b| Sid::from_bytes(b).ok())
+            .ok_or_else(|| format!("the objectSid of {} is not readable", account.dn))?;
+        let tg = self
+            .search_paged(
+                "bind account tokenGroups",
+                &account.dn,
+                Scope::Base,
+                "(objectClass=*)",
+                &["tokenGroups"],
+            )
+            .map_err(|e| e.to_string())?;
+        let groups: Vec<Sid> = tg
+            .first()
+            .map(|e| e.values("tokengroups"))
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|b| Sid::from_bytes(b).ok())
+            .collect();
+        if groups.is_empty() {
+            return Err(format!(
+                "the tokenGroups of {} are not readable",
+                account.dn
+            ));
+        }
+        let mut token = access::Token::new(sid, groups);
+        // tokenGroups expands the account's own memberships only. A logon token also holds the
+        // groups that well-known SIDs belong to (Authenticated Users is a member of
+        // Pre-Windows 2000 Compatible Access by default), through their foreign security
+        // principals; found transitively with LDAP_MATCHING_RULE_IN_CHAIN.
+        let filter = format!(
+            "(&(objectClass=group)(|{}))",
+            access::LOGON_SIDS
+                .iter()
+                .map(|w| format!(
+                    "(member:1.2.840.113556.1.4.1941:={})",
+                    ldap3::ldap_escape(format!("CN={w},CN=ForeignSecurityPrincipals,{domain}"))
+                ))
+                .collect::<String>()
+        );
+        let via_logon = self
+            .search_paged(
+                "groups of well-known logon SIDs",
+                domain,
+                Scope::Subtree,
+                &filter,
+                &["objectSid"],
+            )
+            .map_err(|e| e.to_string())?;
+        token.sids.extend(
+            via_logon
+                .iter()
+                .filter_map(|g| g.first("objectsid"))
+                .filter_map(|b| Sid::from_bytes(b).ok()),
+        );
+
+        let schema = root
+            .schema_nc
+            .clone()
+            .ok_or("the RootDSE names no schemaNamingContext")?;
+        let filter = format!(
+            "(|{})",
+            READ_CHECKED
+                .iter()
+                .map(|(a, _)| format!("(lDAPDisplayName={a})"))
+                .collect::<String>()
+        );
+        let defs = self
+            .search_paged(
+                "schema of the audited attributes",
+                &schema,
+                Scope::OneLevel,
+                &filter,
+                &["lDAPDisplayName", "schemaIDGUID", "attributeSecurityGUID"],
+            )
+            .map_err(|e| e.to_string())?;
+        let mut attrs = Vec::new();
+        for (name, group) in READ_CHECKED {
+            let def = defs.iter().find(|d| {
+                d.text("ldapdisplayname")
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            });
+            // An attribute the schema lacks cannot be set either: nothing to check.
+            let Some(def) = def else { continue };
+            let guid = |a: &str| def.first(a).and_then(|b| <[u8; 16]>::try_from(b).ok());
+            let Some(schema_id) = guid("schemaidguid") else {
+                return Err(format!("the schemaIDGUID of {name} is not readable"));
+            };
+            attrs.push(CheckedAttr {
+                name,
+                groups: *group,
+                guids: access::AttrGuids {
+                    schema_id,
+                    property_set: guid("attributesecurityguid"),
+                },
+            });
+        }
+        Ok(ReadCheck {
+            token,
+            attrs,
+            unreadable: Default::default(),
+            no_dacl: None,
+        })
     }
 
     fn read_root_dse(&mut self) -> Result<RootDse, CollectError> {
@@ -292,6 +557,7 @@ impl Collector {
             &[
                 "defaultNamingContext",
                 "configurationNamingContext",
+                "schemaNamingContext",
                 "dnsHostName",
             ],
         )?;
@@ -299,6 +565,7 @@ impl Collector {
         Ok(RootDse {
             default_nc: e.text("defaultnamingcontext"),
             config_nc: e.text("configurationnamingcontext"),
+            schema_nc: e.text("schemanamingcontext"),
         })
     }
 
@@ -329,12 +596,6 @@ impl Collector {
         sink: &mut dyn FnMut(RawEntry),
     ) -> Result<(), CollectError> {
         let attrs: Vec<&str> = attrs.iter().map(AsRef::as_ref).collect();
-        let err = |e: LdapError| CollectError::Search {
-            what: what.to_string(),
-            hint: connect_hint(&e),
-            reason: one_line(&e.to_string()),
-        };
-        let mut cookie = Vec::new();
         let mut record = ReadRecord {
             what: what.to_string(),
             base: base.to_string(),
@@ -342,8 +603,31 @@ impl Collector {
             entries: 0,
             pages: 0,
         };
+        let res = self.stream_pages(&mut record, scope, &attrs, sink);
+        // Recorded even on failure: the snapshot then shows how far the search got.
+        let entries = record.entries;
+        self.reads.push(record);
+        res.map_err(|(reason, hint)| CollectError::Search {
+            what: what.to_string(),
+            base: base.to_string(),
+            entries,
+            reason,
+            hint,
+        })
+    }
+
+    /// The page loop of [`stream_paged`](Self::stream_paged); errors are (reason, hint).
+    fn stream_pages(
+        &mut self,
+        record: &mut ReadRecord,
+        scope: Scope,
+        attrs: &[&str],
+        sink: &mut dyn FnMut(RawEntry),
+    ) -> Result<(), (String, String)> {
+        let err = |e: LdapError| (one_line(&e.to_string()), connect_hint(&e));
+        let mut cookie = Vec::new();
         loop {
-            let controls: Vec<RawControl> = vec![
+            let mut controls: Vec<RawControl> = vec![
                 PagedResults {
                     size: self.opts.page_size as i32,
                     cookie: std::mem::take(&mut cookie),
@@ -355,12 +639,22 @@ impl Collector {
                     val: None,
                 },
             ];
+            if self.sd_flags {
+                // DACL only: ordinary users may read it, unlike owner, group and SACL.
+                controls.push(RawControl {
+                    ctype: SD_FLAGS_OID.to_string(),
+                    crit: false,
+                    val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
+                });
+            }
             record.pages += 1;
+            // The timeout bounds the wait for each response message, so a DC that stalls
+            // mid-stream ends the search instead of hanging the scan.
             let mut stream = self
                 .conn
                 .with_controls(controls)
                 .with_timeout(self.opts.timeout)
-                .streaming_search(base, scope, filter, &attrs)
+                .streaming_search(&record.base, scope, &record.filter, attrs)
                 .map_err(err)?;
             while let Some(item) = stream.next().map_err(err)? {
                 if item.is_ref() {
@@ -371,16 +665,7 @@ impl Collector {
             }
             let res = stream.result();
             if res.rc != 0 {
-                return Err(CollectError::Search {
-                    what: what.to_string(),
-                    reason: format!(
-                        "LDAP result {} ({}): {}",
-                        res.rc,
-                        rc_name(res.rc),
-                        one_line(&res.text)
-                    ),
-                    hint: search_hint(res.rc),
-                });
+                return Err(search_failure(&res));
             }
             let next = res.ctrls.iter().find_map(|c| match c.0 {
                 Some(ControlType::PagedResults) => Some(c.1.parse::<PagedResults>().cookie),
@@ -388,11 +673,9 @@ impl Collector {
             });
             match next {
                 Some(c) if !c.is_empty() => cookie = c,
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        self.reads.push(record);
-        Ok(())
     }
 
     /// Reads the rest of a `member` attribute that came back as a range, one range request at
@@ -409,6 +692,8 @@ impl Collector {
             if guard > 1_000_000 {
                 return Err(CollectError::Search {
                     what: format!("member of {}", e.dn),
+                    base: e.dn.clone(),
+                    entries: members.len() as u64,
                     reason: "range retrieval did not terminate".into(),
                     hint: String::new(),
                 });
@@ -427,6 +712,8 @@ impl Collector {
             if members.len() == before && next.is_some() {
                 return Err(CollectError::Search {
                     what: format!("member of {}", e.dn),
+                    base: e.dn.clone(),
+                    entries: members.len() as u64,
                     reason: format!("the DC returned no values for {attr}"),
                     hint: String::new(),
                 });
@@ -447,9 +734,148 @@ impl Collector {
     }
 }
 
+fn simple_bind(conn: &mut LdapConn, opts: &LdapOptions) -> Result<ldap3::LdapResult, CollectError> {
+    conn.with_timeout(opts.timeout)
+        .simple_bind(&opts.user, opts.password.expose())
+        .map_err(|e| CollectError::Connect {
+            url: opts.url.clone(),
+            hint: connect_hint(&e),
+            reason: one_line(&e.to_string()),
+        })
+}
+
+struct CheckedAttr {
+    name: &'static str,
+    groups: bool,
+    guids: access::AttrGuids,
+}
+
+/// Aggregates, over the main search, the attributes absent from entries whose DACL denies the
+/// bind account reading them: absent because hidden, not because empty.
+struct ReadCheck {
+    token: access::Token,
+    attrs: Vec<CheckedAttr>,
+    /// attribute -> (objects, example DN)
+    unreadable: std::collections::BTreeMap<&'static str, (u64, String)>,
+    /// Objects whose DACL was not returned or did not parse: (count, example DN, reason).
+    no_dacl: Option<(u64, String, String)>,
+}
+
+impl ReadCheck {
+    /// Checks one entry and drops its security descriptor (it is not kept).
+    fn inspect(&mut self, e: &mut RawEntry) {
+        let sd = e.attrs.remove("ntsecuritydescriptor");
+        let is_group = e.has_object_class("group");
+        if !is_group && !e.has_object_class("user") {
+            return;
+        }
+        let absent: Vec<&CheckedAttr> = self
+            .attrs
+            .iter()
+            .filter(|a| a.groups == is_group)
+            .filter(|a| {
+                let lower = a.name.to_ascii_lowercase();
+                !e.attrs
+                    .keys()
+                    .any(|k| *k == lower || k.starts_with(&format!("{lower};")))
+            })
+            .collect();
+        if absent.is_empty() {
+            return;
+        }
+        let dacl = match sd.as_deref().and_then(|v| v.first()) {
+            None => Err("not returned".to_string()),
+            Some(b) => access::parse_dacl(b).map_err(|err| err.to_string()),
+        };
+        let dacl = match dacl {
+            Ok(d) => d,
+            Err(reason) => {
+                let slot = self
+                    .no_dacl
+                    .get_or_insert_with(|| (0, e.dn.clone(), reason));
+                slot.0 += 1;
+                return;
+            }
+        };
+        let object_sid = e.first("objectsid").and_then(|b| Sid::from_bytes(b).ok());
+        for a in absent {
+            if !access::can_read(dacl.as_deref(), &self.token, &a.guids, object_sid.as_ref()) {
+                let slot = self.unreadable.entry(a.name).or_insert((0, e.dn.clone()));
+                slot.0 += 1;
+            }
+        }
+    }
+
+    fn gaps(self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .unreadable
+            .into_iter()
+            .map(|(attr, (n, example))| {
+                (
+                    format!("{attr} on {n} object(s), e.g. {example}"),
+                    "the object's permissions deny the bind account reading it: its value is \
+                     unknown, not empty (bind with an account that may read it)"
+                        .to_string(),
+                )
+            })
+            .collect();
+        if let Some((n, example, reason)) = self.no_dacl {
+            out.push((
+                format!("permissions of {n} object(s), e.g. {example}"),
+                format!(
+                    "security descriptor {reason}: attributes absent from them may be hidden \
+                     rather than empty"
+                ),
+            ));
+        }
+        out
+    }
+}
+
+/// Reason and hint for a search answered with a non-zero result code. Referrals are reported,
+/// never followed: following them could loop or lead to a server the admin did not name.
+fn search_failure(res: &ldap3::LdapResult) -> (String, String) {
+    let refs = if res.refs.is_empty() {
+        String::new()
+    } else {
+        format!(" (referred to {})", res.refs.join(", "))
+    };
+    (
+        format!(
+            "LDAP result {} ({}): {}{refs}",
+            res.rc,
+            rc_name(res.rc),
+            one_line(&res.text)
+        ),
+        search_hint(res.rc),
+    )
+}
+
+impl CollectError {
+    /// Whether `--partial-ok` would have kept what was read: only the main search and the
+    /// ranged member reads degrade to gaps; without the RootDSE or domain object there is no
+    /// audit to speak of.
+    pub fn partial_ok_applies(&self) -> bool {
+        match self {
+            CollectError::Search { what, .. } => {
+                what == MAIN_SEARCH || what.starts_with("member of ")
+            }
+            _ => false,
+        }
+    }
+}
+
+fn search_what(e: &CollectError) -> String {
+    match e {
+        CollectError::Search { what, .. } => what.clone(),
+        _ => "directory read".into(),
+    }
+}
+
 struct RootDse {
     default_nc: Option<String>,
     config_nc: Option<String>,
+    schema_nc: Option<String>,
 }
 
 /// Converts an ldap3 entry without copying values. Both maps are read: a binary value that
@@ -507,7 +933,7 @@ fn take_member_ranges(e: &mut RawEntry, out: &mut Vec<Vec<u8>>) -> Option<u32> {
     next
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -538,17 +964,32 @@ pub fn rc_name(rc: u32) -> &'static str {
     }
 }
 
+/// The error for a bind answered with a non-zero result code (`None` on success). Public so
+/// tests can map results the collector itself never provokes (a simple bind in clear text).
+pub fn bind_failure(user: &str, res: &ldap3::LdapResult) -> Option<CollectError> {
+    (res.rc != 0).then(|| CollectError::Bind {
+        user: user.to_string(),
+        rc: res.rc,
+        name: rc_name(res.rc),
+        text: one_line(&res.text),
+        hint: bind_hint(res.rc, &res.text),
+    })
+}
+
 fn bind_hint(rc: u32, text: &str) -> String {
-    // AD puts the Win32 sub-status in the diagnostic text as `data 52e` etc.
+    // AD (and Samba) put the Win32 sub-status in the diagnostic text as `data 52e` etc.
     let t = text.to_ascii_lowercase();
     let h = if t.contains("data 775") {
-        "the account is locked out"
+        "the account is locked out: wait for the lockout to expire or have it unlocked \
+         (Unlock-ADAccount), then retry once with the right password"
     } else if t.contains("data 533") {
-        "the account is disabled"
+        "the account is disabled: enable it or bind with another account"
     } else if t.contains("data 532") || t.contains("data 773") {
-        "the password has expired or must be changed"
+        "the password has expired or must be changed: set a new one first"
     } else if t.contains("data 701") {
-        "the account has expired"
+        "the account has expired: extend its expiry or use another account"
+    } else if t.contains("data 52e") || t.contains("data 525") {
+        "wrong user name or password: check --user (UPN, DN or DOMAIN\\user) and the password"
     } else {
         match rc {
             49 => "check the user name (UPN, DN or DOMAIN\\user) and the password",
@@ -556,6 +997,27 @@ fn bind_hint(rc: u32, text: &str) -> String {
             48 => "use a user account (an empty password is an anonymous bind)",
             _ => "",
         }
+    };
+    if h.is_empty() {
+        String::new()
+    } else {
+        format!(" (hint: {h})")
+    }
+}
+
+fn kerberos_bind_hint(rc: u32) -> String {
+    let h = match rc {
+        49 => {
+            "the DC rejected the Kerberos ticket: check it with klist and that --kerberos-host \
+               names this DC"
+        }
+        // Samba's default for `ldap server require strong auth` refuses SASL inside TLS.
+        8 | 13 => {
+            "the DC refuses a Kerberos bind inside TLS (Samba: set `ldap server require \
+                   strong auth = allow_sasl_over_tls`)"
+        }
+        7 => "the DC does not offer SASL GSSAPI",
+        _ => "",
     };
     if h.is_empty() {
         String::new()
@@ -576,16 +1038,31 @@ fn search_hint(rc: u32) -> String {
 
 fn connect_hint(e: &LdapError) -> String {
     let s = e.to_string().to_ascii_lowercase();
-    let h = if s.contains("certificate") || s.contains("unknownissuer") {
-        "the DC's certificate is not trusted or is for another name: pass --ca-file with the \
-         issuing CA and use the name the certificate was issued for"
-    } else if s.contains("lookup") || s.contains("resolve") || s.contains("name or service") {
+    let h = if s.contains("unknownissuer") || s.contains("unknown issuer") {
+        "the DC's certificate is not trusted: pass --ca-file with the CA that issued it"
+    } else if s.contains("notvalidforname") || s.contains("not valid for name") {
+        "the DC's certificate is not issued for the name in --server: connect with a name the \
+         certificate lists (usually the DC's FQDN)"
+    } else if s.contains("expired") && s.contains("certificate") {
+        "the DC's certificate has expired: renew it on the DC"
+    } else if s.contains("certificate") {
+        "the DC's certificate was refused: check it against --ca-file and the name in --server"
+    } else if s.contains("lookup")
+        || s.contains("resolve")
+        || s.contains("name resolution")
+        || s.contains("name or service")
+    {
         "the server name does not resolve: check the name or use the DC's IP address"
     } else if s.contains("refused") {
         "nothing listens there: check the host and port (LDAPS is 636, LDAP 389)"
     } else if s.contains("timed out") || s.contains("timeout") || s.contains("elapsed") {
         "no answer within the timeout: check reachability or raise --timeout"
-    } else if s.contains("reset") || s.contains("eof") || s.contains("broken pipe") {
+    } else if s.contains("reset")
+        || s.contains("eof")
+        || s.contains("broken pipe")
+        || s.contains("end of search stream")
+        || s.contains("close_notify")
+    {
         "the connection was cut: check the network path and the DC's logs"
     } else {
         ""
@@ -618,6 +1095,27 @@ mod tests {
         assert!(!has_open_range(&last));
         assert_eq!(take_member_ranges(&mut last, &mut out), None);
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn referrals_are_reported_not_followed() {
+        let res = ldap3::LdapResult {
+            rc: 10,
+            matched: String::new(),
+            text: "0000202B: RefErr: DSID-0310082F, data 0, 1 access points".into(),
+            refs: vec!["ldap://other.test/DC=other,DC=test".into()],
+            ctrls: Vec::new(),
+        };
+        let (reason, hint) = search_failure(&res);
+        assert_eq!(
+            reason,
+            "LDAP result 10 (referral): 0000202B: RefErr: DSID-0310082F, data 0, 1 access \
+             points (referred to ldap://other.test/DC=other,DC=test)"
+        );
+        assert_eq!(
+            hint,
+            " (hint: the base DN belongs to another domain; point --server at one of its DCs)"
+        );
     }
 
     #[test]

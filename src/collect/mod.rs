@@ -1,6 +1,8 @@
 //! Collection: read a directory (LDAP or LDIF) into raw entries, then build the typed snapshot.
 
+pub mod access;
 pub mod builder;
+pub mod kerberos;
 pub mod ldap;
 pub mod ldif;
 pub mod replmeta;

@@ -15,18 +15,7 @@ use crate::findings::{Finding, Scope, Status};
 /// treats the typographic single quotes as quotes, so those are doubled too. A list becomes a
 /// comma-separated list of quoted strings.
 pub fn ps_quote(v: Value) -> Result<String, Error> {
-    fn one(s: &str) -> String {
-        let mut out = String::with_capacity(s.len() + 2);
-        out.push('\'');
-        for c in s.chars() {
-            if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
-                out.push(c);
-            }
-            out.push(c);
-        }
-        out.push('\'');
-        out
-    }
+    let one = crate::remediate::ps_quote;
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => Err(Error::new(
             ErrorKind::InvalidOperation,

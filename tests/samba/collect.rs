@@ -318,20 +318,28 @@ pub fn collect_failures_are_one_line(dc: &TestDc) {
         v
     };
 
-    let cases: Vec<(Vec<String>, &str, &str)> = vec![
+    // (args, password, the cause, the fix)
+    let cases: Vec<(Vec<String>, &str, &str, &str)> = vec![
         (
             with_ca(base(&dc.url)),
             "wrong-password",
             "invalidCredentials",
+            "wrong user name or password",
         ),
-        (base(&dc.url), &dc.password, "certificate"),
+        (
+            base(&dc.url),
+            &dc.password,
+            "UnknownIssuer",
+            "not trusted: pass --ca-file",
+        ),
         (
             with_ca(base(&format!("ldaps://{}:1", dc.ip))),
             &dc.password,
             "refused",
+            "nothing listens there",
         ),
     ];
-    for (args, pw, expect) in cases {
+    for (args, pw, expect, fix) in cases {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = run(&refs, pw);
         let err = String::from_utf8_lossy(&o.stderr);
@@ -340,6 +348,7 @@ pub fn collect_failures_are_one_line(dc: &TestDc) {
             err.contains(expect),
             "{args:?}: expected '{expect}' in: {err}"
         );
+        assert!(err.contains(fix), "{args:?}: expected '{fix}' in: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
         assert!(!err.contains(&dc.password), "password leaked: {err}");
         assert!(!out.exists(), "no snapshot after a failure");
