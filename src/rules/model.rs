@@ -862,9 +862,9 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
                 let e = &a.entries[*e];
                 let spn = e.spn.as_ref().ok();
                 EntryBrief {
-                    value: e.value.clone(),
-                    class: spn.map(|s| s.class.clone()),
-                    target_host: spn.map(|s| s.host.clone()),
+                    value: e.value.to_string(),
+                    class: spn.map(|s| s.class.to_string()),
+                    target_host: spn.map(|s| s.host.to_string()),
                     resolved: e.target.is_some(),
                     target: e.target.map(|t| principal_name(a.snapshot, t)),
                     target_disabled: e.target_disabled,
@@ -1168,13 +1168,13 @@ pub fn entry_view_with_owner(a: &Analysis, e: usize, owner: Value) -> EntryView 
     let spn = e.spn.as_ref().ok();
     let target_host = e.target.and_then(|t| host_of(a, t));
     EntryView {
-        value: e.value.clone(),
+        value: e.value.to_string(),
         valid: spn.is_some(),
         parse_error: e.spn.as_ref().err().cloned(),
-        class: spn.map(|s| s.class.clone()),
-        target_host: spn.map(|s| s.host.clone()),
+        class: spn.map(|s| s.class.to_string()),
+        target_host: spn.map(|s| s.host.to_string()),
         port: spn.and_then(|s| s.port),
-        service_name: spn.and_then(|s| s.service_name.clone()),
+        service_name: spn.and_then(|s| s.service_name.map(str::to_string)),
         resolved: e.target.is_some(),
         target: e.target.map(|t| principal_name(a.snapshot, t)),
         target_dn: e.target.map(|t| principal_dn(a.snapshot, t).to_string()),
