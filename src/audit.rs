@@ -13,7 +13,8 @@ use crate::findings::{Finding, GroupReadiness, ReadinessCell, Scope, Severity};
 use crate::inventory::HostInventory;
 use crate::model::Snapshot;
 use crate::rules::model::{
-    account_view, entry_view, host_view, peer_pair_view, scan_view, storage_pair_view, to_value,
+    account_view, entry_view_with_owner, host_view, owner_view, peer_pair_view, scan_view,
+    storage_pair_view, to_value,
 };
 use crate::rules::{CompiledRules, EvalError, Fired, RuleError, RuleSet, Subject};
 
@@ -69,6 +70,8 @@ struct Evaluator<'a, 'r> {
     fired: Vec<Fired>,
     anchors: Vec<Anchor>,
     errors: Vec<EvalError>,
+    /// The owner value of the last delegation entry evaluated.
+    owner: Option<(crate::analysis::Principal, Value)>,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -77,12 +80,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             a,
             rules,
             scan: to_value(scan_view(a, now)),
-            host_values: (0..a.hosts.len())
-                .map(|h| to_value(host_view(a, h)))
-                .collect(),
+            // Built per migration group and released after it (see `run_audit`).
+            host_values: vec![Value::UNDEFINED; a.hosts.len()],
             fired: Vec::new(),
             anchors: Vec::new(),
             errors: Vec::new(),
+            owner: None,
         }
     }
 
@@ -92,6 +95,56 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             .eval(scope, &ctx, subject, &mut self.fired, &mut self.errors);
         self.anchors
             .extend(std::iter::repeat_n(anchor, self.fired.len() - before));
+    }
+
+    /// Every delegation entry (a large domain has hundreds of thousands): split over the
+    /// available CPUs, each part evaluated by its own evaluator, the results appended in entry
+    /// order so the outcome is the same as a sequential run.
+    fn entries_parallel(&mut self, now: DateTime<Utc>) {
+        const MIN_PER_THREAD: usize = 20_000;
+        let n = self.a.entries.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |p| p.get())
+            .min(n / MIN_PER_THREAD)
+            .max(1);
+        if threads == 1 {
+            (0..n).for_each(|e| self.entry(e));
+            return;
+        }
+        let (a, rules) = (self.a, self.rules);
+        let chunk = n.div_ceil(threads);
+        let parts: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut ev = Evaluator::new(a, rules, now);
+                        (t * chunk..((t + 1) * chunk).min(n)).for_each(|e| ev.entry(e));
+                        (ev.fired, ev.anchors, ev.errors)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("entry evaluation thread panicked"))
+                .collect()
+        });
+        for (fired, anchors, errors) in parts {
+            self.fired.extend(fired);
+            self.anchors.extend(anchors);
+            self.errors.extend(errors);
+        }
+    }
+
+    /// Makes host `h`'s view available to host and pair rules.
+    fn ensure_host(&mut self, h: usize) {
+        if self.host_values[h].is_undefined() {
+            self.host_values[h] = to_value(host_view(self.a, h));
+        }
+    }
+
+    /// Drops host `h`'s view (findings that fired on it keep their own reference).
+    fn release_host(&mut self, h: usize) {
+        self.host_values[h] = Value::UNDEFINED;
     }
 
     fn group_name(&self, g: Option<usize>) -> Option<String> {
@@ -119,6 +172,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         if !self.rules.has_scope(Scope::Host) {
             return;
         }
+        self.ensure_host(h);
         let ctx = context! { host => self.host_values[h].clone(), scan => self.scan.clone() };
         let host = &self.a.hosts[h];
         let subject = Subject {
@@ -135,8 +189,20 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             return;
         }
         let a = self.a;
-        let ctx = context! { entry => to_value(entry_view(a, e)), scan => self.scan.clone() };
         let entry = &a.entries[e];
+        // Entries come grouped by owner: one owner value serves the whole run.
+        let owner = match &self.owner {
+            Some((p, v)) if *p == entry.owner => v.clone(),
+            _ => {
+                let v = to_value(owner_view(a, entry.owner));
+                self.owner = Some((entry.owner, v.clone()));
+                v
+            }
+        };
+        let ctx = context! {
+            entry => to_value(entry_view_with_owner(a, e, owner)),
+            scan => self.scan.clone()
+        };
         let owner_host = match entry.owner {
             crate::analysis::Principal::Computer(c) => a.host_by_computer.get(&c).copied(),
             _ => None,
@@ -149,7 +215,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             || Subject {
                 object: crate::analysis::principal_name(a.snapshot, entry.owner),
                 object_dn: Some(crate::analysis::principal_dn(a.snapshot, entry.owner).to_string()),
-                target: Some(entry.value.clone()),
+                target: Some(entry.value.to_string()),
                 group: group.clone(),
             },
         );
@@ -177,6 +243,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         if !self.rules.has_scope(Scope::HostPair) {
             return;
         }
+        self.ensure_host(from);
+        self.ensure_host(to);
         let a = self.a;
         let view = peer_pair_view(a, from, to, group, &self.host_values);
         let ctx = context! { pair => to_value(view), scan => self.scan.clone() };
@@ -195,6 +263,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         if !self.rules.has_scope(Scope::HostPair) {
             return;
         }
+        self.ensure_host(from);
         let a = self.a;
         let view = storage_pair_view(a, from, g, s, &self.host_values);
         let ctx = context! { pair => to_value(view), scan => self.scan.clone() };
@@ -281,16 +350,20 @@ pub fn run_audit(
     let mut ev = Evaluator::new(&a, &compiled, now);
 
     ev.scan();
-    for h in 0..a.hosts.len() {
-        ev.host(h);
-    }
-    for e in 0..a.entries.len() {
-        ev.entry(e);
-    }
+    ev.entries_parallel(now);
     for i in 0..snapshot.accounts.len() {
         ev.account(i, false);
     }
+    // Host views are the largest rule inputs (each carries its delegation list); only one
+    // group's are alive at a time, so memory follows the largest group, not the domain.
+    for h in (0..a.hosts.len()).filter(|h| a.hosts[*h].group.is_none()) {
+        ev.host(h);
+        ev.release_host(h);
+    }
     for (g, group) in a.groups.iter().enumerate() {
+        for &h in &group.hosts {
+            ev.host(h);
+        }
         for &from in &group.hosts {
             for &to in &group.hosts {
                 if from != to {
@@ -300,6 +373,9 @@ pub fn run_audit(
             for s in 0..group.storage.len() {
                 ev.storage_pair(from, g, s);
             }
+        }
+        for &h in &group.hosts {
+            ev.release_host(h);
         }
     }
 

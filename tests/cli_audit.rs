@@ -212,6 +212,54 @@ fn complete_scan_exit_codes_follow_fail_on() {
 }
 
 #[test]
+fn audit_of_a_saved_snapshot_matches_the_ldif_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snapshot.json");
+    let o = hvaudit(&[
+        "collect",
+        "--ldif",
+        "examples/corp.ldif",
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = dir.path().join("out");
+    let o = hvaudit(&[
+        "audit",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--hosts",
+        "examples/hosts.csv",
+        "--config",
+        "examples/hvaudit.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Same inputs as the LDIF audit: same incomplete inventory (exit 3), same findings.
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut expected: Vec<String> = EXPECTED.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(keys(&findings(&out)), expected);
+
+    // No directory source at all: a usage error that names the choices.
+    let o = hvaudit(&["audit", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--server URL or --ldif FILE"), "{err}");
+    assert!(err.contains("--snapshot FILE"), "{err}");
+}
+
+#[test]
 fn usage_and_input_errors_exit_2_naming_the_place() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();

@@ -28,11 +28,21 @@ pub struct StorageServer {
     pub computer: Option<usize>,
 }
 
-fn matches(g: &GroupConfig, h: &HostFacts) -> bool {
-    if let (Some(ou), Some(dn)) = (&g.ou, &h.dn) {
-        let dn = dn.to_lowercase();
-        let ou = ou.to_lowercase();
-        if dn == ou || dn.ends_with(&format!(",{ou}")) {
+/// A configured group with its OU lower-cased once: every host is tested against every group,
+/// so nothing may allocate per test.
+struct Selector<'c> {
+    g: &'c GroupConfig,
+    ou: Option<String>,
+}
+
+/// `dn` is the host's DN, lower-cased.
+fn matches(s: &Selector, dn: Option<&str>, h: &HostFacts) -> bool {
+    let g = s.g;
+    if let (Some(ou), Some(dn)) = (&s.ou, dn) {
+        let child = dn.len() > ou.len()
+            && dn.ends_with(ou.as_str())
+            && dn.as_bytes()[dn.len() - ou.len() - 1] == b',';
+        if dn == ou || child {
             return true;
         }
     }
@@ -149,6 +159,14 @@ pub fn assign(
         }
     }
 
+    let selectors: Vec<Selector> = config
+        .groups
+        .iter()
+        .map(|g| Selector {
+            g,
+            ou: g.ou.as_ref().map(|o| o.to_lowercase()),
+        })
+        .collect();
     for (i, h) in hosts.iter_mut().enumerate() {
         if !eligible(h, notes) {
             continue;
@@ -156,11 +174,12 @@ pub fn assign(
         let gi = if config.groups.is_empty() {
             Some(0)
         } else {
-            let mut found = config
-                .groups
+            let dn = h.dn.as_ref().map(|d| d.to_lowercase());
+            let mut found = selectors
                 .iter()
                 .enumerate()
-                .filter(|(_, g)| matches(g, h));
+                .filter(|(_, s)| matches(s, dn.as_deref(), h))
+                .map(|(gi, s)| (gi, s.g));
             let first = found.next().map(|(gi, _)| gi);
             let others: Vec<&str> = found.map(|(_, g)| g.name.as_str()).collect();
             match first {

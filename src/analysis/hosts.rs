@@ -296,7 +296,7 @@ pub fn discover(
                 && spn.is_hyperv_class()
                 && !classes_seen.iter().any(|k| spn.class_is(k))
             {
-                classes_seen.push(spn.class.clone());
+                classes_seen.push(spn.class.to_string());
                 reasons.push(format!("SPN {s}"));
             }
         }

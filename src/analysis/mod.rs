@@ -226,7 +226,7 @@ pub struct Analysis<'a> {
     pub config: &'a Config,
     pub index: Index,
     /// Every delegation entry in the snapshot (computers and accounts).
-    pub entries: Vec<DelegationEntry>,
+    pub entries: Vec<DelegationEntry<'a>>,
     /// Hyper-V hosts, sorted by name.
     pub hosts: Vec<HostFacts>,
     /// Lower-cased NetBIOS name and FQDN of each host -> index in `hosts`.

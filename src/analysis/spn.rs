@@ -6,14 +6,16 @@ pub const CONSOLE_CLASS: &str = "Microsoft Virtual Console Service";
 pub const REPLICA_CLASS: &str = "Hyper-V Replica Service";
 pub const CIFS_CLASS: &str = "cifs";
 
+/// An SPN's parts, borrowed from the value they were parsed from: a large domain has hundreds
+/// of thousands of delegated SPNs, and copying each part would triple the allocations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spn {
+pub struct Spn<'a> {
     /// Service class as written (compare with [`Spn::class_is`]).
-    pub class: String,
+    pub class: &'a str,
     /// Host part as written, without port.
-    pub host: String,
+    pub host: &'a str,
     pub port: Option<u16>,
-    pub service_name: Option<String>,
+    pub service_name: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,8 +32,8 @@ pub enum SpnError {
     EmptyServiceName(String),
 }
 
-impl Spn {
-    pub fn parse(s: &str) -> Result<Spn, SpnError> {
+impl<'a> Spn<'a> {
+    pub fn parse(s: &'a str) -> Result<Spn<'a>, SpnError> {
         let (class, rest) = s
             .split_once('/')
             .ok_or_else(|| SpnError::NoSlash(s.to_string()))?;
@@ -40,7 +42,7 @@ impl Spn {
         }
         let (host_port, service_name) = match rest.split_once('/') {
             Some((_, "")) => return Err(SpnError::EmptyServiceName(s.to_string())),
-            Some((hp, sn)) => (hp, Some(sn.to_string())),
+            Some((hp, sn)) => (hp, Some(sn)),
             None => (rest, None),
         };
         let (host, port) = match host_port.rsplit_once(':') {
@@ -58,8 +60,8 @@ impl Spn {
             return Err(SpnError::EmptyHost(s.to_string()));
         }
         Ok(Spn {
-            class: class.to_string(),
-            host: host.to_string(),
+            class,
+            host,
             port,
             service_name,
         })
@@ -97,7 +99,7 @@ mod tests {
         assert_eq!(s.class, "MSSQLSvc");
         assert_eq!(s.host, "sql01.corp.example");
         assert_eq!(s.port, Some(1433));
-        assert_eq!(s.service_name.as_deref(), Some("inst"));
+        assert_eq!(s.service_name, Some("inst"));
         assert!(s.host_is_fqdn());
 
         let s = Spn::parse("Microsoft Virtual System Migration Service/HVB01").unwrap();

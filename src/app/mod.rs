@@ -92,10 +92,9 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         return collect::ldif_snapshot(path, build.clone())
             .map_err(|e| Failure::usage(e.to_string()));
     }
-    let url = s
-        .server
-        .as_deref()
-        .ok_or_else(|| Failure::usage("give --server URL or --ldif FILE"))?;
+    let url = s.server.as_deref().ok_or_else(|| {
+        Failure::usage("give --server URL or --ldif FILE (audit also takes --snapshot FILE)")
+    })?;
     // clap's `requires` cannot see whether a boolean flag was given.
     if s.kerberos_host.is_some() && !s.kerberos {
         return Err(Failure::usage(

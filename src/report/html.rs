@@ -32,6 +32,21 @@ const MAX_BLOCKED_LISTED: usize = 2000;
 /// Renders the report. `templates` overrides the embedded `report.html.j2`, `report.css` and
 /// `report.js` with those files of that directory that exist.
 pub fn render_html(data: &ReportData, templates: Option<&Path>) -> Result<String, ReportError> {
+    let mut out = Vec::new();
+    write_html(&mut out, data, templates)?;
+    String::from_utf8(out).map_err(|e| ReportError::Io {
+        what: "HTML report".into(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })
+}
+
+/// [`render_html`] straight into `w`: a large domain's page is tens of megabytes, which need
+/// not sit in memory next to the data it was made from.
+pub fn write_html<W: std::io::Write>(
+    w: W,
+    data: &ReportData,
+    templates: Option<&Path>,
+) -> Result<(), ReportError> {
     let template = load(templates, TEMPLATE_NAME, TEMPLATE)?;
     let css = load(templates, "report.css", CSS)?;
     let js = load(templates, "report.js", JS)?;
@@ -49,7 +64,9 @@ pub fn render_html(data: &ReportData, templates: Option<&Path>) -> Result<String
         js => Value::from_safe_string(js),
         data_json => Value::from_safe_string(script_json(&details(data))?),
     };
-    Ok(env.get_template(TEMPLATE_NAME)?.render(ctx)?)
+    env.get_template(TEMPLATE_NAME)?
+        .render_captured_to(ctx, w)?;
+    Ok(())
 }
 
 fn load(dir: Option<&Path>, name: &str, embedded: &str) -> Result<String, ReportError> {

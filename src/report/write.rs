@@ -60,11 +60,19 @@ pub fn write_all(
             Format::Html => {
                 let path = dir.join("report.html");
                 in_file(&path, || {
-                    let page = html::render_html(data, templates)?;
-                    std::fs::write(&path, page).map_err(|source| ReportError::Io {
-                        what: "HTML report".into(),
-                        source,
-                    })
+                    let mut w = create(&path)?;
+                    let res = html::write_html(&mut w, data, templates).and_then(|()| {
+                        std::io::Write::flush(&mut w).map_err(|source| ReportError::Io {
+                            what: "HTML report".into(),
+                            source,
+                        })
+                    });
+                    // No half-rendered page left behind when a template fails midway.
+                    if res.is_err() {
+                        drop(w);
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    res
                 })?;
                 written.push(path);
             }

@@ -2,6 +2,7 @@
 //! facts of the analysis. Everything a rule decides is in its entry; code only computes facts.
 
 pub mod engine;
+pub mod lazy;
 pub mod load;
 pub mod model;
 

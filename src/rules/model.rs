@@ -16,9 +16,10 @@ pub fn fmt_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A serialisable view as a template value.
-pub fn to_value<T: Serialize>(t: T) -> Value {
-    Value::from(minijinja::value::Serde(t))
+/// A view as a template value; its fields are converted only when an expression reads them
+/// (see [`super::lazy`]).
+pub fn to_value<T: Serialize + Send + Sync + 'static>(t: T) -> Value {
+    super::lazy::View::value(t)
 }
 
 /// The name a scope's object has in expressions.
@@ -861,9 +862,9 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
                 let e = &a.entries[*e];
                 let spn = e.spn.as_ref().ok();
                 EntryBrief {
-                    value: e.value.clone(),
-                    class: spn.map(|s| s.class.clone()),
-                    target_host: spn.map(|s| s.host.clone()),
+                    value: e.value.to_string(),
+                    class: spn.map(|s| s.class.to_string()),
+                    target_host: spn.map(|s| s.host.to_string()),
                     resolved: e.target.is_some(),
                     target: e.target.map(|t| principal_name(a.snapshot, t)),
                     target_disabled: e.target_disabled,
@@ -1110,7 +1111,9 @@ pub struct EntryView {
     pub target_is_hyperv_host: bool,
     pub target_group: Option<String>,
     pub classification: &'static str,
-    pub owner: OwnerView,
+    /// An [`OwnerView`]; one value shared by all entries of an owner (see
+    /// [`entry_view_with_owner`]).
+    pub owner: Value,
 }
 
 fn principal_kind(a: &Analysis, p: Principal) -> &'static str {
@@ -1128,28 +1131,50 @@ fn host_of(a: &Analysis, p: Principal) -> Option<usize> {
     }
 }
 
-pub fn entry_view(a: &Analysis, e: usize) -> EntryView {
-    let e = &a.entries[e];
-    let spn = e.spn.as_ref().ok();
-    let owner_host = host_of(a, e.owner);
-    let target_host = e.target.and_then(|t| host_of(a, t));
-    let owner_uac = match e.owner {
+fn group_name(a: &Analysis, h: Option<usize>) -> Option<String> {
+    h.and_then(|h| a.hosts[h].group)
+        .map(|g| a.groups[g].name.clone())
+}
+
+/// The account holding delegation entries.
+pub fn owner_view(a: &Analysis, owner: Principal) -> OwnerView {
+    let owner_host = host_of(a, owner);
+    let owner_uac = match owner {
         Principal::Computer(i) => a.snapshot.computers[i].uac,
         Principal::Account(i) => a.snapshot.accounts[i].uac,
         Principal::Group(_) => Default::default(),
     };
-    let group_name = |h: Option<usize>| {
-        h.and_then(|h| a.hosts[h].group)
-            .map(|g| a.groups[g].name.clone())
-    };
+    OwnerView {
+        name: principal_name(a.snapshot, owner),
+        dn: principal_dn(a.snapshot, owner).to_string(),
+        kind: principal_kind(a, owner),
+        is_hyperv_host: owner_host.is_some(),
+        is_dc: a.index.is_dc(owner),
+        group: group_name(a, owner_host),
+        protocol_transition: owner_uac.protocol_transition(),
+        enabled: !owner_uac.disabled(),
+    }
+}
+
+pub fn entry_view(a: &Analysis, e: usize) -> EntryView {
+    let owner = to_value(owner_view(a, a.entries[e].owner));
+    entry_view_with_owner(a, e, owner)
+}
+
+/// [`entry_view`] with the owner's value given: an account with many entries (a Hyper-V host
+/// has four per peer) builds its owner once.
+pub fn entry_view_with_owner(a: &Analysis, e: usize, owner: Value) -> EntryView {
+    let e = &a.entries[e];
+    let spn = e.spn.as_ref().ok();
+    let target_host = e.target.and_then(|t| host_of(a, t));
     EntryView {
-        value: e.value.clone(),
+        value: e.value.to_string(),
         valid: spn.is_some(),
         parse_error: e.spn.as_ref().err().cloned(),
-        class: spn.map(|s| s.class.clone()),
-        target_host: spn.map(|s| s.host.clone()),
+        class: spn.map(|s| s.class.to_string()),
+        target_host: spn.map(|s| s.host.to_string()),
         port: spn.and_then(|s| s.port),
-        service_name: spn.and_then(|s| s.service_name.clone()),
+        service_name: spn.and_then(|s| s.service_name.map(str::to_string)),
         resolved: e.target.is_some(),
         target: e.target.map(|t| principal_name(a.snapshot, t)),
         target_dn: e.target.map(|t| principal_dn(a.snapshot, t).to_string()),
@@ -1157,18 +1182,9 @@ pub fn entry_view(a: &Analysis, e: usize) -> EntryView {
         target_disabled: e.target_disabled,
         target_is_dc: e.target_is_dc,
         target_is_hyperv_host: target_host.is_some(),
-        target_group: group_name(target_host),
+        target_group: group_name(a, target_host),
         classification: e.classification.as_str(),
-        owner: OwnerView {
-            name: principal_name(a.snapshot, e.owner),
-            dn: principal_dn(a.snapshot, e.owner).to_string(),
-            kind: principal_kind(a, e.owner),
-            is_hyperv_host: owner_host.is_some(),
-            is_dc: a.index.is_dc(e.owner),
-            group: group_name(owner_host),
-            protocol_transition: owner_uac.protocol_transition(),
-            enabled: !owner_uac.disabled(),
-        },
+        owner,
     }
 }
 
