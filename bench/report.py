@@ -87,13 +87,17 @@ def main(argv):
     fmt_mb = lambda kb: f"{kb / 1024:.0f} MB"
     print("| tool (median of %d runs) | wall | peak RSS |" % max(r[3] for r in m.values()))
     print("|---|---:|---:|")
-    for name in ["floor", "scan", "peer", "audit"]:
+    for name in ["floor", "floor_nosd", "scan", "scan1000", "peer", "audit"]:
         if name in m:
             label, wall, rss, _ = m[name]
             print(f"| {label} | {wall:.2f} s | {fmt_mb(rss)} |")
     print()
     if "floor" in m and "scan" in m:
         print(f"- hvaudit scan / ldapsearch floor: **{m['scan'][1] / m['floor'][1]:.2f}x** (target <= 1.3x)")
+    if "floor" in m and "scan1000" in m:
+        print(f"- hvaudit scan --page-size 1000 (the floor's page size) / floor: **{m['scan1000'][1] / m['floor'][1]:.2f}x**")
+    if "floor_nosd" in m and "scan" in m:
+        print(f"- hvaudit scan / ldapsearch without security descriptors: {m['scan'][1] / m['floor_nosd'][1]:.2f}x")
     if "peer" in m and "scan" in m:
         print(f"- findDelegation.py / hvaudit scan: **{m['peer'][1] / m['scan'][1]:.1f}x** (target >= 3x)")
     if "scan" in m:

@@ -96,7 +96,8 @@ if [[ ! -x "$VENV/bin/findDelegation.py" ]]; then
 fi
 IMPACKET_VERSION="$("$VENV/bin/pip" show impacket | sed -n 's/^Version: //p')"
 
-# --- what hvaudit reads (src/collect/ldap.rs ACCOUNT_FILTER / ACCOUNT_ATTRS) --------------------
+# --- what hvaudit reads (src/collect/ldap.rs ACCOUNT_FILTER, ACCOUNT_ATTRS, and nTSecurityDescriptor
+# with the SD flags control asking for the DACL only, for its read-access check) ----------------
 FILTER='(|(objectClass=user)(objectClass=group)(objectClass=foreignSecurityPrincipal)(&(objectClass=serviceConnectionPoint)(cn=Microsoft Hyper-V)))'
 ATTRS=(objectClass sAMAccountName dNSHostName objectSid userAccountControl operatingSystem
     operatingSystemVersion servicePrincipalName msDS-AllowedToDelegateTo
@@ -105,30 +106,32 @@ ATTRS=(objectClass sAMAccountName dNSHostName objectSid userAccountControl opera
 export LDAPTLS_CACERT="$HVAUDIT_DC_CA"
 export HVAUDIT_PASSWORD="$HVAUDIT_DC_PASSWORD"
 
-floor() {
-    ldapsearch -x -LLL -H "$HVAUDIT_DC_URL" -D "$HVAUDIT_DC_USER" -y "$DC/admin.pw" \
-        -E pr=1000/noprompt -b "$HVAUDIT_DC_BASE" "$FILTER" "${ATTRS[@]}"
-}
+# The timed commands, as argument lists: /usr/bin/time runs programs, not shell functions.
+# The floor reads what hvaudit's main search reads: the same filter, attributes and DACL (SD
+# flags control 1.2.840.113556.1.4.801 = 4, BER 30 03 02 01 04). FLOOR_NOSD leaves the
+# security descriptors out, to show what hvaudit's read-access check costs.
+FLOOR=(ldapsearch -x -LLL -H "$HVAUDIT_DC_URL" -D "$HVAUDIT_DC_USER" -y "$DC/admin.pw"
+    -E pr=1000/noprompt -E 1.2.840.113556.1.4.801=::MAMCAQQ= -b "$HVAUDIT_DC_BASE" "$FILTER"
+    "${ATTRS[@]}" nTSecurityDescriptor)
+FLOOR_NOSD=(ldapsearch -x -LLL -H "$HVAUDIT_DC_URL" -D "$HVAUDIT_DC_USER" -y "$DC/admin.pw"
+    -E pr=1000/noprompt -b "$HVAUDIT_DC_BASE" "$FILTER" "${ATTRS[@]}")
 # Over LDAPS through bench/find_delegation_ldaps.py: impacket 0.13's signed LDAP hangs on large
 # results (see that file). The password is on its command line: it is the tool's interface,
 # and this DC is a throwaway on loopback.
-peer() {
-    timeout 1800 "$VENV/bin/python" "$ROOT/bench/find_delegation_ldaps.py" \
-        "$VENV/bin/findDelegation.py" -dc-ip "$IP" "lab.test/administrator:$HVAUDIT_DC_PASSWORD"
-}
-scan() {
-    "$HV" scan --server "$HVAUDIT_DC_URL" --user "$HVAUDIT_DC_USER" --ca-file "$HVAUDIT_DC_CA" \
-        --config "$GEN/hvaudit.toml" --hosts "$GEN/hosts.csv" --out "$OUT/scan" "$@"
-}
-audit_snapshot() {
-    "$HV" audit --snapshot "$1" --config "$2/hvaudit.toml" --hosts "$2/hosts.csv" --out "$3"
+PEER=(timeout 1800 "$VENV/bin/python" "$ROOT/bench/find_delegation_ldaps.py"
+    "$VENV/bin/findDelegation.py" -dc-ip "$IP" "lab.test/administrator:$HVAUDIT_DC_PASSWORD")
+SCAN=("$HV" scan --server "$HVAUDIT_DC_URL" --user "$HVAUDIT_DC_USER" --ca-file "$HVAUDIT_DC_CA"
+    --config "$GEN/hvaudit.toml" --hosts "$GEN/hosts.csv" --out "$OUT/scan")
+audit_cmd() { # SNAPSHOT CONFIG_DIR OUT_DIR
+    AUDIT=("$HV" audit --snapshot "$1" --config "$2/hvaudit.toml" --hosts "$2/hosts.csv" --out "$3")
 }
 
-# timed NAME LABEL CMD...: one run under /usr/bin/time -v; output to /dev/null; exit 0 or 1 ok.
+# timed NAME LABEL STDOUT CMD...: one run under /usr/bin/time -v, exit 0 or 1 accepted (1 =
+# findings at or above --fail-on).
 timed() {
-    local name="$1" label="$2" tv="$WORK/time.$1.txt" rc=0
-    shift 2
-    /usr/bin/time -v -o "$tv" "$@" >/dev/null 2>"$WORK/stderr.$name.txt" || rc=$?
+    local name="$1" label="$2" stdout="$3" tv="$WORK/time.$1.txt" rc=0
+    shift 3
+    /usr/bin/time -v -o "$tv" "$@" >"$stdout" 2>"$WORK/stderr.$name.txt" || rc=$?
     ((rc <= 1)) || die "$name exited $rc: $(tail -n 5 "$WORK/stderr.$name.txt")"
     python3 - "$tv" "$name" "$label" >>"$RES" <<'PY'
 import sys
@@ -144,25 +147,26 @@ print(f"{sys.argv[2]}\t{sys.argv[3]}\t{wall:.3f}\t{rss}")
 PY
 }
 
-say "saving a snapshot for the offline audit, and counting delegation rows"
+say "saving a snapshot for the offline audit; reading what the floor reads, to count"
 "$HV" collect --server "$HVAUDIT_DC_URL" --user "$HVAUDIT_DC_USER" --ca-file "$HVAUDIT_DC_CA" \
     --out "$WORK/snapshot-dc.json" >/dev/null
-floor >"$WORK/floor.ldif"
+"${FLOOR[@]}" >"$WORK/floor.ldif"
 # Does this DC enforce a client's size limit? findDelegation.py asks for 999 entries, unpaged.
 ldapsearch -x -LLL -H "$HVAUDIT_DC_URL" -D "$HVAUDIT_DC_USER" -y "$DC/admin.pw" -z 999 \
     -b "$HVAUDIT_DC_BASE" '(msDS-AllowedToDelegateTo=*)' dn 2>/dev/null | grep -c '^dn:' \
     >"$WORK/sizelimit.txt" || true
-peer >"$WORK/peer.txt" 2>&1 || die "findDelegation.py failed: $(tail -n 5 "$WORK/peer.txt")"
-scan >/dev/null 2>&1 || [[ $? -le 1 ]] || die "hvaudit scan failed"
 
 : >"$RES"
-say "timing: $RUNS runs each of ldapsearch, findDelegation.py, hvaudit scan, hvaudit audit"
+say "timing: $RUNS runs each of ldapsearch (2 forms), hvaudit scan (2 page sizes), findDelegation.py, hvaudit audit"
+audit_cmd "$WORK/snapshot-dc.json" "$GEN" "$OUT/audit"
 for ((i = 1; i <= RUNS; i++)); do
     say "run $i/$RUNS"
-    timed floor "ldapsearch (floor)" floor
-    timed scan "hvaudit scan" scan
-    timed peer "findDelegation.py" peer
-    timed audit "hvaudit audit --snapshot" audit_snapshot "$WORK/snapshot-dc.json" "$GEN" "$OUT/audit"
+    timed floor "ldapsearch, hvaudit's read (floor)" /dev/null "${FLOOR[@]}"
+    timed scan "hvaudit scan" /dev/null "${SCAN[@]}"
+    timed floor_nosd "ldapsearch without nTSecurityDescriptor" /dev/null "${FLOOR_NOSD[@]}"
+    timed scan1000 "hvaudit scan --page-size 1000" /dev/null "${SCAN[@]}" --page-size 1000
+    timed peer "findDelegation.py" "$WORK/peer.txt" "${PEER[@]}"
+    timed audit "hvaudit audit --snapshot" /dev/null "${AUDIT[@]}"
 done
 "$HARNESS" stop "$DC"
 
@@ -176,8 +180,9 @@ for n in $((BIG / 4)) $((BIG / 2)) "$BIG"; do
         "$HV" collect --ldif "$d/export.ldif" --out "$d/snapshot.json" >/dev/null
         rm -f "$d/export.ldif"
     fi
+    audit_cmd "$d/snapshot.json" "$d" "$d/out"
     for ((i = 1; i <= RUNS; i++)); do
-        timed "big$n" "hvaudit audit, $n computers" audit_snapshot "$d/snapshot.json" "$d" "$d/out"
+        timed "big$n" "hvaudit audit, $n computers" /dev/null "${AUDIT[@]}"
     done
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(sys.argv[2], len(s["computers"]), len(s["accounts"]), sep="\t")' \
         "$d/snapshot.json" "$n" >>"$WORK/big.tsv"

@@ -472,32 +472,50 @@ impl Collector {
         // tokenGroups expands the account's own memberships only. A logon token also holds the
         // groups that well-known SIDs belong to (Authenticated Users is a member of
         // Pre-Windows 2000 Compatible Access by default), through their foreign security
-        // principals; found transitively with LDAP_MATCHING_RULE_IN_CHAIN.
-        let filter = format!(
-            "(&(objectClass=group)(|{}))",
-            access::LOGON_SIDS
-                .iter()
-                .map(|w| format!(
-                    "(member:1.2.840.113556.1.4.1941:={})",
-                    ldap3::ldap_escape(format!("CN={w},CN=ForeignSecurityPrincipals,{domain}"))
-                ))
-                .collect::<String>()
-        );
-        let via_logon = self
-            .search_paged(
-                "groups of well-known logon SIDs",
-                domain,
-                Scope::Subtree,
-                &filter,
-                &["objectSid"],
-            )
-            .map_err(|e| e.to_string())?;
-        token.sids.extend(
-            via_logon
-                .iter()
-                .filter_map(|g| g.first("objectsid"))
-                .filter_map(|b| Sid::from_bytes(b).ok()),
-        );
+        // principals: found level by level upwards with equality matches on `member`, which
+        // the directory indexes. (LDAP_MATCHING_RULE_IN_CHAIN over every group of the domain
+        // took 3.5 s on a 27,000-object Samba DC, a third of the whole scan.)
+        let mut frontier: Vec<String> = access::LOGON_SIDS
+            .iter()
+            .map(|w| format!("CN={w},CN=ForeignSecurityPrincipals,{domain}"))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        // Nesting deeper than this is not a real directory; it bounds a hostile one.
+        for _ in 0..64 {
+            if frontier.is_empty() {
+                break;
+            }
+            let mut next = Vec::new();
+            for chunk in frontier.chunks(100) {
+                let filter = format!(
+                    "(&(objectClass=group)(|{}))",
+                    chunk
+                        .iter()
+                        .map(|dn| format!("(member={})", ldap3::ldap_escape(dn.as_str())))
+                        .collect::<String>()
+                );
+                let found = self
+                    .search_paged(
+                        "groups of well-known logon SIDs",
+                        domain,
+                        Scope::Subtree,
+                        &filter,
+                        &["objectSid"],
+                    )
+                    .map_err(|e| e.to_string())?;
+                for g in found {
+                    if seen.insert(g.dn.to_ascii_lowercase()) {
+                        if let Some(sid) =
+                            g.first("objectsid").and_then(|b| Sid::from_bytes(b).ok())
+                        {
+                            token.sids.insert(sid);
+                        }
+                        next.push(g.dn);
+                    }
+                }
+            }
+            frontier = next;
+        }
 
         let schema = root
             .schema_nc

@@ -34,10 +34,14 @@ impl RawEntry {
             .push(value);
     }
     pub fn values(&self, name: &str) -> &[Vec<u8>] {
-        self.attrs
-            .get(&name.to_ascii_lowercase())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        // Callers mostly pass lower-case names already: no allocation per lookup then (the
+        // builder looks up ~15 attributes of each of tens of thousands of entries).
+        let found = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.attrs.get(&name.to_ascii_lowercase())
+        } else {
+            self.attrs.get(name)
+        };
+        found.map(Vec::as_slice).unwrap_or(&[])
     }
     pub fn first(&self, name: &str) -> Option<&[u8]> {
         self.values(name).first().map(Vec::as_slice)
