@@ -97,41 +97,68 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             .extend(std::iter::repeat_n(anchor, self.fired.len() - before));
     }
 
-    /// Every delegation entry (a large domain has hundreds of thousands): split over the
-    /// available CPUs, each part evaluated by its own evaluator, the results appended in entry
-    /// order so the outcome is the same as a sequential run.
-    fn entries_parallel(&mut self, now: DateTime<Utc>) {
-        const MIN_PER_THREAD: usize = 20_000;
-        let n = self.a.entries.len();
+    /// Runs `work` on items `0..n`, split over the available CPUs when there are at least
+    /// `min_per_thread` items per thread: each part is evaluated by its own evaluator and the
+    /// results are appended in item order, so the outcome is the same as a sequential run.
+    fn parallel(
+        &mut self,
+        n: usize,
+        min_per_thread: usize,
+        now: DateTime<Utc>,
+        work: impl Fn(&mut Evaluator<'a, 'r>, usize) + Sync,
+    ) {
         let threads = std::thread::available_parallelism()
             .map_or(1, |p| p.get())
-            .min(n / MIN_PER_THREAD)
+            .min(n / min_per_thread.max(1))
             .max(1);
         if threads == 1 {
-            (0..n).for_each(|e| self.entry(e));
+            (0..n).for_each(|i| work(self, i));
             return;
         }
-        let (a, rules) = (self.a, self.rules);
+        let (a, rules, work) = (self.a, self.rules, &work);
         let chunk = n.div_ceil(threads);
         let parts: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     s.spawn(move || {
                         let mut ev = Evaluator::new(a, rules, now);
-                        (t * chunk..((t + 1) * chunk).min(n)).for_each(|e| ev.entry(e));
+                        (t * chunk..((t + 1) * chunk).min(n)).for_each(|i| work(&mut ev, i));
                         (ev.fired, ev.anchors, ev.errors)
                     })
                 })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().expect("entry evaluation thread panicked"))
+                .map(|h| h.join().expect("rule evaluation thread panicked"))
                 .collect()
         });
         for (fired, anchors, errors) in parts {
             self.fired.extend(fired);
             self.anchors.extend(anchors);
             self.errors.extend(errors);
+        }
+    }
+
+    /// Host and pair rules of migration group `g`. Host views are the largest rule inputs
+    /// (each carries its delegation list); only one group's are alive at a time, so memory
+    /// follows the largest group, not the domain.
+    fn group(&mut self, g: usize) {
+        let group = &self.a.groups[g];
+        for &h in &group.hosts {
+            self.host(h);
+        }
+        for &from in &group.hosts {
+            for &to in &group.hosts {
+                if from != to {
+                    self.peer_pair(from, to, Some(&group.name));
+                }
+            }
+            for s in 0..group.storage.len() {
+                self.storage_pair(from, g, s);
+            }
+        }
+        for &h in &group.hosts {
+            self.release_host(h);
         }
     }
 
@@ -350,34 +377,16 @@ pub fn run_audit(
     let mut ev = Evaluator::new(&a, &compiled, now);
 
     ev.scan();
-    ev.entries_parallel(now);
+    // A large domain has hundreds of thousands of delegation entries and thousands of groups.
+    ev.parallel(a.entries.len(), 20_000, now, |ev, e| ev.entry(e));
     for i in 0..snapshot.accounts.len() {
         ev.account(i, false);
     }
-    // Host views are the largest rule inputs (each carries its delegation list); only one
-    // group's are alive at a time, so memory follows the largest group, not the domain.
     for h in (0..a.hosts.len()).filter(|h| a.hosts[*h].group.is_none()) {
         ev.host(h);
         ev.release_host(h);
     }
-    for (g, group) in a.groups.iter().enumerate() {
-        for &h in &group.hosts {
-            ev.host(h);
-        }
-        for &from in &group.hosts {
-            for &to in &group.hosts {
-                if from != to {
-                    ev.peer_pair(from, to, Some(&group.name));
-                }
-            }
-            for s in 0..group.storage.len() {
-                ev.storage_pair(from, g, s);
-            }
-        }
-        for &h in &group.hosts {
-            ev.release_host(h);
-        }
-    }
+    ev.parallel(a.groups.len(), 16, now, |ev, g| ev.group(g));
 
     // Readiness: only findings whose rule can block, indexed by where they sit.
     let mut by_pair: HashMap<(usize, usize), Vec<usize>> = HashMap::new();

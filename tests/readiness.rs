@@ -234,3 +234,53 @@ fn groups_by_ou_glob_and_list_first_match_wins() {
     let cells: usize = out.readiness.iter().map(|g| g.cells.len()).sum();
     assert_eq!(cells, 2);
 }
+
+/// Enough groups that the audit splits them over threads (on a machine with more than one
+/// CPU): readiness must still come out per group, in group order, with each group's own
+/// blocked pair and nothing leaking between groups.
+#[test]
+fn many_groups_keep_their_order_and_their_own_blockers() {
+    const GROUPS: usize = 40;
+    let mut fx = Fx::new();
+    let mut config_text = String::new();
+    for g in 0..GROUPS {
+        let names: Vec<String> = (0..3).map(|h| format!("G{g:02}H{h}")).collect();
+        for n in &names {
+            fx.hv(n, BUILD_2022, true);
+        }
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        fx.mesh(&refs);
+        // Host 0 of group g loses its delegation to host (g % 2) + 1.
+        let gone = &names[g % 2 + 1];
+        let keep: Vec<String> = fx.comp(&names[0]).allowed_to_delegate_to.clone();
+        fx.comp(&names[0]).allowed_to_delegate_to = keep
+            .into_iter()
+            .filter(|s| !s.to_lowercase().contains(&gone.to_lowercase()))
+            .collect();
+        config_text.push_str(&format!(
+            "[[group]]\nname = \"g{g:02}\"\nname_glob = \"g{g:02}h*\"\n"
+        ));
+    }
+    let config = cfg(&config_text);
+    let out = fx.audit(&config, None);
+    assert_eq!(out.readiness.len(), GROUPS);
+    for (g, r) in out.readiness.iter().enumerate() {
+        assert_eq!(r.group, format!("g{g:02}"));
+        assert_eq!(r.cells.len(), 6, "group {g}");
+        let blocked: Vec<(&str, &str)> = r
+            .cells
+            .iter()
+            .filter(|c| !c.ready)
+            .map(|c| (c.from.as_str(), c.to.as_str()))
+            .collect();
+        let (from, to) = (format!("G{g:02}H0"), format!("G{g:02}H{}", g % 2 + 1));
+        assert_eq!(blocked, vec![(from.as_str(), to.as_str())], "group {g}");
+    }
+    let hv002: Vec<(&str, &str)> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "HV002")
+        .map(|f| (f.object.as_str(), f.target.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(hv002.len(), GROUPS, "{hv002:?}");
+}
