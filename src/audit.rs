@@ -1,7 +1,7 @@
 //! The audit: analysis + rules -> findings, the readiness matrix per migration group, and the
 //! go / no-go check of one migration (`hvaudit check --from A --to B [--operator USER]`).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::findings::{Finding, GroupReadiness, ReadinessCell, Scope, Severity};
 use crate::inventory::HostInventory;
 use crate::model::Snapshot;
+use crate::rules::memo::Memo;
 use crate::rules::model::{
     account_view, entry_view_with_owner, host_view, owner_view, peer_pair_view, scan_view,
     storage_pair_view, to_value,
@@ -72,6 +73,7 @@ struct Evaluator<'a, 'r> {
     errors: Vec<EvalError>,
     /// The owner value of the last delegation entry evaluated.
     owner: Option<(crate::analysis::Principal, Value)>,
+    memo: Memo,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -86,13 +88,20 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             anchors: Vec::new(),
             errors: Vec::new(),
             owner: None,
+            memo: Memo::new(),
         }
     }
 
     fn run(&mut self, scope: Scope, ctx: Value, anchor: Anchor, subject: impl Fn() -> Subject) {
         let before = self.fired.len();
-        self.rules
-            .eval(scope, &ctx, subject, &mut self.fired, &mut self.errors);
+        self.rules.eval(
+            scope,
+            &ctx,
+            subject,
+            &mut self.memo,
+            &mut self.fired,
+            &mut self.errors,
+        );
         self.anchors
             .extend(std::iter::repeat_n(anchor, self.fired.len() - before));
     }

@@ -258,3 +258,58 @@ fn the_documented_example_rule_works() {
         )
     );
 }
+
+/// Verdicts are remembered by the fields a condition reads (`src/rules/memo.rs`). Entries
+/// that agree on every other field must still be told apart when a condition reads a field
+/// through a test, a filter or a slice (a subscript, `entry[...]`, reads the whole entry and
+/// turns remembering off for the scope).
+#[test]
+fn remembered_verdicts_follow_every_way_a_condition_reads_a_field() {
+    let mut set = RuleSet::builtin().unwrap();
+    let rule = |id: &str, condition: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"info\"\n\
+             scope = \"delegation_entry\"\ncondition = '{condition}'\n\
+             message = \"{{{{ entry.value }}}}\"\nrationale = \"r\"\n"
+        )
+    };
+    let text = [
+        rule("X101", r#"entry.value is startingwith("cifs/")"#),
+        rule("X102", r#"entry.value is endingwith(".corp.example")"#),
+        rule("X103", r#"(entry.value|lower)[:4] == "http""#),
+    ]
+    .join("\n");
+    set.add_text(&text, "custom.toml").unwrap();
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.computer("WEB01");
+    fx.delegate(
+        "HVA01",
+        &[
+            "cifs/web01",
+            "CIFS/web01.corp.example",
+            "HTTP/web01",
+            "http/web02",
+            "ldap/web01.corp.example",
+        ],
+    );
+    let out = fx.audit_with(&Config::default(), None, &set);
+    let mut got: Vec<(String, String)> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.starts_with("X1"))
+        .map(|f| (f.rule_id.clone(), f.message.clone()))
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [
+        ("X101", "cifs/web01"),
+        ("X102", "CIFS/web01.corp.example"),
+        ("X102", "ldap/web01.corp.example"),
+        ("X103", "HTTP/web01"),
+        ("X103", "http/web02"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}

@@ -1,7 +1,7 @@
 //! Migration groups (who must be able to migrate to whom), clusters (who needs no KCD among
 //! themselves) and the storage servers of each group.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::Index;
 use super::hosts::HostFacts;

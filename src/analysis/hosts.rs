@@ -1,7 +1,7 @@
 //! Hyper-V host discovery (with the reasons each host was recognised) and each host's
 //! delegation facts: what it delegates to, and who its RBCD trusts.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::os::OsGeneration;
 use super::spn::Spn;

@@ -9,7 +9,7 @@ pub mod privileged;
 pub mod spn;
 pub mod targets;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::config::Config;
 use crate::inventory::HostInventory;

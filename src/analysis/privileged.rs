@@ -1,7 +1,7 @@
 //! Privileged accounts and their delegation protection. Groups are found by SID, never by
 //! name: names are localised and renamable.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use super::{Index, Principal, is_domain_sid_with_rid};
 use crate::config::Config;

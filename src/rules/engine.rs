@@ -1,12 +1,15 @@
 //! Evaluation: every expression compiled once in the rule set's environment, then evaluated
 //! per scope object. Messages and remediations are rendered only for rules that fire.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use minijinja::value::ValueKind;
 use minijinja::{Error, ErrorKind, Expression, Value, context};
 use serde::Serialize;
 
+use super::memo::{Memo, Paths};
 use super::{Rule, RuleError, RuleSet, template_name};
 use crate::findings::{Finding, Scope, Status};
 
@@ -86,6 +89,8 @@ pub struct CompiledRules<'r> {
     /// delegation entries). On an error the conditions are evaluated one by one again, so
     /// the error names its rule.
     combined: HashMap<Scope, Expression<'r, 'static>>,
+    /// Per scope: the attribute paths its conditions read (see [`Memo`]).
+    reads: HashMap<Scope, Paths>,
 }
 
 fn detail(e: &Error) -> String {
@@ -162,11 +167,26 @@ impl<'r> CompiledRules<'r> {
                 combined.insert(*scope, e);
             }
         }
+        let mut reads = HashMap::new();
+        for (scope, idx) in &by_scope {
+            let mut paths: Vec<String> = idx
+                .iter()
+                .flat_map(|&i| rules[i].condition.undeclared_variables(true))
+                .collect();
+            paths.sort();
+            paths.dedup();
+            let paths: Paths = paths
+                .iter()
+                .map(|p| p.split('.').map(str::to_string).collect())
+                .collect();
+            reads.insert(*scope, paths);
+        }
         Ok(CompiledRules {
             set,
             rules,
             by_scope,
             combined,
+            reads,
         })
     }
 
@@ -179,46 +199,82 @@ impl<'r> CompiledRules<'r> {
         self.rules[i].rule
     }
 
-    /// Evaluates every enabled rule of `scope` over one object's context.
+    /// Evaluates every enabled rule of `scope` over one object's context. `memo` remembers
+    /// verdicts by the values the conditions read (one per evaluating thread).
     pub fn eval(
         &self,
         scope: Scope,
         ctx: &Value,
         subject: impl Fn() -> Subject,
+        memo: &mut Memo,
         out: &mut Vec<Fired>,
         errors: &mut Vec<EvalError>,
     ) {
         let Some(idx) = self.by_scope.get(&scope) else {
             return;
         };
-        if let Some(all) = self.combined.get(&scope)
-            && let Ok(v) = all.eval(ctx.clone())
-            && v.len() == Some(idx.len())
-        {
-            for (k, &i) in idx.iter().enumerate() {
-                if v.get_item_by_index(k).is_ok_and(|c| c.is_true()) {
-                    out.push(self.finding(i, ctx, subject(), errors));
+        let key = self
+            .reads
+            .get(&scope)
+            .and_then(|paths| memo.key(scope, paths, ctx));
+        let remembered = key
+            .as_deref()
+            .and_then(|k| memo.get(scope, k))
+            .map(<[bool]>::to_vec);
+        let verdicts = match remembered {
+            Some(v) => v,
+            None => {
+                let before = errors.len();
+                let v = self.verdicts(scope, idx, ctx, &subject, errors);
+                // A condition that failed is evaluated (and reported) again for every object.
+                if let Some(k) = key
+                    && errors.len() == before
+                {
+                    memo.put(scope, k, v.clone());
                 }
+                v
             }
-            return;
-        }
-        for &i in idx {
-            let c = &self.rules[i];
-            let fire = match c.condition.eval(ctx.clone()) {
-                Ok(v) => v.is_true(),
-                Err(e) => {
-                    errors.push(EvalError {
-                        rule_id: c.rule.id.clone(),
-                        object: subject().object,
-                        message: format!("condition: {}", detail(&e)),
-                    });
-                    false
-                }
-            };
+        };
+        for (&i, fire) in idx.iter().zip(verdicts) {
             if fire {
                 out.push(self.finding(i, ctx, subject(), errors));
             }
         }
+    }
+
+    /// Whether each rule of the scope fires (in `idx` order).
+    fn verdicts(
+        &self,
+        scope: Scope,
+        idx: &[usize],
+        ctx: &Value,
+        subject: &impl Fn() -> Subject,
+        errors: &mut Vec<EvalError>,
+    ) -> Vec<bool> {
+        if let Some(all) = self.combined.get(&scope)
+            && let Ok(v) = all.eval(ctx.clone())
+            && v.len() == Some(idx.len())
+        {
+            return (0..idx.len())
+                .map(|k| v.get_item_by_index(k).is_ok_and(|c| c.is_true()))
+                .collect();
+        }
+        idx.iter()
+            .map(|&i| {
+                let c = &self.rules[i];
+                match c.condition.eval(ctx.clone()) {
+                    Ok(v) => v.is_true(),
+                    Err(e) => {
+                        errors.push(EvalError {
+                            rule_id: c.rule.id.clone(),
+                            object: subject().object,
+                            message: format!("condition: {}", detail(&e)),
+                        });
+                        false
+                    }
+                }
+            })
+            .collect()
     }
 
     fn finding(

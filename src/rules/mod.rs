@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod lazy;
 pub mod load;
+pub mod memo;
 pub mod model;
 
 use std::path::Path;
