@@ -6,6 +6,7 @@
 mod report_fixture;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
         }
     };
     let data = report_fixture::fixture_report(total - 10);
-    let html = match hvaudit::report::html::render_html(&data, None) {
+    let html = match hvaudit::report::html::render_html(&Arc::new(data.clone()), None) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("render failed: {e}");

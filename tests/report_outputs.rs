@@ -5,6 +5,8 @@ mod common {
     pub mod report_fixture;
 }
 
+use std::sync::Arc;
+
 use common::report_fixture::*;
 use hvaudit::report::{ReportError, csv, html, json, terminal};
 
@@ -217,7 +219,7 @@ fn terminal_colour_only_adds_our_own_sgr_sequences() {
 #[test]
 fn html_escapes_every_hostile_value() {
     let data = fixture_report(40);
-    let page = html::render_html(&data, None).unwrap();
+    let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
     assert!(!page.contains("<script>alert"));
     assert!(!page.contains("<img src=x"));
     assert!(!page.contains("<b>HV04"));
@@ -242,7 +244,7 @@ fn html_complete_scan_has_no_banner() {
     let mut data = fixture_report(0);
     data.complete = true;
     data.gaps.clear();
-    let page = html::render_html(&data, None).unwrap();
+    let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
     assert!(!page.contains("id=\"banner\""));
     assert!(!page.contains("class=\"strip\""));
     assert!(page.contains("<span class=\"ok\">complete</span>"));
@@ -251,7 +253,7 @@ fn html_complete_scan_has_no_banner() {
 #[test]
 fn html_large_group_becomes_a_summary() {
     let data = fixture_report(0);
-    let page = html::render_html(&data, None).unwrap();
+    let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
     // Cluster-A (5 hosts) is a grid; Big (201 hosts) is not: one matrix table only.
     assert_eq!(page.matches("<table class=\"mx\">").count(), 1);
     assert!(page.contains("201 hosts is too many for a grid"));
@@ -267,7 +269,7 @@ fn html_template_override_is_used_and_still_escaped() {
     )
     .unwrap();
     std::fs::write(dir.path().join("report.css"), "p{}").unwrap();
-    let page = html::render_html(&fixture_report(0), Some(dir.path())).unwrap();
+    let page = html::render_html(&Arc::new(fixture_report(0)), Some(dir.path())).unwrap();
     assert_eq!(
         page,
         "custom &lt;script&gt;alert(1)&lt;&#x2f;script&gt; p{}"
@@ -278,7 +280,7 @@ fn html_template_override_is_used_and_still_escaped() {
 fn html_broken_override_template_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("report.html.j2"), "{% if %}").unwrap();
-    let err = html::render_html(&fixture_report(0), Some(dir.path())).unwrap_err();
+    let err = html::render_html(&Arc::new(fixture_report(0)), Some(dir.path())).unwrap_err();
     assert!(matches!(err, ReportError::Template(_)), "{err}");
 }
 
@@ -306,7 +308,7 @@ fn write_all_writes_the_requested_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let data = fixture_report(5);
-    let written = write_all(&out, &data, &Format::ALL, None).unwrap();
+    let written = write_all(&out, &Arc::new(data.clone()), &Format::ALL, None).unwrap();
     let names: Vec<_> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
@@ -337,7 +339,7 @@ fn write_all_writes_the_requested_files() {
     );
 
     let only = dir.path().join("only");
-    let written = write_all(&only, &data, &[Format::Json], None).unwrap();
+    let written = write_all(&only, &Arc::new(data.clone()), &[Format::Json], None).unwrap();
     assert_eq!(written, vec![only.join("findings.json")]);
     assert!(!only.join("report.html").exists());
 }
@@ -348,7 +350,13 @@ fn write_all_error_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     // A directory where the JSON file should go makes its creation fail.
     std::fs::create_dir(dir.path().join("findings.json")).unwrap();
-    let err = write_all(dir.path(), &fixture_report(0), &[Format::Json], None).unwrap_err();
+    let err = write_all(
+        dir.path(),
+        &Arc::new(fixture_report(0)),
+        &[Format::Json],
+        None,
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.starts_with(&format!("{}: ", dir.path().join("findings.json").display())),

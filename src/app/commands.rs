@@ -240,6 +240,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     }
     data.findings = findings;
 
+    let data = std::sync::Arc::new(data);
     let written = report::write_all(&a.out, &data, &report_formats(&a.format), None)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let color = report::terminal::color_wanted(&std::io::stdout());
@@ -302,7 +303,7 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
     if let Some(out) = &a.out {
         let previous = a.old.display().to_string();
         data.diff = Some(report::diff_findings(&previous, &old, &mut data.findings));
-        report::write_all(out, &data, &report::Format::ALL, None)
+        report::write_all(out, &std::sync::Arc::new(data), &report::Format::ALL, None)
             .map_err(|e| Failure::usage(e.to_string()))?;
         std::fs::create_dir_all(out)
             .map_err(|e| Failure::usage(format!("cannot create {}: {e}", out.display())))?;

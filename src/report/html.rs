@@ -3,14 +3,16 @@
 //! `report.css` / `report.js`). Autoescape is forced on for the page; the finding details
 //! travel as a JSON blob that the page's script renders with textContent only.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::findings::{GroupReadiness, ReadinessCell, Status};
+use crate::rules::lazy::View;
 
 use super::csv::status_str;
 use super::{ReportData, ReportError, SEVERITIES_DESC, Summary};
@@ -31,7 +33,10 @@ const MAX_BLOCKED_LISTED: usize = 2000;
 
 /// Renders the report. `templates` overrides the embedded `report.html.j2`, `report.css` and
 /// `report.js` with those files of that directory that exist.
-pub fn render_html(data: &ReportData, templates: Option<&Path>) -> Result<String, ReportError> {
+pub fn render_html(
+    data: &Arc<ReportData>,
+    templates: Option<&Path>,
+) -> Result<String, ReportError> {
     let mut out = Vec::new();
     write_html(&mut out, data, templates)?;
     String::from_utf8(out).map_err(|e| ReportError::Io {
@@ -44,7 +49,7 @@ pub fn render_html(data: &ReportData, templates: Option<&Path>) -> Result<String
 /// not sit in memory next to the data it was made from.
 pub fn write_html<W: std::io::Write>(
     w: W,
-    data: &ReportData,
+    data: &Arc<ReportData>,
     templates: Option<&Path>,
 ) -> Result<(), ReportError> {
     let template = load(templates, TEMPLATE_NAME, TEMPLATE)?;
@@ -58,8 +63,15 @@ pub fn write_html<W: std::io::Write>(
     env.add_template_owned(TEMPLATE_NAME, template)?;
 
     let view = view(data);
+    // `r.data` is the whole report, converted field by field as the template reads it: the
+    // built-in page never reads `findings` or `readiness` (it uses `r.rows` and `r.groups`),
+    // which for a large domain are 150,000 readiness cells.
+    let r = minijinja::context! {
+        data => View::value(Shared(Arc::clone(data))),
+        ..Value::from(Serde(&view))
+    };
     let ctx = minijinja::context! {
-        r => Value::from(Serde(&view)),
+        r => r,
         css => Value::from_safe_string(css),
         js => Value::from_safe_string(js),
         data_json => Value::from_safe_string(script_json(&details(data))?),
@@ -101,9 +113,17 @@ pub fn script_json<T: Serialize>(v: &T) -> Result<String, ReportError> {
 
 // ---- what the template sees ------------------------------------------------------------
 
+/// The report as a template value; see [`View`].
+struct Shared(Arc<ReportData>);
+
+impl Serialize for Shared {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 #[derive(Serialize)]
-struct View<'a> {
-    data: &'a ReportData,
+struct PageView<'a> {
     collected_at: String,
     summary: Summary,
     page_rows: usize,
@@ -167,7 +187,7 @@ struct BlockedPair<'a> {
     reasons: String,
 }
 
-fn view(data: &ReportData) -> View<'_> {
+fn view(data: &ReportData) -> PageView<'_> {
     let summary = data.summary();
     let severities = SEVERITIES_DESC
         .iter()
@@ -195,8 +215,7 @@ fn view(data: &ReportData) -> View<'_> {
         .collect();
     let hosts: BTreeSet<&str> = data.findings.iter().map(|f| f.object.as_str()).collect();
     let rule_ids: BTreeSet<&str> = data.findings.iter().map(|f| f.rule_id.as_str()).collect();
-    View {
-        data,
+    PageView {
         collected_at: data
             .meta
             .collected_at
@@ -305,7 +324,7 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
 #[derive(Serialize)]
 struct Details<'a> {
     /// Rule id -> [title, rationale, references].
-    rules: HashMap<&'a str, (&'a str, &'a str, &'a [String])>,
+    rules: BTreeMap<&'a str, (&'a str, &'a str, &'a [String])>,
     /// One per finding, in row order (`data-i`).
     f: Vec<FindingDetail<'a>>,
 }

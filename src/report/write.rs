@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{ReportData, ReportError, csv, html, json};
 
@@ -46,7 +47,7 @@ impl Format {
 /// names the file it happened in.
 pub fn write_all(
     dir: &Path,
-    data: &ReportData,
+    data: &Arc<ReportData>,
     formats: &[Format],
     templates: Option<&Path>,
 ) -> Result<Vec<PathBuf>, ReportError> {
@@ -80,7 +81,7 @@ pub fn write_all(
 /// Writes one format's files; returns their paths.
 fn write_one(
     dir: &Path,
-    data: &ReportData,
+    data: &Arc<ReportData>,
     format: Format,
     templates: Option<&Path>,
 ) -> Result<Vec<PathBuf>, ReportError> {

@@ -93,6 +93,20 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   assert.ok(await page.locator('.strip').isVisible());
   await page.evaluate(() => window.scrollTo(0, 0));
 
+  // Delegation inventory: one target per line; a long list folds behind its count and
+  // unfolds to every target, hostile ones as text.
+  const dRows = page.locator('#delegations tbody tr');
+  assert.equal(await dRows.count(), 3);
+  const lines = async (row) =>
+    (await dRows.nth(row).locator('td.spns').innerText()).split('\n').filter((l) => l !== '');
+  assert.deepEqual(await lines(1), ['Microsoft Virtual System Migration Service/HV02', XSS_SCRIPT]);
+  const fold = dRows.nth(2).locator('td.spns details');
+  assert.equal(await fold.locator('summary').textContent(), '12 targets');
+  assert.equal(await fold.getAttribute('open'), null);
+  await fold.locator('summary').click();
+  const want = Array.from({ length: 11 }, (_, i) => `cifs/HV${String(i + 1).padStart(2, '0')}`);
+  assert.deepEqual((await lines(2)).slice(1), [...want, XSS_IMG]);
+
   // Hostile values are text: no injected elements exist, the names read back verbatim.
   assert.equal(await page.evaluate(() => document.images.length), 0);
   assert.equal(await page.evaluate(() => document.scripts.length), 2);

@@ -277,6 +277,20 @@ pub fn fixture_report(generated: usize) -> ReportData {
                 ],
                 protocol_transition: true,
             },
+            // More targets than the page lists unfolded.
+            DelegationRow {
+                account: "HV03$".into(),
+                dn: "CN=HV03,DC=corp,DC=example".into(),
+                kind: AccountClass::Computer,
+                dc: false,
+                enabled: true,
+                delegation_type: DelegationType::ConstrainedProtocolTransition,
+                targets: (1..=11)
+                    .map(|i| format!("cifs/HV{i:02}"))
+                    .chain([XSS_IMG.to_string()])
+                    .collect(),
+                protocol_transition: true,
+            },
         ],
         privileged: vec![
             PrivilegedRow {
