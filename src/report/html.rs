@@ -176,6 +176,8 @@ struct GridRow<'a> {
 struct GridCell {
     /// `ready`, `blocked`, `same` (same cluster), `self` or `unknown` (no cell computed).
     state: &'static str,
+    /// What the cell shows: a check mark, a cross, `=` or nothing.
+    mark: &'static str,
     /// Tooltip and details-panel text.
     reasons: String,
 }
@@ -269,6 +271,7 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
                     .map(|to| match by_pair.get(&(from.as_str(), to.as_str())) {
                         _ if from == to => GridCell {
                             state: "self",
+                            mark: "",
                             reasons: format!("{from}: same host"),
                         },
                         Some(c) => GridCell {
@@ -279,10 +282,18 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
                             } else {
                                 "blocked"
                             },
+                            mark: if c.same_cluster {
+                                "="
+                            } else if c.ready {
+                                "\u{2713}"
+                            } else {
+                                "\u{2717}"
+                            },
                             reasons: cell_reasons(c),
                         },
                         None => GridCell {
                             state: "unknown",
+                            mark: "",
                             reasons: format!("{from} -> {to}: not evaluated"),
                         },
                     })
