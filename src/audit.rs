@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 use serde::Serialize;
 
-use crate::analysis::Analysis;
+use crate::analysis::{AccountFacts, Analysis};
 use crate::config::Config;
 use crate::findings::{Finding, GroupReadiness, ReadinessCell, Scope, Severity};
 use crate::inventory::HostInventory;
@@ -50,6 +50,10 @@ pub struct AuditOutcome {
     pub notes: Vec<String>,
     /// Rules that failed to evaluate on some object (a bug in a rule, never silent).
     pub errors: Vec<EvalError>,
+    /// Privileged membership and protection of each account, parallel to
+    /// `snapshot.accounts` (what PA001 judges; the report's privileged-accounts table).
+    #[serde(skip)]
+    pub accounts: Vec<AccountFacts>,
 }
 
 /// Where a fired finding sits, for readiness lookups.
@@ -472,6 +476,7 @@ pub fn run_audit(
         complete: a.complete(),
         notes: a.notes.clone(),
         errors: ev.errors,
+        accounts: a.accounts.clone(),
     })
 }
 

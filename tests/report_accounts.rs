@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
+use hvaudit::analysis::{AccountFacts, Analysis};
+use hvaudit::config::Config;
 use hvaudit::findings::{Finding, Scope, Severity, Status};
 use hvaudit::model::uac::*;
 use hvaudit::model::*;
@@ -274,10 +276,19 @@ fn delegation_inventory_lists_every_delegating_account() {
     assert_eq!(rows, expected);
 }
 
+/// What PA001 judges, as the audit returns it.
+fn facts(snap: &Snapshot, config: &Config) -> Vec<AccountFacts> {
+    Analysis::build(snap, None, config).accounts
+}
+
+fn users(n: &str) -> String {
+    format!("CN={n},CN=Users,DC=corp,DC=example")
+}
+
 #[test]
 fn privileged_accounts_show_path_and_protection() {
-    let rows = privileged_accounts(&snapshot());
-    let users = |n: &str| format!("CN={n},CN=Users,DC=corp,DC=example");
+    let snap = snapshot();
+    let rows = privileged_accounts(&snap, &facts(&snap, &Config::default()));
     let p = |name: &str, via: &[&str], nd: bool, pu: bool| PrivilegedRow {
         account: name.into(),
         dn: users(name),
@@ -287,15 +298,58 @@ fn privileged_accounts_show_path_and_protection() {
         protected_users: pu,
         protected: nd || pu,
     };
+    // krbtgt and the computer HV01 are members too, and left out.
     assert_eq!(
         rows,
         vec![
-            p("Administrator", &["RID 500"], false, false),
+            p(
+                "Administrator",
+                &["built-in Administrator (RID 500)"],
+                false,
+                false
+            ),
             p("alice", &["Renamed Admins"], false, false),
-            p("bob", &["Renamed Admins > Tier0\\, Ops"], false, true),
+            p("bob", &["Renamed Admins via Tier0\\, Ops"], false, true),
             p("carol", &["Renamed Admins (primary group)"], true, false),
         ]
     );
+}
+
+/// The table and PA001 share one source: a group made privileged by `extra_privileged_groups`
+/// lists its members in the table exactly when the configuration names it.
+#[test]
+fn a_configured_privileged_group_counts_in_the_table() {
+    let mut snap = snapshot();
+    snap.accounts.push(account(
+        "dave",
+        1210,
+        AccountKind::User,
+        NORMAL_ACCOUNT,
+        &[],
+    ));
+    snap.groups.push(Group {
+        dn: "CN=Hyper-V Operators,CN=Users,DC=corp,DC=example".into(),
+        sid: sid(1300),
+        sam_account_name: "Hyper-V Operators".into(),
+        reasons: vec!["configured".into()],
+        direct_members: vec![],
+        effective_members: vec![member(&users("dave"), PrincipalKind::User, &[], false)],
+    });
+    let config = Config::from_toml_str(
+        "extra_privileged_groups = [\"S-1-5-21-1-2-3-1300\"]\n",
+        "hvaudit.toml",
+    )
+    .unwrap();
+    let rows = privileged_accounts(&snap, &facts(&snap, &config));
+    let dave = rows
+        .iter()
+        .find(|r| r.account == "dave")
+        .expect("dave listed");
+    assert_eq!(dave.via, vec!["Hyper-V Operators".to_string()]);
+    assert!(!dave.protected);
+    let plain = privileged_accounts(&snap, &facts(&snap, &Config::default()));
+    assert!(plain.iter().all(|r| r.account != "dave"));
+    assert_eq!(plain.len(), 4);
 }
 
 fn finding(rule: &str, object: &str, target: Option<&str>, status: Status) -> Finding {
@@ -341,7 +395,11 @@ fn diff_marks_existing_and_lists_resolved() {
 #[test]
 fn report_from_snapshot_carries_inventory_and_completeness() {
     let snap = snapshot();
-    let mut r = hvaudit::report::ReportData::from_snapshot(&snap, "2025.1");
+    let mut r = hvaudit::report::ReportData::from_snapshot(
+        &snap,
+        &facts(&snap, &Config::default()),
+        "2025.1",
+    );
     assert!(r.complete);
     assert_eq!(r.sources, vec!["fixture.ldif".to_string()]);
     assert_eq!(r.ruleset_version, "2025.1");

@@ -189,7 +189,11 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     let mut findings = outcome.findings;
     let notes = suppressions(&a.audit, &mut findings)?;
 
-    let mut data = ReportData::from_snapshot(&inputs.snapshot, &ruleset_version(&a.audit));
+    let mut data = ReportData::from_snapshot(
+        &inputs.snapshot,
+        &outcome.accounts,
+        &ruleset_version(&a.audit),
+    );
     data.sources = inputs.sources;
     data.readiness = outcome.readiness;
     data.rules = rule_docs(&inputs.rules);

@@ -1,16 +1,12 @@
 //! Report views of the snapshot's accounts: the delegation inventory and the privileged
 //! accounts. These describe; findings (HV*, PA*) are the rule engine's business.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::model::{AccountKind, PrincipalKind, Sid, Snapshot, Uac};
+use crate::analysis::AccountFacts;
+use crate::model::{AccountKind, Sid, Snapshot, Uac};
 
 use super::{AccountClass, DelegationRow, DelegationType, PrivilegedRow};
-
-/// Protected Users, domain-relative (MS-DTYP 2.4.2.4).
-const RID_PROTECTED_USERS: u32 = 525;
-const RID_ADMINISTRATOR: u32 = 500;
-const RID_KRBTGT: u32 = 502;
 
 /// Every account in the snapshot that holds any delegation, computers first, then other
 /// accounts, each in snapshot order. DCs are included and marked `dc`.
@@ -124,104 +120,30 @@ fn sid_names(s: &Snapshot) -> HashMap<Sid, String> {
     m
 }
 
-/// Accounts (users, MSAs, gMSAs) that are effective members of a group the collector marked
-/// `privileged` (it finds them by SID), plus the domain's RID-500 account. krbtgt, computers
-/// and DCs are left out: their delegation protection is not set this way. Sorted by name.
-pub fn privileged_accounts(snapshot: &Snapshot) -> Vec<PrivilegedRow> {
-    let domain_sid = snapshot.domain.sid.as_ref();
-    let protected_users: Vec<&str> = snapshot
-        .groups
-        .iter()
-        .filter(|g| {
-            g.reasons.iter().any(|r| r == "protected_users")
-                || matches!((&g.sid, domain_sid), (Some(s), Some(d))
-                    if *s == d.with_rid(RID_PROTECTED_USERS))
-        })
-        .flat_map(|g| g.effective_members.iter().map(|m| m.dn.as_str()))
-        .collect();
-
-    let mut via: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for g in snapshot
-        .groups
-        .iter()
-        .filter(|g| g.reasons.iter().any(|r| r == "privileged"))
-    {
-        for m in &g.effective_members {
-            if !matches!(
-                m.kind,
-                PrincipalKind::User
-                    | PrincipalKind::ManagedServiceAccount
-                    | PrincipalKind::GroupManagedServiceAccount
-            ) {
-                continue;
-            }
-            let path = if m.by_primary_group {
-                format!("{} (primary group)", g.sam_account_name)
-            } else {
-                std::iter::once(g.sam_account_name.clone())
-                    .chain(m.via.iter().map(|dn| rdn_value(dn).to_string()))
-                    .collect::<Vec<_>>()
-                    .join(" > ")
-            };
-            via.entry(m.dn.as_str()).or_default().push(path);
-        }
-    }
-    if let Some(d) = domain_sid {
-        let admin = d.with_rid(RID_ADMINISTRATOR);
-        if let Some(a) = snapshot
-            .accounts
-            .iter()
-            .find(|a| a.sid.as_ref() == Some(&admin))
-        {
-            via.entry(a.dn.as_str())
-                .or_default()
-                .push("RID 500".to_string());
-        }
-    }
-
+/// Privileged accounts (users, MSAs, gMSAs) as the analysis found them (the same facts PA001
+/// judges: privileged groups by SID, configured extra groups, primaryGroupID, the RID-500
+/// account), with their delegation protection. krbtgt is left out: it cannot be delegated
+/// anyway. `facts` is parallel to `snapshot.accounts` (`AuditOutcome::accounts`). Sorted by
+/// name.
+pub fn privileged_accounts(snapshot: &Snapshot, facts: &[AccountFacts]) -> Vec<PrivilegedRow> {
     let mut rows: Vec<PrivilegedRow> = snapshot
         .accounts
         .iter()
-        .filter(|a| via.contains_key(a.dn.as_str()))
-        .filter(|a| !(domain_sid.is_some() && a.sid == domain_sid.map(|d| d.with_rid(RID_KRBTGT))))
-        .map(|a| {
+        .zip(facts)
+        .filter(|(_, f)| !f.privileged_via.is_empty() && !f.is_krbtgt)
+        .map(|(a, f)| {
             let not_delegated = a.uac.not_delegated();
-            let protected_users = protected_users
-                .iter()
-                .any(|dn| dn.eq_ignore_ascii_case(&a.dn));
             PrivilegedRow {
                 account: a.sam_account_name.clone(),
                 dn: a.dn.clone(),
                 enabled: !a.uac.disabled(),
-                via: via[a.dn.as_str()].clone(),
+                via: f.privileged_via.clone(),
                 not_delegated,
-                protected_users,
-                protected: not_delegated || protected_users,
+                protected_users: f.protected_users,
+                protected: not_delegated || f.protected_users,
             }
         })
         .collect();
     rows.sort_by_key(|r| r.account.to_lowercase());
     rows
-}
-
-/// `CN=Tier0 Ops,OU=x,DC=y` -> `Tier0 Ops`, for readable group paths; stops at the first
-/// comma not escaped by a backslash (RFC 4514). A DN that does not parse is shown whole.
-fn rdn_value(dn: &str) -> &str {
-    let mut escaped = false;
-    let mut end = dn.len();
-    for (i, ch) in dn.char_indices() {
-        match ch {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            ',' => {
-                end = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    match dn[..end].split_once('=') {
-        Some((_, v)) if !v.is_empty() => v,
-        _ => dn,
-    }
 }

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::AccountFacts;
 use crate::findings::{Finding, GroupReadiness, Severity, Status};
 use crate::model::{Domain, Gap, ScanMeta, Snapshot};
 
@@ -173,9 +174,14 @@ pub const SEVERITIES_DESC: [Severity; 5] = [
 
 impl ReportData {
     /// A report of `snapshot` with no findings yet: metadata, domain, the snapshot's gaps,
-    /// its source, the delegation inventory and the privileged accounts. The caller adds
-    /// findings, readiness, rules, more sources and gaps ([`ReportData::add_gap`]).
-    pub fn from_snapshot(snapshot: &Snapshot, ruleset_version: &str) -> ReportData {
+    /// its source, the delegation inventory and the privileged accounts (from the audit's
+    /// account facts, parallel to `snapshot.accounts`). The caller adds findings, readiness,
+    /// rules, more sources and gaps ([`ReportData::add_gap`]).
+    pub fn from_snapshot(
+        snapshot: &Snapshot,
+        accounts: &[AccountFacts],
+        ruleset_version: &str,
+    ) -> ReportData {
         ReportData {
             meta: snapshot.meta.clone(),
             domain: snapshot.domain.clone(),
@@ -187,7 +193,7 @@ impl ReportData {
             findings: Vec::new(),
             readiness: Vec::new(),
             delegations: delegation_inventory(snapshot),
-            privileged: privileged_accounts(snapshot),
+            privileged: privileged_accounts(snapshot, accounts),
             rules: Vec::new(),
             suppression_notes: Vec::new(),
             diff: None,
