@@ -131,7 +131,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         let (a, rules, work) = (self.a, self.rules, &work);
         let chunk = n.div_ceil(threads);
         let parts: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
+            let handles: Vec<_> = (1..threads)
                 .map(|t| {
                     s.spawn(move || {
                         let mut ev = Evaluator::new(a, rules, now);
@@ -140,6 +140,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     })
                 })
                 .collect();
+            // This thread does the first part itself: the allocator hands it back the memory
+            // this thread freed earlier, where a new thread would take fresh pages.
+            (0..chunk.min(n)).for_each(|i| work(self, i));
             handles
                 .into_iter()
                 .map(|h| h.join().expect("rule evaluation thread panicked"))

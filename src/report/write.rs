@@ -64,11 +64,19 @@ pub fn write_all(
     let results: Vec<Result<Vec<PathBuf>, ReportError>> = std::thread::scope(|s| {
         let handles: Vec<_> = wanted
             .iter()
+            .skip(1)
             .map(|&f| s.spawn(move || write_one(dir, data, f, templates)))
             .collect();
-        handles
+        // The first format (the HTML page, the largest) is written on this thread, which
+        // reuses the memory the audit freed instead of touching fresh pages.
+        let first = wanted.first().map(|&f| write_one(dir, data, f, templates));
+        first
             .into_iter()
-            .map(|h| h.join().expect("report writer thread panicked"))
+            .chain(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("report writer thread panicked")),
+            )
             .collect()
     });
     let mut written = Vec::new();
