@@ -37,10 +37,59 @@ impl RemediationMeta {
     }
 }
 
-/// A PowerShell single-quoted literal. Inside one only quote characters are special, and
-/// PowerShell counts the typographic quotes U+2018..U+201B as `'` too; doubling any of them
-/// escapes it. `$`, backtick and newlines stay literal.
+/// A PowerShell string expression for `s`: a single-quoted literal. Inside one only quote
+/// characters are special, and PowerShell counts the typographic quotes U+2018..U+201B as `'`
+/// too; doubling any of them escapes it. `$`, backtick and newlines stay literal.
+///
+/// Control characters (ESC, BEL, CR, LF, ...) and bidirectional controls would sit raw in the
+/// script, where a terminal showing it interprets them (`cat fix.ps1`) and a reviewer sees
+/// reordered or hidden text. A value holding any becomes a parenthesised concatenation that
+/// names them, `('a' + [char]0x001B + 'b')`: the same string to PowerShell, inert on screen.
 pub fn ps_quote(s: &str) -> String {
+    if !s.chars().any(needs_char_code) {
+        return quoted(s);
+    }
+    let mut out = String::from("(");
+    let mut literal = String::new();
+    let mut first = true;
+    for c in s.chars() {
+        if needs_char_code(c) {
+            // Start with a string literal so `+` concatenates rather than adds char codes.
+            if first || !literal.is_empty() {
+                push_part(&mut out, &quoted(&literal), &mut first);
+                literal.clear();
+            }
+            push_part(&mut out, &format!("[char]0x{:04X}", c as u32), &mut first);
+        } else {
+            literal.push(c);
+        }
+    }
+    if !literal.is_empty() {
+        push_part(&mut out, &quoted(&literal), &mut first);
+    }
+    out.push(')');
+    out
+}
+
+fn push_part(out: &mut String, part: &str, first: &mut bool) {
+    if !*first {
+        out.push_str(" + ");
+    }
+    out.push_str(part);
+    *first = false;
+}
+
+/// Characters written as `[char]0xNNNN` rather than raw: C0/C1 controls, DEL, line and
+/// paragraph separators, and the bidirectional controls.
+fn needs_char_code(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
@@ -251,6 +300,20 @@ mod tests {
         assert_eq!(ps_quote("a\u{2019}b"), "'a\u{2019}\u{2019}b'");
         assert_eq!(ps_quote("$env:x `n"), "'$env:x `n'");
         assert_eq!(ps_quote(""), "''");
+        // Controls are named, never raw; the string PowerShell builds is the same.
+        assert_eq!(
+            ps_quote("a\x1b]0;t\x07b'c"),
+            "('a' + [char]0x001B + ']0;t' + [char]0x0007 + 'b''c')"
+        );
+        assert_eq!(
+            ps_quote("\rWrite-Host x"),
+            "('' + [char]0x000D + 'Write-Host x')"
+        );
+        assert_eq!(ps_quote("x\n"), "('x' + [char]0x000A)");
+        assert_eq!(
+            ps_quote("\u{202e}\u{202e}"),
+            "('' + [char]0x202E + [char]0x202E)"
+        );
     }
 
     #[test]

@@ -347,9 +347,12 @@ fn check_terminal_output_is_clean() {
         out.starts_with(&format!("NO-GO: live migration from {SCRIPT} to {UNI}")),
         "{out}"
     );
-    // The remediation lines quote the DN with the domain's escape sequence removed.
+    // The remediation lines are the real PowerShell, copy-pasteable: the domain's escape
+    // sequence is in the DN, its control characters named rather than sent to the terminal.
     assert!(
-        out.contains(&format!("'CN={SCRIPT},OU=Hyper-V,DC=hostile,DC=example'")),
+        out.contains(&format!(
+            "('CN={SCRIPT},OU=Hyper-V,DC=hostile' + [char]0x001B + ']0;pwned' + [char]0x0007 + ',DC=example')"
+        )),
         "{out}"
     );
 }
@@ -396,6 +399,59 @@ struct Split {
 
 fn is_quote(c: char) -> bool {
     matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}')
+}
+
+/// The strings of `('lit' + [char]0xNNNN + ...)` expressions, as PowerShell evaluates them
+/// (the form `ps_quote` gives values holding control characters).
+fn concatenations(src: &str) -> Vec<String> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = Vec::new();
+    for start in 0..chars.len() {
+        if chars[start] != '(' || !chars.get(start + 1).copied().is_some_and(is_quote) {
+            continue;
+        }
+        let mut i = start + 1;
+        let mut value = String::new();
+        let ok = loop {
+            if chars.get(i).copied().is_some_and(is_quote) {
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        Some(&q)
+                            if is_quote(q) && chars.get(i + 1).copied().is_some_and(is_quote) =>
+                        {
+                            value.push(q);
+                            i += 2;
+                        }
+                        Some(&q) if is_quote(q) => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&x) => {
+                            value.push(x);
+                            i += 1;
+                        }
+                        None => return out,
+                    }
+                }
+            } else if chars[i..].starts_with(&['[', 'c', 'h', 'a', 'r', ']', '0', 'x']) {
+                let hex: String = chars[i + 8..i + 12].iter().collect();
+                value.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                i += 12;
+            } else {
+                break false;
+            }
+            if chars[i..].starts_with(&[' ', '+', ' ']) {
+                i += 3;
+            } else {
+                break chars.get(i) == Some(&')');
+            }
+        };
+        if ok {
+            out.push(value);
+        }
+    }
+    out
 }
 
 fn split_powershell(src: &str) -> Split {
@@ -529,13 +585,26 @@ fn remediation_script_holds_values_only_in_literals_and_comments() {
             &c[..c.len().min(80)]
         );
     }
-    // The values did reach the script: exact in literals, neutralised in comments.
+    // No control character anywhere in the file, literals included: values holding one are
+    // concatenations that name it, so `cat fix.ps1` cannot drive the terminal.
+    let raw: Vec<char> = src
+        .chars()
+        .filter(|c| *c != '\n' && c.is_control())
+        .collect();
+    assert!(raw.is_empty(), "control characters in the script: {raw:?}");
+    // The values did reach the script: exact as strings, neutralised in comments.
+    let values: Vec<String> = s
+        .literals
+        .iter()
+        .cloned()
+        .chain(concatenations(&src))
+        .collect();
     assert!(
-        s.literals
+        values
             .iter()
             .any(|l| l == &format!("CN={SCRIPT},OU=Hyper-V,DC=hostile\x1b]0;pwned\x07,DC=example"))
     );
-    assert!(s.literals.iter().any(|l| l == &format!("cifs/{INJECT}")));
+    assert!(values.iter().any(|l| l == &format!("cifs/{INJECT}")));
     assert!(
         s.comments
             .iter()

@@ -320,7 +320,8 @@ mod tests {
         let render = |t: &str| env.get_template(t).unwrap().render(&ctx);
         assert_eq!(
             render("X#remediation").unwrap(),
-            "# after  Write-Host INJECTED # > restarts\nSet-X '\rWrite-Host INJECTED\n#>' 3"
+            "# after  Write-Host INJECTED # > restarts\n\
+             Set-X ('' + [char]0x000D + 'Write-Host INJECTED' + [char]0x000A + '#>') 3"
         );
         // Messages keep the value exactly; each output format escapes it for itself.
         assert_eq!(render("X#message").unwrap(), name);
