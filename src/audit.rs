@@ -14,8 +14,8 @@ use crate::inventory::HostInventory;
 use crate::model::Snapshot;
 use crate::rules::memo::Memo;
 use crate::rules::model::{
-    account_view, entry_view_with_owner, host_view, owner_view, peer_pair_view, scan_view,
-    storage_pair_view, to_value,
+    account_view, entry_view_with_owner, group_name, host_view, owner_view, peer_pair_view,
+    scan_view, storage_pair_view, to_value,
 };
 use crate::rules::{CompiledRules, EvalError, Fired, RuleError, RuleSet, Subject};
 
@@ -190,10 +190,6 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         self.host_values[h] = Value::UNDEFINED;
     }
 
-    fn group_name(&self, g: Option<usize>) -> Option<String> {
-        g.map(|g| self.a.groups[g].name.clone())
-    }
-
     fn scan(&mut self) {
         if !self.rules.has_scope(Scope::Scan) {
             return;
@@ -222,7 +218,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             object: host.name.clone(),
             object_dn: host.dn.clone(),
             target: None,
-            group: self.group_name(host.group),
+            group: group_name(self.a, Some(h)),
         };
         self.run(Scope::Host, ctx, Anchor::Host(h), || subject.clone());
     }
@@ -250,7 +246,6 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             crate::analysis::Principal::Computer(c) => a.host_by_computer.get(&c).copied(),
             _ => None,
         };
-        let group = self.group_name(owner_host.and_then(|h| a.hosts[h].group));
         self.run(
             Scope::DelegationEntry,
             ctx,
@@ -259,7 +254,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 object: crate::analysis::principal_name(a.snapshot, entry.owner),
                 object_dn: Some(crate::analysis::principal_dn(a.snapshot, entry.owner).to_string()),
                 target: Some(entry.value.to_string()),
-                group: group.clone(),
+                // Only built when a rule fires: most entries produce no finding.
+                group: group_name(a, owner_host),
             },
         );
     }

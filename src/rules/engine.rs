@@ -2,6 +2,7 @@
 //! per scope object. Messages and remediations are rendered only for rules that fire.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -217,25 +218,22 @@ impl<'r> CompiledRules<'r> {
             .reads
             .get(&scope)
             .and_then(|paths| memo.key(scope, paths, ctx));
-        let remembered = key
-            .as_deref()
-            .and_then(|k| memo.get(scope, k))
-            .map(<[bool]>::to_vec);
+        let remembered = key.as_deref().and_then(|k| memo.get(scope, k));
         let verdicts = match remembered {
             Some(v) => v,
             None => {
                 let before = errors.len();
-                let v = self.verdicts(scope, idx, ctx, &subject, errors);
+                let v: Rc<[bool]> = self.verdicts(scope, idx, ctx, &subject, errors).into();
                 // A condition that failed is evaluated (and reported) again for every object.
                 if let Some(k) = key
                     && errors.len() == before
                 {
-                    memo.put(scope, k, v.clone());
+                    memo.put(scope, k, Rc::clone(&v));
                 }
                 v
             }
         };
-        for (&i, fire) in idx.iter().zip(verdicts) {
+        for (&i, &fire) in idx.iter().zip(verdicts.iter()) {
             if fire {
                 out.push(self.finding(i, ctx, subject(), errors));
             }

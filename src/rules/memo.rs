@@ -10,6 +10,7 @@
 //! that scope: its conditions then run for every object, as without a memo.
 
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use foldhash::{HashMap, HashMapExt};
 use minijinja::Value;
@@ -34,7 +35,7 @@ pub struct Memo {
 #[derive(Default)]
 struct ScopeMemo {
     off: bool,
-    verdicts: HashMap<String, Vec<bool>>,
+    verdicts: HashMap<String, Rc<[bool]>>,
     hits: usize,
 }
 
@@ -66,14 +67,15 @@ impl Memo {
         Some(key)
     }
 
-    pub fn get(&mut self, scope: Scope, key: &str) -> Option<&[bool]> {
+    /// The remembered verdicts (shared, not copied: this runs once per object).
+    pub fn get(&mut self, scope: Scope, key: &str) -> Option<Rc<[bool]>> {
         let m = self.scopes.get_mut(&scope)?;
-        let v = m.verdicts.get(key)?;
+        let v = Rc::clone(m.verdicts.get(key)?);
         m.hits += 1;
         Some(v)
     }
 
-    pub fn put(&mut self, scope: Scope, key: String, verdicts: Vec<bool>) {
+    pub fn put(&mut self, scope: Scope, key: String, verdicts: Rc<[bool]>) {
         let m = self.scopes.entry(scope).or_default();
         if m.off {
             return;
@@ -191,7 +193,7 @@ mod tests {
             let ctx = context! { entry => context! { value => i.to_string() } };
             let k = m.key(Scope::DelegationEntry, &p, &ctx).unwrap();
             assert!(m.get(Scope::DelegationEntry, &k).is_none());
-            m.put(Scope::DelegationEntry, k, vec![false]);
+            m.put(Scope::DelegationEntry, k, Rc::from([false]));
         }
         let ctx = context! { entry => context! { value => "0" } };
         assert!(m.key(Scope::DelegationEntry, &p, &ctx).is_none());

@@ -1131,7 +1131,8 @@ fn host_of(a: &Analysis, p: Principal) -> Option<usize> {
     }
 }
 
-fn group_name(a: &Analysis, h: Option<usize>) -> Option<String> {
+/// The migration group name of host `h`, if it is in one.
+pub fn group_name(a: &Analysis, h: Option<usize>) -> Option<String> {
     h.and_then(|h| a.hosts[h].group)
         .map(|g| a.groups[g].name.clone())
 }
