@@ -221,11 +221,7 @@ mod gss {
         } else {
             ""
         };
-        if h.is_empty() {
-            String::new()
-        } else {
-            format!(" (hint: {h})")
-        }
+        crate::collect::ldap::hint(h)
     }
 }
 

@@ -275,7 +275,7 @@ impl Collector {
                     base: String::new(),
                     entries: 1,
                     reason: "the server published no defaultNamingContext".into(),
-                    hint: " (hint: pass --base-dn)".into(),
+                    hint: hint("pass --base-dn"),
                 });
             }
         };
@@ -994,6 +994,15 @@ pub fn bind_failure(user: &str, res: &ldap3::LdapResult) -> Option<CollectError>
     })
 }
 
+/// `" (hint: ...)"` appended to an error line, or nothing when there is no hint.
+pub(crate) fn hint(h: &str) -> String {
+    if h.is_empty() {
+        String::new()
+    } else {
+        format!(" (hint: {h})")
+    }
+}
+
 fn bind_hint(rc: u32, text: &str) -> String {
     // AD (and Samba) put the Win32 sub-status in the diagnostic text as `data 52e` etc.
     let t = text.to_ascii_lowercase();
@@ -1016,11 +1025,7 @@ fn bind_hint(rc: u32, text: &str) -> String {
             _ => "",
         }
     };
-    if h.is_empty() {
-        String::new()
-    } else {
-        format!(" (hint: {h})")
-    }
+    hint(h)
 }
 
 fn kerberos_bind_hint(rc: u32) -> String {
@@ -1037,21 +1042,16 @@ fn kerberos_bind_hint(rc: u32) -> String {
         7 => "the DC does not offer SASL GSSAPI",
         _ => "",
     };
-    if h.is_empty() {
-        String::new()
-    } else {
-        format!(" (hint: {h})")
-    }
+    hint(h)
 }
 
 fn search_hint(rc: u32) -> String {
-    match rc {
-        50 => " (hint: the bind account lacks read rights on this part of the directory)".into(),
-        32 => " (hint: the base DN does not exist on this DC; check --base-dn)".into(),
-        10 => " (hint: the base DN belongs to another domain; point --server at one of its DCs)"
-            .into(),
-        _ => String::new(),
-    }
+    hint(match rc {
+        50 => "the bind account lacks read rights on this part of the directory",
+        32 => "the base DN does not exist on this DC; check --base-dn",
+        10 => "the base DN belongs to another domain; point --server at one of its DCs",
+        _ => "",
+    })
 }
 
 fn connect_hint(e: &LdapError) -> String {
@@ -1085,11 +1085,7 @@ fn connect_hint(e: &LdapError) -> String {
     } else {
         ""
     };
-    if h.is_empty() {
-        String::new()
-    } else {
-        format!(" (hint: {h})")
-    }
+    hint(h)
 }
 
 #[cfg(test)]
