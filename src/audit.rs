@@ -7,9 +7,12 @@ use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 use serde::Serialize;
 
+use crate::analysis::unknowns::Role;
 use crate::analysis::{AccountFacts, Analysis};
 use crate::config::Config;
-use crate::findings::{Finding, GroupReadiness, ReadinessCell, Scope, Severity};
+use crate::findings::{
+    Finding, FormReadiness, GroupReadiness, ReadinessCell, ReadinessState, Scope, Severity,
+};
 use crate::inventory::HostInventory;
 use crate::model::Snapshot;
 use crate::rules::memo::Memo;
@@ -78,6 +81,9 @@ struct Evaluator<'a, 'r> {
     /// The owner value of the last delegation entry evaluated.
     owner: Option<(crate::analysis::Principal, Value)>,
     memo: Memo,
+    /// A check that addresses this destination (host index) by its CN: the pair rules then also
+    /// judge delegation to that name.
+    addressed_cn: Option<(usize, String)>,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -93,6 +99,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             errors: Vec::new(),
             owner: None,
             memo: Memo::new(),
+            addressed_cn: None,
         }
     }
 
@@ -285,7 +292,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         self.ensure_host(from);
         self.ensure_host(to);
         let a = self.a;
-        let view = peer_pair_view(a, from, to, group, &self.host_values);
+        let mut view = peer_pair_view(a, from, to, group, &self.host_values);
+        if let Some((t, cn)) = &self.addressed_cn
+            && *t == to
+        {
+            add_cn_form(a, from, cn, &mut view);
+        }
         let ctx = context! { pair => to_value(view), scan => self.scan.clone() };
         let subject = Subject {
             object: a.hosts[from].name.clone(),
@@ -324,11 +336,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         from: usize,
         to: usize,
         operator: Option<&str>,
+        form: &str,
     ) -> Vec<usize> {
         let (f, t) = (&self.a.hosts[from].name, &self.a.hosts[to].name);
         let mut out = Vec::new();
         for i in candidates {
-            match self.rules.blocks(&self.fired[i], f, t, operator) {
+            match self.rules.blocks(&self.fired[i], f, t, operator, form) {
                 Ok(true) => out.push(i),
                 Ok(false) => {}
                 Err(e) => self.errors.push(e),
@@ -337,6 +350,33 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         out.sort_unstable();
         out.dedup();
         out
+    }
+}
+
+/// Adds the CN form to a pair view for a check addressed by CN: the migration service and cifs
+/// must be delegated as `<class>/<cn>` exactly, unless RBCD covers the pair.
+fn add_cn_form(a: &Analysis, from: usize, cn: &str, view: &mut crate::rules::model::PairView) {
+    if view.rbcd_covers {
+        return;
+    }
+    let delegated = |class: &str| {
+        a.hosts[from].entries.iter().any(|e| {
+            let e = &a.entries[*e];
+            e.defect.is_none()
+                && e.spn
+                    .as_ref()
+                    .is_ok_and(|s| s.class_is(class) && s.host.eq_ignore_ascii_case(cn))
+        })
+    };
+    let mut missing = false;
+    for class in [crate::analysis::spn::MIGRATION_CLASS, "cifs"] {
+        if !delegated(class) {
+            view.missing_forms.push(format!("{class}/{cn}"));
+            missing = true;
+        }
+    }
+    if missing {
+        view.missing_form_kinds.push("cn");
     }
 }
 
@@ -425,34 +465,15 @@ pub fn run_audit(
                 if from == to {
                     continue;
                 }
-                let same_cluster = a.same_cluster(from, to);
-                let blocking = if same_cluster {
-                    Vec::new()
-                } else {
-                    let cands = by_pair
-                        .get(&(from, to))
-                        .unwrap_or(&empty)
-                        .iter()
-                        .chain(by_host.get(&from).unwrap_or(&empty))
-                        .chain(by_host.get(&to).unwrap_or(&empty))
-                        .copied()
-                        .collect::<Vec<_>>();
-                    ev.blockers(cands.into_iter(), from, to, None)
-                };
-                cells.push(ReadinessCell {
-                    from: a.hosts[from].name.clone(),
-                    to: a.hosts[to].name.clone(),
-                    ready: blocking.is_empty(),
-                    same_cluster,
-                    blocking_rules: blocking
-                        .iter()
-                        .map(|i| ev.fired[*i].finding.rule_id.clone())
-                        .collect(),
-                    reasons: blocking
-                        .iter()
-                        .map(|i| ev.fired[*i].finding.message.clone())
-                        .collect(),
-                });
+                let cands = by_pair
+                    .get(&(from, to))
+                    .unwrap_or(&empty)
+                    .iter()
+                    .chain(by_host.get(&from).unwrap_or(&empty))
+                    .chain(by_host.get(&to).unwrap_or(&empty))
+                    .copied()
+                    .collect::<Vec<_>>();
+                cells.push(readiness_cell(&a, &mut ev, from, to, &cands));
             }
         }
         readiness.push(GroupReadiness {
@@ -479,10 +500,142 @@ pub fn run_audit(
     })
 }
 
+/// The name forms a destination can be addressed by in the matrix, with its name in each.
+fn matrix_forms(a: &Analysis, to: usize) -> [(&'static str, Option<String>); 2] {
+    let t = &a.hosts[to];
+    [("netbios", Some(t.name.clone())), ("fqdn", t.fqdn.clone())]
+}
+
+/// What is unknown about `from` -> `to` whatever the name form: the host settings that decide
+/// it and the scan gaps touching either host. Hosts of one failover cluster migrate through the
+/// cluster: nothing host-side is needed from the audit.
+fn pair_unknowns(a: &Analysis, from: usize, to: usize) -> Vec<String> {
+    if a.same_cluster(from, to) {
+        return Vec::new();
+    }
+    let mut out = a.host_setting_unknowns(from, Role::Source);
+    out.extend(a.host_setting_unknowns(to, Role::Destination));
+    out.extend(a.gaps_touching(from));
+    if from != to {
+        for g in a.gaps_touching(to) {
+            if !out.contains(&g) {
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
+/// The unknown that a destination addressed by its FQDN adds when the directory holds none.
+fn form_unknown(a: &Analysis, to: usize, form: &str, name: Option<&str>) -> Option<String> {
+    (form == "fqdn" && name.is_none()).then(|| {
+        format!(
+            "{} has no dNSHostName: a migration addressed by its FQDN cannot be checked",
+            a.hosts[to].name
+        )
+    })
+}
+
+/// One readiness cell: each name form decided from the blocking findings among `cands` and the
+/// unknowns, then the pair's state (ready when some form is).
+fn readiness_cell(
+    a: &Analysis,
+    ev: &mut Evaluator,
+    from: usize,
+    to: usize,
+    cands: &[usize],
+) -> ReadinessCell {
+    let same_cluster = a.same_cluster(from, to);
+    let common = pair_unknowns(a, from, to);
+    let mut forms = Vec::new();
+    let mut blocking_all: Vec<usize> = Vec::new();
+    for (form, name) in matrix_forms(a, to) {
+        let blocking = if same_cluster {
+            Vec::new()
+        } else {
+            ev.blockers(cands.iter().copied(), from, to, None, form)
+        };
+        // The pair's unknowns are listed once, on the cell; a form lists only its own.
+        let unknown: Vec<String> = if same_cluster {
+            Vec::new()
+        } else {
+            form_unknown(a, to, form, name.as_deref())
+                .into_iter()
+                .collect()
+        };
+        let state = ReadinessState::decide(
+            !blocking.is_empty(),
+            !unknown.is_empty() || !common.is_empty(),
+        );
+        if state != ReadinessState::Ready {
+            for b in &blocking {
+                if !blocking_all.contains(b) {
+                    blocking_all.push(*b);
+                }
+            }
+        }
+        forms.push(FormReadiness {
+            form: form.to_string(),
+            name,
+            state,
+            blocking_rules: blocking
+                .iter()
+                .map(|i| ev.fired[*i].finding.rule_id.clone())
+                .collect(),
+            unknown,
+        });
+    }
+    blocking_all.sort_unstable();
+    let ready_forms: Vec<String> = forms
+        .iter()
+        .filter(|f| f.state == ReadinessState::Ready)
+        .map(|f| f.form.clone())
+        .collect();
+    let state = if !ready_forms.is_empty() {
+        ReadinessState::Ready
+    } else if forms.iter().any(|f| f.state == ReadinessState::Unknown) {
+        ReadinessState::Unknown
+    } else {
+        ReadinessState::Blocked
+    };
+    let mut unknown = common;
+    for f in &forms {
+        for u in &f.unknown {
+            if !unknown.contains(u) {
+                unknown.push(u.clone());
+            }
+        }
+    }
+    ReadinessCell {
+        from: a.hosts[from].name.clone(),
+        to: a.hosts[to].name.clone(),
+        ready: state == ReadinessState::Ready,
+        state,
+        ready_forms,
+        same_cluster,
+        blocking_rules: blocking_all
+            .iter()
+            .map(|i| ev.fired[*i].finding.rule_id.clone())
+            .collect(),
+        reasons: blocking_all
+            .iter()
+            .map(|i| ev.fired[*i].finding.message.clone())
+            .collect(),
+        unknown,
+        forms,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    #[error("'{0}' is not a Hyper-V host (NetBIOS name or FQDN expected)")]
+    #[error("'{0}' is not a Hyper-V host (NetBIOS name, FQDN or CN expected)")]
     UnknownHost(String),
+    #[error(
+        "'{0}' is outside this directory (its DNS suffix is not {1}): classic constrained \
+         delegation does not cross domains; audit that domain, and use resource-based \
+         delegation (RBCD) on the destination for migrations across domains"
+    )]
+    OutsideDomain(String, String),
     #[error(
         "'{0}' is only in the host inventory, not in the directory: its delegation cannot be checked"
     )]
@@ -509,21 +662,88 @@ pub struct PairCheck {
     /// Host names as the directory has them.
     pub from: String,
     pub to: String,
+    /// The destination's name as given, and its form (`netbios`, `fqdn`, `cn`): Kerberos asks
+    /// for the SPNs in exactly that form.
+    pub to_addressed_as: String,
+    pub form: String,
     pub operator: Option<String>,
+    /// GO (ready), NO-GO (blocked) or UNKNOWN.
+    pub state: ReadinessState,
+    /// True exactly when `state` is ready.
     pub ready: bool,
     /// Same failover cluster: ready without KCD.
     pub same_cluster: bool,
     /// Every blocking finding, highest severity first.
     pub reasons: Vec<CheckReason>,
-    /// False when the scan or inventory had gaps: a "go" then proves less.
+    /// What could not be known (when nothing blocks, these make the verdict UNKNOWN).
+    pub unknown: Vec<String>,
+    /// False when the scan or inventory had gaps anywhere (the verdict accounts for those that
+    /// touch the two hosts).
     pub complete: bool,
     /// Every finding about the two hosts, the pair and the operator (blocking or not).
     pub findings: Vec<Finding>,
     pub errors: Vec<EvalError>,
 }
 
-/// Go / no-go for migrating `from` -> `to` (NetBIOS names or FQDNs, case-insensitive), started
-/// remotely by `operator` if given. Works for any two Hyper-V hosts, grouped or not.
+/// The CN of a DN (its first RDN's value, unescaped only of the common `\,`).
+fn cn_of(dn: &str) -> Option<String> {
+    let first = dn.split(',').next()?;
+    let (ty, v) = first.split_once('=')?;
+    ty.trim()
+        .eq_ignore_ascii_case("cn")
+        .then(|| v.trim().replace("\\", ""))
+}
+
+/// The host `name` designates, and the name form it is written in.
+fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> {
+    let n = name.trim();
+    if let Some(h) = a.host(n) {
+        let host = &a.hosts[h];
+        let key = n.strip_suffix('$').unwrap_or(n);
+        let form = if host
+            .fqdn
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case(key))
+        {
+            "fqdn"
+        } else if host.name.eq_ignore_ascii_case(key) {
+            "netbios"
+        } else if key.contains('.') {
+            // Resolved as <name>.<domain> for a host without dNSHostName.
+            "fqdn"
+        } else {
+            "netbios"
+        };
+        return Some((h, form));
+    }
+    a.hosts
+        .iter()
+        .position(|h| {
+            h.dn.as_deref()
+                .and_then(cn_of)
+                .is_some_and(|cn| cn.eq_ignore_ascii_case(n))
+        })
+        .map(|h| (h, "cn"))
+}
+
+/// The error for a name that designates no Hyper-V host: outside the domain, or unknown.
+fn unknown_host_error(a: &Analysis, name: &str) -> CheckError {
+    let domain = a.snapshot.domain.dns_name.to_lowercase();
+    let lower = name.trim().to_lowercase();
+    if lower.contains('.')
+        && !domain.is_empty()
+        && lower != domain
+        && !lower.ends_with(&format!(".{domain}"))
+    {
+        return CheckError::OutsideDomain(name.to_string(), domain);
+    }
+    CheckError::UnknownHost(name.to_string())
+}
+
+/// Go / no-go / unknown for migrating `from` -> `to` (NetBIOS names, FQDNs or CNs,
+/// case-insensitive; `to` in the form the operator will type), started remotely by `operator`
+/// if given. Works for any two Hyper-V hosts, grouped or not. Blocked as soon as one known fact
+/// blocks it; ready only when every fact that decides it is known.
 #[allow(clippy::too_many_arguments)]
 pub fn check_pair(
     snapshot: &Snapshot,
@@ -536,16 +756,15 @@ pub fn check_pair(
     operator: Option<&str>,
 ) -> Result<PairCheck, CheckError> {
     let a = Analysis::build(snapshot, inventory, config);
-    let resolve = |n: &str| -> Result<usize, CheckError> {
-        let h = a
-            .host(n)
-            .ok_or_else(|| CheckError::UnknownHost(n.to_string()))?;
+    let resolve = |n: &str| -> Result<(usize, &'static str), CheckError> {
+        let (h, form) = resolve_addressed(&a, n).ok_or_else(|| unknown_host_error(&a, n))?;
         if !a.hosts[h].in_directory() {
             return Err(CheckError::NotInDirectory(n.to_string()));
         }
-        Ok(h)
+        Ok((h, form))
     };
-    let (f, t) = (resolve(from)?, resolve(to)?);
+    let (f, _) = resolve(from)?;
+    let (t, form) = resolve(to)?;
     if f == t {
         return Err(CheckError::SameHost(a.hosts[f].name.clone()));
     }
@@ -561,6 +780,9 @@ pub fn check_pair(
     };
     let compiled = rules.compile()?;
     let mut ev = Evaluator::new(&a, &compiled, now);
+    if form == "cn" {
+        ev.addressed_cn = Some((t, to.trim().to_string()));
+    }
     ev.scan();
     ev.host(f);
     ev.host(t);
@@ -585,8 +807,22 @@ pub fn check_pair(
     let blocking = if same_cluster {
         Vec::new()
     } else {
-        ev.blockers(0..ev.fired.len(), f, t, op_name.as_deref())
+        ev.blockers(0..ev.fired.len(), f, t, op_name.as_deref(), form)
     };
+    let mut unknown = pair_unknowns(&a, f, t);
+    if !same_cluster {
+        let name = match form {
+            "fqdn" => a.hosts[t].fqdn.clone().or_else(|| {
+                // Addressed as <name>.<domain>: the directory resolved it, the FQDN is known.
+                Some(to.trim().to_string())
+            }),
+            _ => Some(to.trim().to_string()),
+        };
+        unknown.extend(form_unknown(&a, t, form, name.as_deref()));
+        if let Some(i) = op {
+            unknown.extend(a.operator_unknowns(i));
+        }
+    }
     let mut reasons: Vec<CheckReason> = blocking
         .iter()
         .map(|i| {
@@ -600,15 +836,20 @@ pub fn check_pair(
         })
         .collect();
     reasons.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.rule_id.cmp(&y.rule_id)));
+    let state = ReadinessState::decide(!reasons.is_empty(), !unknown.is_empty());
     let mut findings: Vec<Finding> = ev.fired.into_iter().map(|x| x.finding).collect();
     sort_findings(&mut findings);
     Ok(PairCheck {
         from: a.hosts[f].name.clone(),
         to: a.hosts[t].name.clone(),
+        to_addressed_as: to.trim().to_string(),
+        form: form.to_string(),
         operator: op_name,
-        ready: reasons.is_empty(),
+        state,
+        ready: state == ReadinessState::Ready,
         same_cluster,
         reasons,
+        unknown,
         complete: a.complete(),
         findings,
         errors: ev.errors,

@@ -33,7 +33,18 @@ pub enum Command {
     Diff(DiffArgs),
     /// Write one reviewable PowerShell script that fixes every fixable finding.
     Remediate(RemediateArgs),
-    /// Can host A live-migrate to host B? Go / no-go with every blocking reason and its fix.
+    /// Can host A live-migrate to host B? GO / NO-GO / UNKNOWN with every reason and its fix.
+    ///
+    /// The destination is judged in the name form given (NetBIOS name, FQDN or CN): Kerberos
+    /// requests its SPNs exactly as typed. NO-GO as soon as one known fact blocks the
+    /// migration; GO only when every fact that decides it is known (without --hosts, the host
+    /// settings are not, so a migration nothing blocks is UNKNOWN).
+    ///
+    /// Exit codes: 0 GO, 1 NO-GO, 3 UNKNOWN (what is missing is listed), 2 usage or input
+    /// error.
+    #[command(
+        after_help = "Exit codes: 0 GO, 1 NO-GO, 3 UNKNOWN (the facts that are missing are listed), 2 usage or input error."
+    )]
     Check(CheckArgs),
     /// List the rules or explain one.
     Rules(RulesArgs),
@@ -128,7 +139,8 @@ pub struct CheckArgs {
     /// Source host (NetBIOS name or FQDN).
     #[arg(long, value_name = "HOST")]
     pub from: String,
-    /// Destination host (NetBIOS name or FQDN).
+    /// Destination host, in the form the operator will type it (NetBIOS name, FQDN or CN):
+    /// the verdict holds for that form.
     #[arg(long, value_name = "HOST")]
     pub to: String,
     /// The account that will start the migration remotely.

@@ -97,18 +97,82 @@ impl Finding {
     }
 }
 
+/// The three states of a readiness verdict: blocked as soon as one known fact blocks it, ready
+/// only when every fact that decides it is known and fine, unknown otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadinessState {
+    Ready,
+    Blocked,
+    #[default]
+    Unknown,
+}
+
+impl ReadinessState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadinessState::Ready => "ready",
+            ReadinessState::Blocked => "blocked",
+            ReadinessState::Unknown => "unknown",
+        }
+    }
+
+    /// Blocked when anything blocks; ready only with nothing unknown.
+    pub fn decide(blocked: bool, unknown: bool) -> ReadinessState {
+        if blocked {
+            ReadinessState::Blocked
+        } else if unknown {
+            ReadinessState::Unknown
+        } else {
+            ReadinessState::Ready
+        }
+    }
+}
+
+/// Readiness of one ordered pair when the operator addresses the destination by one name form:
+/// Kerberos requests the destination's SPNs in exactly the form typed (MS-SFU 3.2.5.2.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormReadiness {
+    /// `netbios`, `fqdn` or `cn`.
+    pub form: String,
+    /// The destination's name in that form; None when the directory does not hold it (a host
+    /// without dNSHostName has no known FQDN).
+    pub name: Option<String>,
+    pub state: ReadinessState,
+    /// Rule ids of the findings that block this form.
+    pub blocking_rules: Vec<String>,
+    /// What could not be known about this form alone (the pair's own unknowns, which apply to
+    /// every form, are in the cell's `unknown`), one sentence each.
+    pub unknown: Vec<String>,
+}
+
 /// Live-migration readiness of one ordered host pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReadinessCell {
     pub from: String,
     pub to: String,
+    /// True exactly when `state` is `ready`.
     pub ready: bool,
+    /// `ready` when some name form is ready (see `ready_forms`), else `unknown` when some form
+    /// is undecided, else `blocked`.
+    #[serde(default)]
+    pub state: ReadinessState,
+    /// The name forms (`netbios`, `fqdn`) under which the migration works.
+    #[serde(default)]
+    pub ready_forms: Vec<String>,
     /// Same failover cluster: no KCD needed.
     pub same_cluster: bool,
-    /// Rule ids of the findings that block this pair.
+    /// Rule ids of the findings that block this pair under some form that is not ready.
     pub blocking_rules: Vec<String>,
     /// Human-readable reasons, one per blocking finding.
     pub reasons: Vec<String>,
+    /// What could not be known about the pair (missing inventory rows, gaps touching either
+    /// host, a destination FQDN the directory does not hold).
+    #[serde(default)]
+    pub unknown: Vec<String>,
+    /// Per name form.
+    #[serde(default)]
+    pub forms: Vec<FormReadiness>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,8 +14,9 @@ use crate::findings::{Finding, Status};
 
 /// Rules whose fix changes a host's delegation: the host must reboot (or purge its tickets)
 /// before live migration sees the change.
-pub const DELEGATION_RULES: [&str; 9] = [
-    "HV001", "HV002", "HV003", "HV004", "HV005", "HV006", "HV007", "HV008", "HV009",
+pub const DELEGATION_RULES: [&str; 11] = [
+    "HV001", "HV002", "HV003", "HV004", "HV005", "HV006", "HV007", "HV008", "HV009", "HV018",
+    "HV019",
 ];
 
 /// What the script header says about where it came from.

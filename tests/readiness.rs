@@ -6,11 +6,14 @@ mod rules_support;
 use hvaudit::analysis::Analysis;
 use hvaudit::audit::{CheckError, check_pair};
 use hvaudit::config::Config;
-use hvaudit::inventory::MigrationAuth;
+use hvaudit::findings::ReadinessState;
+use hvaudit::inventory::{HostInventory, MigrationAuth};
 use hvaudit::model::uac::NOT_DELEGATED;
 use hvaudit::rules::RuleSet;
 use rules_support::*;
 
+/// A check with every computer's host settings known (Kerberos, migration enabled, no
+/// Credential Guard): the verdict then rests on the directory alone.
 fn check(
     fx: &Fx,
     config: &Config,
@@ -18,8 +21,36 @@ fn check(
     to: &str,
     op: Option<&str>,
 ) -> Result<hvaudit::audit::PairCheck, CheckError> {
+    let inv = full_inventory(fx);
+    check_with(fx, Some(&inv), config, from, to, op)
+}
+
+fn full_inventory(fx: &Fx) -> HostInventory {
+    inventory(
+        fx.snap
+            .computers
+            .iter()
+            .filter(|c| c.spns.iter().any(|s| s.starts_with(MIG)))
+            .map(|c| {
+                inv_row(
+                    c.sam_account_name.trim_end_matches('$'),
+                    MigrationAuth::Kerberos,
+                )
+            })
+            .collect(),
+    )
+}
+
+fn check_with(
+    fx: &Fx,
+    inv: Option<&HostInventory>,
+    config: &Config,
+    from: &str,
+    to: &str,
+    op: Option<&str>,
+) -> Result<hvaudit::audit::PairCheck, CheckError> {
     let rules = RuleSet::builtin().unwrap();
-    check_pair(&fx.snap, None, config, &rules, now(), from, to, op)
+    check_pair(&fx.snap, inv, config, &rules, now(), from, to, op)
 }
 
 fn three() -> Fx {
@@ -270,7 +301,7 @@ fn many_groups_keep_their_order_and_their_own_blockers() {
         let blocked: Vec<(&str, &str)> = r
             .cells
             .iter()
-            .filter(|c| !c.ready)
+            .filter(|c| c.state == ReadinessState::Blocked)
             .map(|c| (c.from.as_str(), c.to.as_str()))
             .collect();
         let (from, to) = (format!("G{g:02}H0"), format!("G{g:02}H{}", g % 2 + 1));
@@ -283,4 +314,182 @@ fn many_groups_keep_their_order_and_their_own_blockers() {
         .map(|f| (f.object.as_str(), f.target.as_deref().unwrap_or("")))
         .collect();
     assert_eq!(hv002.len(), GROUPS, "{hv002:?}");
+}
+
+/// Three states: blocked by any known fact, ready only when everything deciding it is known.
+#[test]
+fn check_is_unknown_when_host_settings_are_not_known() {
+    let fx = three();
+    let cfg0 = Config::default();
+    // HVA02 -> HVA01 is clean in the directory.
+    let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Ready);
+    // No inventory: nothing blocks, but the verdict is UNKNOWN and says why.
+    let c = check_with(&fx, None, &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Unknown);
+    assert!(!c.ready && c.reasons.is_empty());
+    assert!(
+        c.unknown.iter().any(|u| u.contains("no host inventory")),
+        "{:?}",
+        c.unknown
+    );
+    // A known block still decides without the inventory: NO-GO, not UNKNOWN.
+    let c = check_with(&fx, None, &cfg0, "HVA02", "HVB01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Blocked);
+    // The destination's row is missing, or the collector could not read the source.
+    let mut inv = full_inventory(&fx);
+    inv.hosts.retain(|h| h.computer_name != "HVA01");
+    let c = check_with(&fx, Some(&inv), &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Unknown);
+    assert!(
+        c.unknown.iter().any(|u| u.contains("no row for HVA01")),
+        "{:?}",
+        c.unknown
+    );
+    let mut inv = full_inventory(&fx);
+    for h in &mut inv.hosts {
+        if h.computer_name == "HVA02" {
+            h.error = Some("WinRM cannot complete the operation".into());
+        }
+    }
+    let c = check_with(&fx, Some(&inv), &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Unknown);
+    assert!(c.unknown.iter().any(|u| u.contains("could not read HVA02")));
+    // An empty authentication-type column is unknown too.
+    let mut inv = full_inventory(&fx);
+    for h in &mut inv.hosts {
+        if h.computer_name == "HVA02" {
+            h.authentication_type = None;
+        }
+    }
+    let c = check_with(&fx, Some(&inv), &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Unknown);
+}
+
+#[test]
+fn only_gaps_touching_the_pair_make_it_unknown() {
+    let mut fx = three();
+    fx.computer("FILE01");
+    fx.gap("msDS-AllowedToDelegateTo of CN=FILE01,OU=Servers,DC=corp,DC=example");
+    let cfg0 = Config::default();
+    let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Ready, "{:?}", c.unknown);
+    assert!(!c.complete, "the scan as a whole is still incomplete");
+    fx.gap("msDS-AllowedToDelegateTo of CN=HVA02,OU=HyperV,OU=Servers,DC=corp,DC=example");
+    let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Unknown);
+    assert!(c.unknown.iter().any(|u| u.contains("CN=HVA02")));
+    // A gap that names no single object may hide anything.
+    let mut fx = three();
+    fx.gap("search of OU=Servers,DC=corp,DC=example");
+    let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Unknown);
+}
+
+#[test]
+fn check_decides_for_the_name_form_given() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    // NetBIOS-only delegation from HVA01 to HVA02.
+    fx.delegate("HVA01", &[&format!("{MIG}/HVA02"), "cifs/HVA02"]);
+    let cfg0 = Config::default();
+    let c = check(&fx, &cfg0, "HVA01", "HVA02", None).unwrap();
+    assert_eq!(
+        (c.state, c.form.as_str()),
+        (ReadinessState::Ready, "netbios")
+    );
+    let c = check(&fx, &cfg0, "HVA01", "hva02.corp.example", None).unwrap();
+    assert_eq!(
+        (c.state, c.form.as_str()),
+        (ReadinessState::Blocked, "fqdn")
+    );
+    let ids: Vec<_> = c.reasons.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, vec!["HV004"]);
+    // FQDN-only: the mirror image.
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.delegate(
+        "HVA01",
+        &[
+            &format!("{MIG}/hva02.corp.example"),
+            "cifs/hva02.corp.example",
+        ],
+    );
+    let c = check(&fx, &cfg0, "HVA01", "HVA02", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Blocked);
+    let c = check(&fx, &cfg0, "HVA01", "HVA02.corp.example", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Ready);
+    // The matrix shows the same per form.
+    let inv = full_inventory(&fx);
+    let out = fx.audit(&cfg0, Some(&inv));
+    let cell = out.readiness[0]
+        .cells
+        .iter()
+        .find(|c| c.from == "HVA01")
+        .unwrap();
+    assert_eq!(cell.ready_forms, vec!["fqdn"]);
+    // Addressed by its CN (which differs from the sAMAccountName), neither form counts.
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.kcd_full("HVA01", "HVA02");
+    fx.comp("HVA02").dn = "CN=hyperv-a02,OU=HyperV,OU=Servers,DC=corp,DC=example".into();
+    let c = check(&fx, &cfg0, "HVA01", "hyperv-a02", None).unwrap();
+    assert_eq!((c.state, c.form.as_str()), (ReadinessState::Blocked, "cn"));
+    assert!(
+        c.reasons[0].message.contains("hyperv-a02"),
+        "{}",
+        c.reasons[0].message
+    );
+}
+
+#[test]
+fn fqdn_form_of_a_host_without_dns_host_name_is_unknown() {
+    let mut fx = Fx::new();
+    fx.hv("HVA01", BUILD_2022, true);
+    fx.hv("HVA02", BUILD_2022, true);
+    fx.mesh(&["HVA01", "HVA02"]);
+    fx.comp("HVA02").dns_host_name = None;
+    let inv = full_inventory(&fx);
+    let out = fx.audit(&Config::default(), Some(&inv));
+    let cell = out.readiness[0]
+        .cells
+        .iter()
+        .find(|c| c.from == "HVA01")
+        .unwrap();
+    assert_eq!(cell.ready_forms, vec!["netbios"]);
+    let fqdn = cell.forms.iter().find(|f| f.form == "fqdn").unwrap();
+    assert_eq!(fqdn.state, ReadinessState::Unknown);
+    assert!(fqdn.unknown[0].contains("no dNSHostName"));
+}
+
+#[test]
+fn hosts_outside_the_domain_are_named_as_such() {
+    let fx = three();
+    let e = check(&fx, &Config::default(), "HVA01", "hv09.other.example", None).unwrap_err();
+    assert!(matches!(e, CheckError::OutsideDomain(..)), "{e}");
+    assert!(e.to_string().contains("outside this directory"));
+    // A delegation value naming such a host: HV019, not stale.
+    let mut fx = three();
+    fx.delegate(
+        "HVA01",
+        &[&format!("{MIG}/hv09.other.example"), "cifs/HV09"],
+    );
+    let out = fx.audit(&Config::default(), None);
+    let got: Vec<_> = keys(&out)
+        .into_iter()
+        .filter(|k| {
+            k.2.as_deref()
+                .is_some_and(|t| t.to_lowercase().contains("hv09"))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            k("HV009", "HVA01", Some("cifs/HV09")),
+            k("HV019", "HVA01", Some(&format!("{MIG}/hv09.other.example"))),
+        ]
+    );
 }

@@ -122,9 +122,14 @@ fn readiness_csv_lists_every_ordered_pair() {
             "HV01",
             "HV03",
             "false",
+            "blocked",
+            "",
+            "",
             "false",
             "HV002",
-            "lacks Microsoft Virtual System Migration Service/HV03"
+            "lacks Microsoft Virtual System Migration Service/HV03",
+            "",
+            "",
         ]
     );
 }

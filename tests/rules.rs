@@ -4,6 +4,7 @@
 mod rules_support;
 
 use hvaudit::config::Config;
+use hvaudit::findings::ReadinessState;
 use hvaudit::inventory::MigrationAuth;
 use hvaudit::model::uac::{NOT_DELEGATED, TRUSTED_FOR_DELEGATION, TRUSTED_TO_AUTH_FOR_DELEGATION};
 use rules_support::*;
@@ -27,7 +28,21 @@ fn clean_pair_has_no_findings_and_is_ready() {
     assert_eq!(g.group, "all");
     assert_eq!(g.hosts, vec!["HVA01", "HVA02"]);
     assert_eq!(g.cells.len(), 2);
-    assert!(g.cells.iter().all(|c| c.ready && !c.same_cluster));
+    // Nothing blocks; without an inventory the host settings are unknown, so not "ready".
+    assert!(g.cells.iter().all(|c| c.state == ReadinessState::Unknown
+        && !c.same_cluster
+        && c.blocking_rules.is_empty()
+        && c.unknown.iter().any(|u| u.contains("no host inventory"))));
+    // With every host's settings known, the pair is ready under both name forms.
+    let inv = inventory(vec![
+        inv_row("HVA01", MigrationAuth::Kerberos),
+        inv_row("HVA02", MigrationAuth::Kerberos),
+    ]);
+    let known = clean().audit(&Config::default(), Some(&inv));
+    assert!(known.readiness[0].cells.iter().all(|c| c.ready
+        && c.state == ReadinessState::Ready
+        && c.ready_forms == vec!["netbios", "fqdn"]
+        && c.unknown.is_empty()));
     let names: Vec<_> = out.hosts.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(names, vec!["HVA01", "HVA02"]);
     assert_eq!(out.hosts[0].os_generation, "2022");
@@ -86,9 +101,13 @@ fn hv002_missing_migration_delegation_one_per_pair() {
     );
     let cells = &out.readiness[0].cells;
     let a_to_b = cells.iter().find(|c| c.from == "HVA01").unwrap();
-    assert!(!a_to_b.ready);
+    assert_eq!(a_to_b.state, ReadinessState::Blocked);
     assert_eq!(a_to_b.blocking_rules, vec!["HV002"]);
-    assert!(cells.iter().find(|c| c.from == "HVA02").unwrap().ready);
+    assert_eq!(
+        cells.iter().find(|c| c.from == "HVA02").unwrap().state,
+        ReadinessState::Unknown,
+        "not blocked; host settings unknown without an inventory"
+    );
 }
 
 #[test]
@@ -139,7 +158,12 @@ fn rbcd_naming_same_group_hosts_satisfies_hv002_hv003_hv005() {
     fx.rbcd("HVA02", &[a]);
     let out = fx.audit(&Config::default(), None);
     assert_eq!(keys(&out), vec![]);
-    assert!(out.readiness[0].cells.iter().all(|c| c.ready));
+    assert!(
+        out.readiness[0]
+            .cells
+            .iter()
+            .all(|c| c.state == ReadinessState::Unknown && c.blocking_rules.is_empty())
+    );
 }
 
 #[test]
@@ -183,7 +207,8 @@ fn hv003_missing_cifs_of_peer_and_storage() {
             .iter()
             .find(|c| c.from == "HVA01")
             .unwrap()
-            .ready
+            .blocking_rules
+            .is_empty()
     );
 }
 
@@ -207,7 +232,41 @@ fn hv004_one_name_form_only() {
         out.findings[0].evidence["missing"],
         "Microsoft Virtual System Migration Service/HVA02"
     );
-    assert!(out.readiness[0].cells.iter().all(|c| c.ready));
+    // Addressed by FQDN the pair works; by NetBIOS name HV004 blocks it. Host settings are
+    // unknown without an inventory, so the FQDN form is unknown, not ready.
+    let inv = inventory(vec![
+        inv_row("HVA01", MigrationAuth::Kerberos),
+        inv_row("HVA02", MigrationAuth::Kerberos),
+    ]);
+    let known = fx.audit(&Config::default(), Some(&inv));
+    let cell = known.readiness[0]
+        .cells
+        .iter()
+        .find(|c| c.from == "HVA01")
+        .unwrap();
+    assert_eq!(cell.state, ReadinessState::Ready);
+    assert_eq!(cell.ready_forms, vec!["fqdn"]);
+    let netbios = cell.forms.iter().find(|f| f.form == "netbios").unwrap();
+    assert_eq!(netbios.state, ReadinessState::Blocked);
+    assert_eq!(netbios.blocking_rules, vec!["HV004"]);
+    let cell = out.readiness[0]
+        .cells
+        .iter()
+        .find(|c| c.from == "HVA01")
+        .unwrap();
+    assert_eq!(cell.state, ReadinessState::Unknown);
+    let states: Vec<_> = cell
+        .forms
+        .iter()
+        .map(|f| (f.form.as_str(), f.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("netbios", ReadinessState::Blocked),
+            ("fqdn", ReadinessState::Unknown)
+        ]
+    );
 }
 
 #[test]
@@ -223,7 +282,7 @@ fn hv005_kerberos_only_on_2016_plus_not_on_2012r2() {
     let blocked: Vec<_> = out.readiness[0]
         .cells
         .iter()
-        .filter(|c| !c.ready)
+        .filter(|c| c.state == ReadinessState::Blocked)
         .map(|c| (c.from.as_str(), c.to.as_str()))
         .collect();
     assert_eq!(blocked, vec![("HVA01", "HVA02"), ("HVA01", "HVOLD")]);
@@ -278,7 +337,6 @@ fn hv007_hv008_hv009_classify_entries() {
             k("HV007", "HVA01", Some("http/web01.corp.example")),
             k("HV009", "HVA01", Some("cifs/gone01")),
             k("HV009", "HVA01", Some("cifs/OLD01")),
-            k("HV009", "HVA01", Some("LDAP/anything.corp.example")),
         ]
     );
     let f = out.findings.iter().find(|f| f.rule_id == "HV007").unwrap();

@@ -229,8 +229,11 @@ pub struct HostFacts {
     pub forms: HashMap<usize, DelegationForms>,
     /// Lower-cased host parts of `cifs` entries, for storage servers the directory lacks.
     pub cifs_hosts: HashSet<String>,
-    /// Hosts (indexes) this host delegates the migration service to.
+    /// Hosts (indexes) this host delegates the migration service to (exact NetBIOS or FQDN
+    /// values only; never itself).
     pub migration_targets: Vec<usize>,
+    /// Indexes in `Analysis::entries` of values naming the host itself: no peer is reached.
+    pub self_entries: Vec<usize>,
     /// Hosts whose RBCD lets this host delegate to them.
     pub rbcd_granted_by: Vec<usize>,
     pub rbcd: RbcdFacts,
@@ -261,6 +264,7 @@ impl HostFacts {
             forms: HashMap::new(),
             cifs_hosts: HashSet::new(),
             migration_targets: Vec::new(),
+            self_entries: Vec::new(),
             rbcd_granted_by: Vec::new(),
             rbcd: RbcdFacts::default(),
         }
@@ -359,6 +363,7 @@ pub fn discover(
                     forms: HashMap::new(),
                     cifs_hosts: HashSet::new(),
                     migration_targets: Vec::new(),
+                    self_entries: Vec::new(),
                     rbcd_granted_by: Vec::new(),
                     rbcd: RbcdFacts::default(),
                 }),
@@ -392,6 +397,14 @@ pub fn delegation_facts(
         };
         let host = &mut hosts[h];
         host.entries.push(e_idx);
+        // A value no request can equal (port, extra component, white space...) and a value
+        // naming the host itself delegate to no peer.
+        if e.defect.is_some() || e.targets_self {
+            if e.targets_self {
+                host.self_entries.push(e_idx);
+            }
+            continue;
+        }
         let Ok(spn) = &e.spn else { continue };
         if e.classification == Classification::Cifs
             || (e.classification == Classification::DcService && spn.class_is("cifs"))
@@ -401,25 +414,35 @@ pub fn delegation_facts(
         let Some(Principal::Computer(t)) = e.target else {
             continue;
         };
-        let fqdn = spn.host_is_fqdn();
+        // The KDC matches the SPN the client requests exactly: a value counts for the NetBIOS
+        // form only when its host part is the target's sAMAccountName (without `$`), and for
+        // the FQDN form only when it is the target's dNSHostName (or, lacking one, a name in
+        // this domain that resolves to it). Aliases count for neither.
+        let target = &snapshot.computers[t];
+        let sam = target
+            .sam_account_name
+            .strip_suffix('$')
+            .unwrap_or(&target.sam_account_name);
+        let fqdn = match &target.dns_host_name {
+            Some(d) => spn.host.eq_ignore_ascii_case(d),
+            None => spn.host_is_fqdn(),
+        };
+        let netbios = spn.host.eq_ignore_ascii_case(sam);
+        if !fqdn && !netbios {
+            continue;
+        }
         let f = host.forms.entry(t).or_default();
         if spn.class_is(super::spn::MIGRATION_CLASS) {
-            if fqdn {
-                f.migration_fqdn = true;
-            } else {
-                f.migration_netbios = true;
-            }
+            f.migration_fqdn |= fqdn;
+            f.migration_netbios |= netbios;
             if let Some(&th) = host_by_computer.get(&t)
                 && !host.migration_targets.contains(&th)
             {
                 host.migration_targets.push(th);
             }
         } else if spn.class_is(super::spn::CIFS_CLASS) {
-            if fqdn {
-                f.cifs_fqdn = true;
-            } else {
-                f.cifs_netbios = true;
-            }
+            f.cifs_fqdn |= fqdn;
+            f.cifs_netbios |= netbios;
         }
     }
 

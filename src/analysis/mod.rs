@@ -8,6 +8,7 @@ pub mod os;
 pub mod privileged;
 pub mod spn;
 pub mod targets;
+pub mod unknowns;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 

@@ -17,6 +17,9 @@ pub enum Classification {
     /// Any service on a domain controller, and `ldap`, `gc`, `krbtgt` anywhere.
     DcService,
     Other,
+    /// A value no service-ticket request can equal (see [`value_defect`]): it delegates to
+    /// nothing, whatever its service class.
+    Malformed,
 }
 
 impl Classification {
@@ -26,12 +29,22 @@ impl Classification {
             Classification::Cifs => "cifs",
             Classification::DcService => "dc_service",
             Classification::Other => "other",
+            Classification::Malformed => "malformed",
         }
     }
 }
 
-/// Classes that reach a DC's core services wherever they point.
-const DC_CLASSES: &[&str] = &["ldap", "gc", "krbtgt"];
+/// Classes that reach a DC's core services (or the KDC itself) wherever they point: LDAP and
+/// the Global Catalog, the KDC's own principals (`krbtgt/<realm>`, `kadmin/changepw`,
+/// `kpasswd`), and directory replication (the DRS RPC interface GUID, MS-DRSR 2.2.3.2).
+const DC_CLASSES: &[&str] = &[
+    "ldap",
+    "gc",
+    "krbtgt",
+    "kadmin",
+    "kpasswd",
+    "E3514235-4B06-11D1-AB04-00C04FC2DCD2",
+];
 
 /// One `msDS-AllowedToDelegateTo` value of one account, borrowed from the snapshot.
 #[derive(Debug, Clone)]
@@ -45,12 +58,101 @@ pub struct DelegationEntry<'a> {
     pub target: Option<Principal>,
     pub target_disabled: bool,
     pub target_is_dc: bool,
+    /// The host part names the domain itself (its DNS or NetBIOS name): whatever answers is a
+    /// domain controller (`cifs/corp.example` is SYSVOL and NETLOGON).
+    pub target_is_domain: bool,
+    /// The value names the account that holds it: delegation to itself reaches no peer.
+    pub targets_self: bool,
+    /// The host part is an FQDN outside the audited domain (lower-cased DNS suffix): classic
+    /// KCD does not cross domains (MS-SFU 3.2.5.2.2 resolves the SPN in the service's own
+    /// domain), so the value serves no migration; RBCD on the target is the way across.
+    pub external_domain: Option<String>,
+    /// Why no Kerberos request can equal this value, when none can ([`value_defect`]).
+    pub defect: Option<String>,
     pub classification: Classification,
+}
+
+/// Why no service-ticket request can ever equal a stored `msDS-AllowedToDelegateTo` value, or
+/// None when one can.
+///
+/// S4U2Proxy succeeds only when the SPN the client asks for equals a stored value, compared
+/// case-insensitively and otherwise exactly (MS-SFU 3.2.5.2.2, MS-ADTS 3.1.1.5.1.2): the KDC
+/// trims nothing and parses nothing. Hyper-V's VMMS asks for
+/// `Microsoft Virtual System Migration Service/<host>` and the SMB client for `cifs/<host>`,
+/// with `<host>` the NetBIOS name or FQDN the operator typed: never a port, never a third
+/// component, never a trailing dot. So: surrounding or embedded white space, control
+/// characters, an unparsable SPN (no `/`, empty class or host, bad port), an empty label or a
+/// trailing dot in the host part make any value unmatchable; a port or an extra component makes
+/// a migration or cifs value unmatchable (other services, such as `MSSQLSvc/sql:1433`, do
+/// request such SPNs).
+pub fn value_defect(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".into());
+    }
+    if value.trim() != value {
+        return Some("it has white space before or after it, which the KDC compares too".into());
+    }
+    if value.chars().any(char::is_control) {
+        return Some("it contains control characters".into());
+    }
+    let spn = match Spn::parse(value) {
+        Ok(s) => s,
+        Err(e) => return Some(e.to_string()),
+    };
+    if spn.host.chars().any(char::is_whitespace) {
+        return Some("its host part contains white space".into());
+    }
+    if spn.host.ends_with('.') {
+        return Some("its host part ends with a dot, a form no client requests".into());
+    }
+    if spn.host.starts_with('.') || spn.host.contains("..") {
+        return Some("its host part has an empty label".into());
+    }
+    if spn.class_is(MIGRATION_CLASS) || spn.class_is(CIFS_CLASS) {
+        if spn.port.is_some() {
+            return Some(format!(
+                "it carries a port, but {} requests `{}/<host>` without one",
+                if spn.class_is(CIFS_CLASS) {
+                    "the SMB client"
+                } else {
+                    "the Hyper-V migration service"
+                },
+                spn.class
+            ));
+        }
+        if spn.service_name.is_some() {
+            return Some(format!(
+                "it has a third component, but live migration requests the two-part `{}/<host>`",
+                spn.class
+            ));
+        }
+    }
+    None
+}
+
+/// The values that say what a defective value meant: `class/host` for a migration or cifs
+/// value whose class and host can still be read (trimmed, without port, extra component or
+/// trailing dot). Empty when nothing can be recovered.
+pub fn intended_value(value: &str) -> Option<String> {
+    let t = value.trim();
+    let spn = Spn::parse(t).ok()?;
+    let host = spn.host.trim().trim_end_matches('.');
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let class = if spn.class_is(MIGRATION_CLASS) {
+        MIGRATION_CLASS
+    } else if spn.class_is(CIFS_CLASS) {
+        CIFS_CLASS
+    } else {
+        return None;
+    };
+    Some(format!("{class}/{host}"))
 }
 
 pub fn classify(spn: Option<&Spn>, target_is_dc: bool) -> Classification {
     let Some(spn) = spn else {
-        return Classification::Other;
+        return Classification::Malformed;
     };
     // A DC's services come first: cifs or the migration service on a DC is still a DC service.
     if target_is_dc || DC_CLASSES.iter().any(|c| spn.class_is(c)) {
@@ -92,23 +194,49 @@ pub fn entries<'a>(snapshot: &'a Snapshot, index: &Index) -> Vec<DelegationEntry
         )
         .sum();
     let mut out = Vec::with_capacity(total);
+    let domain_dns = snapshot.domain.dns_name.to_lowercase();
+    let domain_netbios = snapshot.domain.netbios_name.as_deref().unwrap_or("");
     for (owner, values) in owners {
         for value in values {
+            let defect = value_defect(value);
+            // A defective value still names something (what it was meant to reach): parse the
+            // trimmed value for the report, but it delegates to nothing.
             let spn = Spn::parse(value.trim()).map_err(|e| e.to_string());
-            let target = spn
-                .as_ref()
-                .ok()
-                .and_then(|s| index.resolve_spn_host(s.host));
+            let host = spn.as_ref().ok().map(|s| s.host.trim_end_matches('.'));
+            let target = host.and_then(|h| index.resolve_spn_host(h));
             let target_disabled = target.is_some_and(|t| index.is_disabled(snapshot, t));
             let target_is_dc = target.is_some_and(|t| index.is_dc(t));
-            let classification = classify(spn.as_ref().ok(), target_is_dc);
+            let target_is_domain = host.is_some_and(|h| {
+                (!domain_dns.is_empty() && h.eq_ignore_ascii_case(&domain_dns))
+                    || (!domain_netbios.is_empty() && h.eq_ignore_ascii_case(domain_netbios))
+            });
+            let external_domain = match host {
+                Some(h) if target.is_none() && !target_is_domain && h.contains('.') => {
+                    let lower = h.to_lowercase();
+                    let in_domain =
+                        !domain_dns.is_empty() && (lower.ends_with(&format!(".{domain_dns}")));
+                    (!in_domain && !domain_dns.is_empty())
+                        .then(|| lower.split_once('.').map(|(_, d)| d.to_string()))
+                        .flatten()
+                }
+                _ => None,
+            };
+            let classification = if defect.is_some() {
+                Classification::Malformed
+            } else {
+                classify(spn.as_ref().ok(), target_is_dc || target_is_domain)
+            };
             out.push(DelegationEntry {
                 owner,
                 value,
                 spn,
+                targets_self: target == Some(owner),
                 target,
                 target_disabled,
                 target_is_dc,
+                target_is_domain,
+                external_domain,
+                defect,
                 classification,
             });
         }
@@ -142,6 +270,77 @@ mod tests {
             Classification::Migration
         );
         assert_eq!(classify(Some(&s("http/web")), false), Classification::Other);
-        assert_eq!(classify(None, false), Classification::Other);
+        assert_eq!(classify(None, false), Classification::Malformed);
+        assert_eq!(
+            classify(Some(&s("kadmin/changepw")), false),
+            Classification::DcService
+        );
+    }
+}
+
+#[cfg(test)]
+mod defect_tests {
+    use super::*;
+
+    const M: &str = MIGRATION_CLASS;
+
+    #[test]
+    fn exact_lm_values_have_no_defect() {
+        for v in [
+            format!("{M}/HV02"),
+            format!("{M}/hv02.contoso.com"),
+            "cifs/HV02".to_string(),
+            "CIFS/hv02.contoso.com".to_string(),
+            // Ports and instance names are how other services request tickets.
+            "MSSQLSvc/sql01.contoso.com:1433".to_string(),
+            "ldap/dc01.contoso.com/contoso.com".to_string(),
+        ] {
+            assert_eq!(value_defect(&v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn values_no_lm_request_can_equal_have_a_defect() {
+        for v in [
+            "cifs/hv02.contoso.com:445".to_string(),
+            "cifs/HV02:445".to_string(),
+            format!("{M}/HV02:6600"),
+            format!("{M}/hv02.contoso.com/contoso.com"),
+            "cifs/hv02/share".to_string(),
+            "cifs/HV02 ".to_string(),
+            " cifs/HV02".to_string(),
+            "cifs/HV02\t".to_string(),
+            "cifs/".to_string(),
+            format!("{M}/"),
+            "cifs/hv02.contoso.com.".to_string(),
+            "cifs/.contoso.com".to_string(),
+            "cifs/hv02..contoso.com".to_string(),
+            "cifs".to_string(),
+            "/hv02".to_string(),
+            String::new(),
+            "cifs/hv 02".to_string(),
+        ] {
+            assert!(value_defect(&v).is_some(), "{v:?} should be unmatchable");
+        }
+    }
+
+    #[test]
+    fn intended_value_recovers_class_and_host() {
+        assert_eq!(
+            intended_value("cifs/hv02.contoso.com:445").as_deref(),
+            Some("cifs/hv02.contoso.com")
+        );
+        assert_eq!(
+            intended_value("microsoft virtual system migration service/HV02/contoso.com")
+                .as_deref(),
+            Some(format!("{M}/HV02").as_str())
+        );
+        assert_eq!(intended_value("cifs/HV02 ").as_deref(), Some("cifs/HV02"));
+        assert_eq!(
+            intended_value("cifs/hv02.contoso.com.").as_deref(),
+            Some("cifs/hv02.contoso.com")
+        );
+        assert_eq!(intended_value("cifs/"), None);
+        assert_eq!(intended_value("http/web01:80"), None);
     }
 }

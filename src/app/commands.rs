@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::collect::builder::BuildOptions;
 use crate::config::Config;
+use crate::findings::ReadinessState;
 use crate::findings::{Finding, Severity, Status};
 use crate::inventory::{HostInventory, load_inventory};
 use crate::model::{Gap, SNAPSHOT_SCHEMA_VERSION, Snapshot};
@@ -376,11 +377,21 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
     )
     .map_err(|e| Failure::usage(e.to_string()))?;
     let clean = report::text::terminal_safe;
-    let verdict = if c.ready { "GO" } else { "NO-GO" };
+    let verdict = match c.state {
+        ReadinessState::Ready => "GO",
+        ReadinessState::Blocked => "NO-GO",
+        ReadinessState::Unknown => "UNKNOWN",
+    };
+    let form = match c.form.as_str() {
+        "fqdn" => "FQDN",
+        "cn" => "CN",
+        _ => "NetBIOS name",
+    };
     println!(
-        "{verdict}: live migration from {} to {}{}",
+        "{verdict}: live migration from {} to {} (addressed by {form} '{}'){}",
         clean(&c.from),
         clean(&c.to),
+        clean(&c.to_addressed_as),
         c.operator
             .as_deref()
             .map(|o| format!(" started by {}", clean(o)))
@@ -402,6 +413,24 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
             }
         }
     }
+    if c.state == ReadinessState::Unknown {
+        println!(
+            "  known: nothing in the directory blocks it (delegation and account checks passed)"
+        );
+    }
+    if !c.unknown.is_empty() {
+        println!(
+            "  {}:",
+            if c.state == ReadinessState::Blocked {
+                "also unknown"
+            } else {
+                "unknown"
+            }
+        );
+        for u in &c.unknown {
+            println!("    - {}", clean(u));
+        }
+    }
     for e in &c.errors {
         // Rule errors name the object they were evaluated on.
         eprintln!(
@@ -411,11 +440,17 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
     }
     if !c.complete {
         eprintln!(
-            "hvaudit: WARNING: the scan is incomplete: this verdict proves less than it says"
+            "hvaudit: WARNING: the scan is incomplete; gaps touching {} or {} make the verdict \
+             UNKNOWN, others are listed in the audit",
+            clean(&c.from),
+            clean(&c.to)
         );
-        return Ok(EXIT_INCOMPLETE);
     }
-    Ok(if c.ready { EXIT_OK } else { EXIT_FINDINGS })
+    Ok(match c.state {
+        ReadinessState::Ready => EXIT_OK,
+        ReadinessState::Blocked => EXIT_FINDINGS,
+        ReadinessState::Unknown => EXIT_INCOMPLETE,
+    })
 }
 
 pub fn rules(a: &RulesArgs) -> Result<u8, Failure> {

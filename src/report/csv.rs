@@ -23,14 +23,19 @@ pub const COLUMNS: [&str; 12] = [
     "suppression",
 ];
 
-pub const READINESS_COLUMNS: [&str; 7] = [
+pub const READINESS_COLUMNS: [&str; 12] = [
     "group",
     "from",
     "to",
     "ready",
+    "state",
+    "netbios",
+    "fqdn",
     "same_cluster",
     "blocking_rules",
     "reasons",
+    "unknown",
+    "ready_forms",
 ];
 
 /// Spreadsheets evaluate a cell starting with one of these as a formula (or, for tab and CR,
@@ -99,14 +104,26 @@ pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(
     out.write_record(READINESS_COLUMNS)?;
     for g in readiness {
         for c in &g.cells {
+            let form = |name: &str| {
+                c.forms
+                    .iter()
+                    .find(|f| f.form == name)
+                    .map(|f| f.state.as_str().to_string())
+                    .unwrap_or_default()
+            };
             let row = [
                 g.group.clone(),
                 c.from.clone(),
                 c.to.clone(),
                 c.ready.to_string(),
+                c.state.as_str().to_string(),
+                form("netbios"),
+                form("fqdn"),
                 c.same_cluster.to_string(),
                 c.blocking_rules.join("; "),
                 c.reasons.join("; "),
+                c.unknown.join("; "),
+                c.ready_forms.join("; "),
             ];
             out.write_record(row.iter().map(|v| neutralise(v)))?;
         }

@@ -11,7 +11,7 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use crate::findings::{GroupReadiness, ReadinessCell, Status};
+use crate::findings::{GroupReadiness, ReadinessCell, ReadinessState, Status};
 use crate::rules::lazy::View;
 
 use super::csv::status_str;
@@ -160,6 +160,7 @@ struct GroupView<'a> {
     hosts: &'a [String],
     ready: usize,
     blocked: usize,
+    unknown: usize,
     /// None above MATRIX_MAX_HOSTS: the template shows the summary instead.
     grid: Option<Vec<GridRow<'a>>>,
     blocked_pairs: Vec<BlockedPair<'a>>,
@@ -174,9 +175,10 @@ struct GridRow<'a> {
 
 #[derive(Serialize)]
 struct GridCell {
-    /// `ready`, `blocked`, `same` (same cluster), `self` or `unknown` (no cell computed).
+    /// `ready`, `blocked`, `unknown`, `same` (same cluster), `self` or `none` (no cell computed).
     state: &'static str,
-    /// What the cell shows: a check mark, a cross, `=` or nothing.
+    /// What the cell shows: a check mark (with `N` or `F` when only the NetBIOS name or only
+    /// the FQDN works), a cross, a question mark, `=` or nothing.
     mark: &'static str,
     /// Tooltip and details-panel text.
     reasons: String,
@@ -233,13 +235,35 @@ fn view(data: &ReportData) -> PageView<'_> {
     }
 }
 
+/// The name forms a ready cell works under, when not all of them: `" (FQDN only)"`.
+fn forms_note(c: &ReadinessCell) -> String {
+    if c.state != ReadinessState::Ready || c.same_cluster || c.ready_forms.len() >= c.forms.len() {
+        return String::new();
+    }
+    let names: Vec<&str> = c
+        .ready_forms
+        .iter()
+        .map(|f| match f.as_str() {
+            "netbios" => "NetBIOS name",
+            "fqdn" => "FQDN",
+            other => other,
+        })
+        .collect();
+    format!(" (addressed by {} only)", names.join(" or "))
+}
+
 fn cell_reasons(c: &ReadinessCell) -> String {
     let head = if c.same_cluster {
-        "ready (same cluster: no delegation needed)"
-    } else if c.ready {
-        "ready"
+        "ready (same cluster: no delegation needed)".to_string()
     } else {
-        "BLOCKED"
+        match c.state {
+            ReadinessState::Ready => format!("ready{}", forms_note(c)),
+            ReadinessState::Blocked => "BLOCKED".to_string(),
+            ReadinessState::Unknown if c.blocking_rules.is_empty() => {
+                "UNKNOWN (nothing known blocks it)".to_string()
+            }
+            ReadinessState::Unknown => "UNKNOWN".to_string(),
+        }
     };
     let mut s = format!("{} -> {}: {head}", c.from, c.to);
     for (i, r) in c.reasons.iter().enumerate() {
@@ -250,11 +274,38 @@ fn cell_reasons(c: &ReadinessCell) -> String {
     for id in c.blocking_rules.iter().skip(c.reasons.len()) {
         s.push_str(&format!("\n{id}"));
     }
+    for u in &c.unknown {
+        s.push_str(&format!("\nunknown: {u}"));
+    }
     s
 }
 
+/// A cell's class and mark.
+fn cell_look(c: &ReadinessCell) -> (&'static str, &'static str) {
+    if c.same_cluster {
+        return ("same", "=");
+    }
+    match c.state {
+        ReadinessState::Ready if !forms_note(c).is_empty() => {
+            if c.ready_forms.iter().any(|f| f == "netbios") {
+                ("ready", "\u{2713}N")
+            } else {
+                ("ready", "\u{2713}F")
+            }
+        }
+        ReadinessState::Ready => ("ready", "\u{2713}"),
+        ReadinessState::Blocked => ("blocked", "\u{2717}"),
+        ReadinessState::Unknown => ("unknown", "?"),
+    }
+}
+
 fn group_view(g: &GroupReadiness) -> GroupView<'_> {
-    let blocked = g.cells.iter().filter(|c| !c.ready).count();
+    let count = |st: ReadinessState| g.cells.iter().filter(|c| c.state == st).count();
+    let (ready, blocked, unknown) = (
+        count(ReadinessState::Ready),
+        count(ReadinessState::Blocked),
+        count(ReadinessState::Unknown),
+    );
     let grid = (g.hosts.len() <= MATRIX_MAX_HOSTS).then(|| {
         let by_pair: HashMap<(&str, &str), &ReadinessCell> = g
             .cells
@@ -274,25 +325,16 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
                             mark: "",
                             reasons: format!("{from}: same host"),
                         },
-                        Some(c) => GridCell {
-                            state: if c.same_cluster {
-                                "same"
-                            } else if c.ready {
-                                "ready"
-                            } else {
-                                "blocked"
-                            },
-                            mark: if c.same_cluster {
-                                "="
-                            } else if c.ready {
-                                "\u{2713}"
-                            } else {
-                                "\u{2717}"
-                            },
-                            reasons: cell_reasons(c),
-                        },
+                        Some(c) => {
+                            let (state, mark) = cell_look(c);
+                            GridCell {
+                                state,
+                                mark,
+                                reasons: cell_reasons(c),
+                            }
+                        }
                         None => GridCell {
-                            state: "unknown",
+                            state: "none",
                             mark: "",
                             reasons: format!("{from} -> {to}: not evaluated"),
                         },
@@ -304,12 +346,16 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
     let blocked_pairs = if grid.is_none() {
         g.cells
             .iter()
-            .filter(|c| !c.ready)
+            .filter(|c| c.state != ReadinessState::Ready)
             .take(MAX_BLOCKED_LISTED)
             .map(|c| BlockedPair {
                 from: &c.from,
                 to: &c.to,
-                reasons: c.blocking_rules.join(", "),
+                reasons: if c.state == ReadinessState::Unknown && c.blocking_rules.is_empty() {
+                    "unknown: ".to_string() + &c.unknown.join("; ")
+                } else {
+                    c.blocking_rules.join(", ")
+                },
             })
             .collect()
     } else {
@@ -318,10 +364,11 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
     GroupView {
         name: &g.group,
         hosts: &g.hosts,
-        ready: g.cells.len() - blocked,
+        ready,
         blocked,
+        unknown,
         blocked_unlisted: if grid.is_none() {
-            blocked.saturating_sub(MAX_BLOCKED_LISTED)
+            (blocked + unknown).saturating_sub(MAX_BLOCKED_LISTED)
         } else {
             0
         },

@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{Cell, Color, Table, presets};
 
-use crate::findings::Severity;
+use crate::findings::{ReadinessState, Severity};
 
 use super::text::{terminal_safe, truncate};
 use super::{ReportData, SEVERITIES_DESC};
@@ -79,17 +79,30 @@ pub fn write_summary<W: Write>(w: &mut W, data: &ReportData, color: bool) -> io:
 
     if !data.readiness.is_empty() {
         let mut t = new_table(color);
-        t.set_header(vec!["Group", "Hosts", "Ready pairs", "Blocked pairs"]);
+        t.set_header(vec![
+            "Group",
+            "Hosts",
+            "Ready pairs",
+            "Blocked pairs",
+            "Unknown pairs",
+        ]);
         for g in &data.readiness {
-            let blocked = g.cells.iter().filter(|c| !c.ready).count();
+            let count = |st: ReadinessState| g.cells.iter().filter(|c| c.state == st).count();
+            let blocked = count(ReadinessState::Blocked);
+            let unknown = count(ReadinessState::Unknown);
             t.add_row(vec![
                 Cell::new(s(&g.group)),
                 Cell::new(g.hosts.len()),
-                Cell::new(g.cells.len() - blocked),
+                Cell::new(count(ReadinessState::Ready)),
                 if color && blocked > 0 {
                     Cell::new(blocked).fg(Color::Red)
                 } else {
                     Cell::new(blocked)
+                },
+                if color && unknown > 0 {
+                    Cell::new(unknown).fg(Color::Yellow)
+                } else {
+                    Cell::new(unknown)
                 },
             ]);
         }

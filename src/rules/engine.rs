@@ -355,19 +355,21 @@ impl<'r> CompiledRules<'r> {
     }
 
     /// Whether a fired finding blocks migrating `check.from` -> `check.to` (host names) with
-    /// the given operator.
+    /// the given operator, the destination addressed by name form `form` (`netbios`, `fqdn`,
+    /// `cn`).
     pub fn blocks(
         &self,
         fired: &Fired,
         from: &str,
         to: &str,
         operator: Option<&str>,
+        form: &str,
     ) -> Result<bool, EvalError> {
         let Some(expr) = &self.rules[fired.rule].blocks else {
             return Ok(false);
         };
         let ctx = context! {
-            check => context! { from => from, to => to, operator => operator },
+            check => context! { from => from, to => to, operator => operator, form => form },
             ..fired.ctx.clone()
         };
         expr.eval(ctx).map(|v| v.is_true()).map_err(|e| EvalError {

@@ -336,8 +336,8 @@ mod tests {
             ids,
             vec![
                 "HV001", "HV002", "HV003", "HV004", "HV005", "HV006", "HV007", "HV008", "HV009",
-                "HV010", "HV011", "HV012", "HV013", "HV014", "HV015", "HV016", "HV017", "PA001",
-                "PA002", "SC001"
+                "HV010", "HV011", "HV012", "HV013", "HV014", "HV015", "HV016", "HV017", "HV018",
+                "HV019", "PA001", "PA002", "SC001"
             ]
         );
         let sev = |id: &str| set.get(id).unwrap().severity.as_str();

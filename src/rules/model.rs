@@ -129,6 +129,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "list of string",
         "facts that are not findings (host in no group, unknown configured names...)",
     ),
+    v(
+        "scan.functional_level",
+        "int|none",
+        "domain functional level (msDS-Behavior-Version of the domain: 6 = 2012 R2, 7 = 2016)",
+    ),
     v("scan.host_count", "int", "Hyper-V hosts found"),
     v("scan.group_count", "int", "migration groups"),
     // host
@@ -250,6 +255,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "host.migration_targets",
         "list of string",
         "hosts it delegates the migration service to",
+    ),
+    v(
+        "host.self_delegations",
+        "list of string",
+        "msDS-AllowedToDelegateTo values naming the host itself: they delegate to no peer",
     ),
     v(
         "host.kcd_only_migration_targets",
@@ -416,6 +426,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "list of string",
         "SPNs of to delegated in one form (NetBIOS or FQDN) but not the other: the missing form",
     ),
+    v(
+        "pair.missing_form_kinds",
+        "list of string",
+        "the name forms (`netbios`, `fqdn`, and in a check addressed by CN, `cn`) under which the migration service or cifs of to is not delegated while the other form is (no RBCD cover)",
+    ),
     // entry
     v(
         "entry.value",
@@ -459,7 +474,32 @@ pub const VARIABLES: &[VarDoc] = &[
     v(
         "entry.classification",
         "string",
-        "`migration`, `cifs`, `dc_service` (any service on a DC, or ldap/gc/krbtgt) or `other`",
+        "`malformed` (no request can equal the value: see `entry.defect`), else `dc_service` (any service on a DC or of the domain name itself, or ldap/gc/krbtgt/kadmin/kpasswd/DRS anywhere), `migration`, `cifs` or `other`",
+    ),
+    v(
+        "entry.defect",
+        "string|none",
+        "why no Kerberos request can equal the value (MS-SFU 3.2.5.2.2 compares the requested SPN with the stored value exactly, case aside): white space, control characters, an unparsable SPN, an empty label or trailing dot, or a port or third component on a migration or cifs value",
+    ),
+    v(
+        "entry.intended",
+        "string|none",
+        "for a defective migration or cifs value: the two-part `class/host` it was meant to be",
+    ),
+    v(
+        "entry.targets_self",
+        "bool",
+        "the value names the account that holds it (delegation to itself reaches no peer)",
+    ),
+    v(
+        "entry.target_is_domain",
+        "bool",
+        "the host part is the domain's own DNS or NetBIOS name (answered by its domain controllers)",
+    ),
+    v(
+        "entry.external_domain",
+        "string|none",
+        "the DNS suffix of an unresolved FQDN outside the audited domain (classic KCD does not cross domains)",
     ),
     v("entry.owner", "object", "the account holding the value"),
     v(
@@ -518,6 +558,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "effective member of Protected Users (RID 525)",
     ),
     v(
+        "account.protected_users_applies",
+        "bool|none",
+        "Protected Users keeps its tickets from being delegated: a member, at domain functional level 2012 R2 or later; none when a member and the level is unknown",
+    ),
+    v(
         "account.privileged",
         "bool",
         "effective member of a privileged group (by SID), or the RID-500 account",
@@ -558,6 +603,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "check.operator",
         "string|none",
         "readiness check: sAMAccountName of the operator, if given",
+    ),
+    v(
+        "check.form",
+        "string",
+        "readiness check: the name form the destination is addressed by (`netbios`, `fqdn` or `cn`): Kerberos asks for the SPN in that form",
     ),
 ];
 
@@ -676,6 +726,7 @@ pub struct ScanView {
     pub inventory_errors: Vec<InventoryErrorView>,
     pub tls_verification_disabled: bool,
     pub notes: Vec<String>,
+    pub functional_level: Option<u32>,
     pub host_count: usize,
     pub group_count: usize,
 }
@@ -710,6 +761,7 @@ pub fn scan_view(a: &Analysis, now: DateTime<Utc>) -> ScanView {
             .collect(),
         tls_verification_disabled: s.meta.tls_verification_disabled,
         notes: a.notes.clone(),
+        functional_level: s.domain.functional_level,
         host_count: a.hosts.len(),
         group_count: a.groups.len(),
     }
@@ -777,6 +829,7 @@ pub struct HostView {
     pub storage: Vec<String>,
     pub delegations: Vec<EntryBrief>,
     pub migration_targets: Vec<String>,
+    pub self_delegations: Vec<String>,
     pub kcd_only_migration_targets: Vec<String>,
     pub rbcd_present: bool,
     pub rbcd_allowed: Vec<TrusteeView>,
@@ -873,6 +926,11 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
             })
             .collect(),
         migration_targets: host.migration_targets.iter().map(|t| name_of(*t)).collect(),
+        self_delegations: host
+            .self_entries
+            .iter()
+            .map(|e| a.entries[*e].value.to_string())
+            .collect(),
         kcd_only_migration_targets: host
             .migration_targets
             .iter()
@@ -936,6 +994,24 @@ pub struct PairView {
     pub missing_migration: bool,
     pub missing_cifs: bool,
     pub missing_forms: Vec<String>,
+    pub missing_form_kinds: Vec<&'static str>,
+}
+
+/// The name forms (`netbios`, `fqdn`) missing from a one-form delegation, for `blocks`.
+fn missing_form_kinds(pairs: &[(bool, bool)], rbcd: bool) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if rbcd {
+        return out;
+    }
+    for &(fqdn_set, netbios_set) in pairs {
+        if fqdn_set && !netbios_set && !out.contains(&"netbios") {
+            out.push("netbios");
+        }
+        if netbios_set && !fqdn_set && !out.contains(&"fqdn") {
+            out.push("fqdn");
+        }
+    }
+    out
 }
 
 fn missing_forms(
@@ -1006,6 +1082,13 @@ pub fn peer_pair_view(
         missing_migration: !has_migration && !rbcd,
         missing_cifs: !has_cifs && !rbcd,
         missing_forms: forms,
+        missing_form_kinds: missing_form_kinds(
+            &[
+                (f.migration_fqdn, f.migration_netbios),
+                (f.cifs_fqdn, f.cifs_netbios),
+            ],
+            rbcd,
+        ),
     }
 }
 
@@ -1078,6 +1161,11 @@ pub fn storage_pair_view(
         missing_migration: false,
         missing_cifs: !has_cifs && !rbcd,
         missing_forms: forms,
+        missing_form_kinds: if computer.is_some() {
+            missing_form_kinds(&[(cifs_fqdn, cifs_netbios)], rbcd)
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -1111,6 +1199,11 @@ pub struct EntryView {
     pub target_is_hyperv_host: bool,
     pub target_group: Option<String>,
     pub classification: &'static str,
+    pub defect: Option<String>,
+    pub intended: Option<String>,
+    pub targets_self: bool,
+    pub target_is_domain: bool,
+    pub external_domain: Option<String>,
     /// An [`OwnerView`]; one value shared by all entries of an owner (see
     /// [`entry_view_with_owner`]).
     pub owner: Value,
@@ -1185,6 +1278,14 @@ pub fn entry_view_with_owner(a: &Analysis, e: usize, owner: Value) -> EntryView 
         target_is_hyperv_host: target_host.is_some(),
         target_group: group_name(a, target_host),
         classification: e.classification.as_str(),
+        defect: e.defect.clone(),
+        intended: e
+            .defect
+            .as_ref()
+            .and_then(|_| crate::analysis::targets::intended_value(e.value)),
+        targets_self: e.targets_self,
+        target_is_domain: e.target_is_domain,
+        external_domain: e.external_domain.clone(),
         owner,
     }
 }
@@ -1201,6 +1302,7 @@ pub struct AccountView {
     pub uac_names: Vec<&'static str>,
     pub not_delegated: bool,
     pub protected_users: bool,
+    pub protected_users_applies: Option<bool>,
     pub privileged: bool,
     pub via: Vec<String>,
     pub admin_count: Option<u32>,
@@ -1228,6 +1330,7 @@ pub fn account_view(a: &Analysis, i: usize, as_operator: bool) -> AccountView {
         uac_names: acct.uac.names(),
         not_delegated: acct.uac.not_delegated(),
         protected_users: f.protected_users,
+        protected_users_applies: a.protected_users_applies(i),
         privileged: !f.privileged_via.is_empty(),
         via: f.privileged_via.clone(),
         admin_count: acct.admin_count,

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
-use hvaudit::findings::{Finding, GroupReadiness, ReadinessCell, Scope, Severity, Status};
+use hvaudit::findings::{
+    Finding, GroupReadiness, ReadinessCell, ReadinessState, Scope, Severity, Status,
+};
 use hvaudit::model::{Domain, DomainController, Gap, ReadRecord, ScanMeta};
 use hvaudit::report::{
     AccountClass, DelegationRow, DelegationType, DiffSummary, PrivilegedRow, ReportData, RuleDoc,
@@ -121,13 +123,26 @@ pub fn generated_finding(i: usize) -> Finding {
 }
 
 fn cell(from: &str, to: &str, same_cluster: bool, blocking: &[(&str, &str)]) -> ReadinessCell {
+    let state = if blocking.is_empty() {
+        ReadinessState::Ready
+    } else {
+        ReadinessState::Blocked
+    };
     ReadinessCell {
         from: from.into(),
         to: to.into(),
         ready: blocking.is_empty(),
+        state,
+        ready_forms: if blocking.is_empty() {
+            vec!["netbios".into(), "fqdn".into()]
+        } else {
+            Vec::new()
+        },
         same_cluster,
         blocking_rules: blocking.iter().map(|(r, _)| r.to_string()).collect(),
         reasons: blocking.iter().map(|(_, m)| m.to_string()).collect(),
+        unknown: Vec::new(),
+        forms: Vec::new(),
     }
 }
 
