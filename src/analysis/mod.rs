@@ -6,6 +6,7 @@ pub mod groups;
 pub mod hosts;
 pub mod os;
 pub mod privileged;
+pub mod rbcd;
 pub mod spn;
 pub mod targets;
 
