@@ -12,7 +12,7 @@ use crate::inventory::HostInventory;
 use crate::model::{Computer, Sid, Snapshot, os_build};
 
 pub(crate) use super::rbcd::serde_kind;
-pub use super::rbcd::{RbcdFacts, RbcdTrusteeFacts};
+pub use super::rbcd::{RbcdCoverage, RbcdFacts, RbcdTrusteeFacts, Requester};
 
 /// Which forms (NetBIOS, FQDN) of a peer a host delegates the migration service and cifs to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -250,12 +250,19 @@ pub fn delegation_facts(
         let Some(c) = hosts[h].computer else { continue };
         let rbcd = RbcdFacts::build(&snapshot.computers[c], snapshot, index);
         if rbcd.present {
+            // Only hosts the RBCD is known to cover are listed; undecided ones are not.
+            let covered = |other: &HostFacts| {
+                other.sid.as_ref().is_some_and(|sid| {
+                    rbcd.coverage(&Requester {
+                        sid,
+                        dn: other.dn.as_deref(),
+                        is_computer: other.computer.is_some(),
+                    }) == RbcdCoverage::Covers
+                })
+            };
             if rbcd.allow_any_computer {
                 for (g, other) in hosts.iter().enumerate() {
-                    if g != h
-                        && let Some(sid) = &other.sid
-                        && rbcd.covers(sid, true)
-                    {
+                    if g != h && covered(other) {
                         granted[g].push(h);
                     }
                 }
@@ -264,7 +271,7 @@ pub fn delegation_facts(
                     if let Some(Principal::Computer(oc)) = index.by_sid(sid)
                         && let Some(&g) = host_by_computer.get(&oc)
                         && g != h
-                        && rbcd.covers(sid, true)
+                        && covered(&hosts[g])
                     {
                         granted[g].push(h);
                     }
