@@ -36,7 +36,11 @@ fn computer(
         operating_system_version: Some("10.0 (20348)".into()),
         spns: vec![],
         allowed_to_delegate_to: kcd.iter().map(|s| s.to_string()).collect(),
-        rbcd: rbcd.map(|trustees| Rbcd { trustees }),
+        rbcd: rbcd.map(|trustees| Rbcd {
+            trustees,
+            no_dacl: false,
+            opaque: vec![],
+        }),
         when_changed: None,
         delegation_changed: None,
         uac_changed: None,
@@ -73,6 +77,8 @@ fn trustee(s: Option<Sid>, ace_type: &str) -> RbcdTrustee {
         sid: s.unwrap(),
         ace_type: ace_type.into(),
         access_mask: 0xf01ff,
+        ace_flags: 0,
+        object_type: None,
     }
 }
 

@@ -695,8 +695,9 @@ fn hv005_ignores_kerberos_only_kcd_to_cluster_peers() {
     assert_eq!(keys(&out), vec![]);
 }
 
-#[test]
-fn rbcd_deny_ace_wins_over_group_allow() {
+/// HVA02's RBCD allows group HV-Hosts (HVA01 a member) and holds a deny ACE for HVA01 at
+/// `deny_at` in the DACL.
+fn rbcd_group_allow_and_member_deny(deny_at: usize) -> Vec<(String, String, Option<String>)> {
     let mut fx = Fx::new();
     fx.hv("HVA01", BUILD_2022, true);
     fx.hv("HVA02", BUILD_2022, true);
@@ -705,22 +706,33 @@ fn rbcd_deny_ace_wins_over_group_allow() {
     fx.member(&g, "HVA01", &[], false);
     let a1 = fx.csid("HVA01");
     fx.rbcd("HVA02", &[g]);
-    fx.comp("HVA02")
-        .rbcd
-        .as_mut()
-        .unwrap()
-        .trustees
-        .push(hvaudit::model::RbcdTrustee {
+    fx.comp("HVA02").rbcd.as_mut().unwrap().trustees.insert(
+        deny_at,
+        hvaudit::model::RbcdTrustee {
             sid: a1,
             ace_type: "deny".into(),
             access_mask: 0xF01FF,
-        });
-    let out = fx.audit(&Config::default(), None);
+            ace_flags: 0,
+            object_type: None,
+        },
+    );
+    keys(&fx.audit(&Config::default(), None))
+}
+
+#[test]
+fn rbcd_deny_ace_before_a_group_allow_wins() {
     assert_eq!(
-        keys(&out),
+        rbcd_group_allow_and_member_deny(0),
         vec![
             k("HV002", "HVA01", Some("HVA02")),
             k("HV003", "HVA01", Some("HVA02")),
         ]
     );
+}
+
+#[test]
+fn rbcd_deny_ace_after_a_group_allow_comes_too_late() {
+    // The access check stops at the first ACE that decides (MS-DTYP 2.5.3.2): the group's
+    // allow has already granted HVA01 the right when the deny is reached.
+    assert_eq!(rbcd_group_allow_and_member_deny(1), vec![]);
 }

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod hosts;
 pub mod os;
 pub mod privileged;
+pub mod rbcd;
 pub mod spn;
 pub mod targets;
 pub mod unknowns;
@@ -21,6 +22,7 @@ pub use groups::{MigrationGroup, StorageServer};
 pub use hosts::{DelegationForms, HostFacts};
 pub use os::OsGeneration;
 pub use privileged::AccountFacts;
+pub use rbcd::{RbcdCoverage, Requester};
 pub use spn::{Spn, SpnError};
 pub use targets::{Classification, DelegationEntry};
 
@@ -341,13 +343,24 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    /// The account `to` trusts `from` through its RBCD: allowed and not denied.
+    /// The account `to` is known to trust `from` through its RBCD
+    /// ([`RbcdCoverage::Covers`]; an undecidable RBCD is false here, see
+    /// [`Analysis::rbcd_coverage`]).
     pub fn rbcd_covers(&self, from: usize, to: usize) -> bool {
-        let Some(sid) = self.hosts[from].sid.as_ref() else {
-            return false;
+        self.rbcd_coverage(from, to) == RbcdCoverage::Covers
+    }
+
+    /// Whether `to`'s RBCD lets `from` delegate to it: covers, does not, or cannot be decided
+    /// from the snapshot (an ACE or a group membership hvaudit cannot evaluate).
+    pub fn rbcd_coverage(&self, from: usize, to: usize) -> RbcdCoverage {
+        let f = &self.hosts[from];
+        let Some(sid) = f.sid.as_ref() else {
+            return RbcdCoverage::DoesNot;
         };
-        self.hosts[to]
-            .rbcd
-            .covers(sid, self.hosts[from].computer.is_some())
+        self.hosts[to].rbcd.coverage(&Requester {
+            sid,
+            dn: f.dn.as_deref(),
+            is_computer: f.computer.is_some(),
+        })
     }
 }

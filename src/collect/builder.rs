@@ -9,11 +9,11 @@ use super::RawEntry;
 use super::replmeta::{
     ATTID_MS_DS_ALLOWED_TO_DELEGATE_TO, ATTID_USER_ACCOUNT_CONTROL, change_time, parse_repl_meta,
 };
-use super::secdesc::parse_rbcd;
+use super::secdesc::{parse_rbcd_descriptor, undecided_aces};
 use crate::model::sid::well_known as wk;
 use crate::model::{
     Account, AccountKind, Computer, Domain, DomainController, EffectiveMember, Gap, Group,
-    PrincipalKind, Rbcd, SNAPSHOT_SCHEMA_VERSION, ScanMeta, Sid, Snapshot, Uac, uac,
+    PrincipalKind, SNAPSHOT_SCHEMA_VERSION, ScanMeta, Sid, Snapshot, Uac, uac,
 };
 
 /// Which groups, beyond the privileged ones, get their membership resolved.
@@ -221,8 +221,18 @@ impl SnapshotBuilder {
         let pgid = self.number(e, "primarygroupid");
         let rbcd = match e.first("msds-allowedtoactonbehalfofotheridentity") {
             None => None,
-            Some(raw) => match parse_rbcd(raw) {
-                Ok(trustees) => Some(Rbcd { trustees }),
+            Some(raw) => match parse_rbcd_descriptor(raw) {
+                Ok(rbcd) => {
+                    // An ACE whose effect is not decided (callback, object type, generic mask,
+                    // unknown type) leaves who may delegate unknown, not empty.
+                    for why in undecided_aces(&rbcd) {
+                        self.gap(
+                            format!("msDS-AllowedToActOnBehalfOfOtherIdentity of {}", e.dn),
+                            format!("{why}: who this descriptor lets delegate is unknown"),
+                        );
+                    }
+                    Some(rbcd)
+                }
                 Err(err) => {
                     self.gap(
                         format!("msDS-AllowedToActOnBehalfOfOtherIdentity of {}", e.dn),

@@ -106,17 +106,57 @@ pub struct Computer {
 }
 
 /// Resource-based constrained delegation: who may delegate to this account.
+///
+/// The DACL of the stored security descriptor (MS-DTYP 2.4.6), in ACL order, with what the
+/// access check (MS-DTYP 2.5.3.2) needs: `no_dacl` (everyone is granted) and the ACEs hvaudit
+/// cannot read (`opaque`), which make any decision they could change unknown.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rbcd {
+    /// The ACEs that name a SID, in ACL order (ACEs in `opaque` left out).
     pub trustees: Vec<RbcdTrustee>,
+    /// SE_DACL_PRESENT clear or a NULL DACL: Windows' access check grants every requester.
+    /// (An empty DACL, by contrast, grants no one.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_dacl: bool,
+    /// ACEs of a type hvaudit does not evaluate (audit, label, unknown types...), each with
+    /// where it sits among `trustees`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opaque: Vec<OpaqueAce>,
 }
 
+/// One ACE of `msDS-AllowedToActOnBehalfOfOtherIdentity` (MS-DTYP 2.4.4).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RbcdTrustee {
     pub sid: Sid,
-    /// ACE type: `allow` or `deny` (other types are recorded by number).
+    /// ACE type: `allow`, `deny`, `allow_object`, `deny_object`; other types by number
+    /// (`type-9` is ACCESS_ALLOWED_CALLBACK, `type-10` its deny, `type-11`/`type-12` the
+    /// object forms).
     pub ace_type: String,
     pub access_mask: u32,
+    /// `AceFlags` (MS-DTYP 2.4.4.1); 0x08 INHERIT_ONLY_ACE means it does not apply here.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ace_flags: u8,
+    /// Object ACEs: the ObjectType GUID when ACE_OBJECT_TYPE_PRESENT is set (lower-case,
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`); None for other ACEs and object ACEs without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_type: Option<String>,
+}
+
+/// An ACE hvaudit does not evaluate: it could grant or deny anyone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OpaqueAce {
+    /// Its index in the ACL (0-based).
+    pub index: usize,
+    /// How many of `Rbcd::trustees` come before it.
+    pub before: usize,
+    /// `AceType` byte.
+    pub ace_type: u8,
+    /// `AceFlags` byte.
+    pub ace_flags: u8,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

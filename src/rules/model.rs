@@ -7,7 +7,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::analysis::hosts::serde_kind;
-use crate::analysis::{Analysis, Principal, principal_dn, principal_name};
+use crate::analysis::{Analysis, Principal, RbcdCoverage, Requester, principal_dn, principal_name};
 use crate::findings::Scope;
 use crate::inventory::MigrationAuth;
 
@@ -304,9 +304,14 @@ pub const VARIABLES: &[VarDoc] = &[
         "a Hyper-V host of this host's migration group",
     ),
     v(
+        "host.rbcd_undecided",
+        "list of string",
+        "ACEs of its RBCD whose effect hvaudit cannot decide (callback, object type, generic mask, unknown type), one line each",
+    ),
+    v(
         "host.rbcd_granted_by",
         "list of string",
-        "hosts whose RBCD lets this host delegate to them",
+        "hosts whose RBCD is known to let this host delegate to them",
     ),
     v(
         "host.delegation_changed",
@@ -409,7 +414,12 @@ pub const VARIABLES: &[VarDoc] = &[
     v(
         "pair.rbcd_covers",
         "bool",
-        "to's RBCD lets from delegate to every service of to",
+        "to's RBCD is known to let from delegate to every service of to",
+    ),
+    v(
+        "pair.rbcd_unknown",
+        "bool",
+        "whether to's RBCD lets from delegate cannot be decided (an ACE or a group membership hvaudit cannot evaluate); `rbcd_covers` is then false",
     ),
     v(
         "pair.missing_migration",
@@ -833,6 +843,7 @@ pub struct HostView {
     pub kcd_only_migration_targets: Vec<String>,
     pub rbcd_present: bool,
     pub rbcd_allowed: Vec<TrusteeView>,
+    pub rbcd_undecided: Vec<String>,
     pub rbcd_granted_by: Vec<String>,
     pub delegation_changed: Option<String>,
     pub uac_changed: Option<String>,
@@ -960,6 +971,7 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
                 }
             })
             .collect(),
+        rbcd_undecided: host.rbcd.undecided.clone(),
         rbcd_granted_by: host.rbcd_granted_by.iter().map(|t| name_of(*t)).collect(),
         delegation_changed: computer.and_then(|c| c.delegation_changed.as_ref().map(fmt_time)),
         uac_changed: computer.and_then(|c| c.uac_changed.as_ref().map(fmt_time)),
@@ -991,6 +1003,7 @@ pub struct PairView {
     pub has_cifs_fqdn: bool,
     pub has_cifs_netbios: bool,
     pub rbcd_covers: bool,
+    pub rbcd_unknown: bool,
     pub missing_migration: bool,
     pub missing_cifs: bool,
     pub missing_forms: Vec<String>,
@@ -1045,7 +1058,8 @@ pub fn peer_pair_view(
         .computer
         .and_then(|c| a.hosts[from].forms.get(&c).copied())
         .unwrap_or_default();
-    let rbcd = a.rbcd_covers(from, to);
+    let coverage = a.rbcd_coverage(from, to);
+    let rbcd = coverage == RbcdCoverage::Covers;
     let t = &a.hosts[to];
     let mut forms = Vec::new();
     missing_forms(
@@ -1079,6 +1093,7 @@ pub fn peer_pair_view(
         has_cifs_fqdn: f.cifs_fqdn,
         has_cifs_netbios: f.cifs_netbios,
         rbcd_covers: rbcd,
+        rbcd_unknown: coverage == RbcdCoverage::Unknown,
         missing_migration: !has_migration && !rbcd,
         missing_cifs: !has_cifs && !rbcd,
         missing_forms: forms,
@@ -1114,12 +1129,16 @@ pub fn storage_pair_view(
             (hit && key.contains('.'), hit && !key.contains('.'))
         }
     };
-    let rbcd = match (computer, host.sid.as_ref()) {
-        (Some(c), Some(sid)) => {
-            crate::analysis::hosts::RbcdFacts::build(c, a.snapshot, &a.index).covers(sid, true)
-        }
-        _ => false,
+    let coverage = match (computer, host.sid.as_ref()) {
+        (Some(c), Some(sid)) => crate::analysis::hosts::RbcdFacts::build(c, a.snapshot, &a.index)
+            .coverage(&Requester {
+                sid,
+                dn: host.dn.as_deref(),
+                is_computer: host.computer.is_some(),
+            }),
+        _ => RbcdCoverage::DoesNot,
     };
+    let rbcd = coverage == RbcdCoverage::Covers;
     let name = computer
         .map(|c| {
             c.sam_account_name
@@ -1158,6 +1177,7 @@ pub fn storage_pair_view(
         has_cifs_fqdn: cifs_fqdn,
         has_cifs_netbios: cifs_netbios,
         rbcd_covers: rbcd,
+        rbcd_unknown: coverage == RbcdCoverage::Unknown,
         missing_migration: false,
         missing_cifs: !has_cifs && !rbcd,
         missing_forms: forms,

@@ -190,8 +190,12 @@ impl Fx {
                     sid: s.clone(),
                     ace_type: "allow".into(),
                     access_mask: 0xF01FF,
+                    ace_flags: 0,
+                    object_type: None,
                 })
                 .collect(),
+            no_dacl: false,
+            opaque: vec![],
         });
     }
 
