@@ -424,12 +424,12 @@ pub const VARIABLES: &[VarDoc] = &[
     v(
         "pair.missing_migration",
         "bool",
-        "peer pair with neither the migration service delegated nor RBCD cover",
+        "peer pair with neither the migration service delegated nor RBCD cover (false when RBCD is undecided: `rbcd_unknown`)",
     ),
     v(
         "pair.missing_cifs",
         "bool",
-        "neither cifs delegated nor RBCD cover",
+        "neither cifs delegated nor RBCD cover (false when RBCD is undecided)",
     ),
     v(
         "pair.missing_forms",
@@ -1094,15 +1094,16 @@ pub fn peer_pair_view(
         has_cifs_netbios: f.cifs_netbios,
         rbcd_covers: rbcd,
         rbcd_unknown: coverage == RbcdCoverage::Unknown,
-        missing_migration: !has_migration && !rbcd,
-        missing_cifs: !has_cifs && !rbcd,
+        // Undecided RBCD may cover the pair: not known to be missing (readiness says unknown).
+        missing_migration: !has_migration && !rbcd && coverage != RbcdCoverage::Unknown,
+        missing_cifs: !has_cifs && !rbcd && coverage != RbcdCoverage::Unknown,
         missing_forms: forms,
         missing_form_kinds: missing_form_kinds(
             &[
                 (f.migration_fqdn, f.migration_netbios),
                 (f.cifs_fqdn, f.cifs_netbios),
             ],
-            rbcd,
+            coverage != RbcdCoverage::DoesNot,
         ),
     }
 }
@@ -1179,10 +1180,13 @@ pub fn storage_pair_view(
         rbcd_covers: rbcd,
         rbcd_unknown: coverage == RbcdCoverage::Unknown,
         missing_migration: false,
-        missing_cifs: !has_cifs && !rbcd,
+        missing_cifs: !has_cifs && !rbcd && coverage != RbcdCoverage::Unknown,
         missing_forms: forms,
         missing_form_kinds: if computer.is_some() {
-            missing_form_kinds(&[(cifs_fqdn, cifs_netbios)], rbcd)
+            missing_form_kinds(
+                &[(cifs_fqdn, cifs_netbios)],
+                coverage != RbcdCoverage::DoesNot,
+            )
         } else {
             Vec::new()
         },
