@@ -97,6 +97,13 @@ fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
             SNAPSHOT_SCHEMA_VERSION
         )));
     }
+    // One object twice cannot be audited without picking a copy by accident: refuse the file.
+    if let Some(dup) = snap.duplicate_objects() {
+        return Err(Failure::usage(format!(
+            "{}: {dup}: a snapshot holds each directory object once; collect it again",
+            path.display()
+        )));
+    }
     Ok(snap)
 }
 
