@@ -59,6 +59,12 @@ fn load_inputs(input: &InputArgs, audit: &AuditArgs, verbose: u8) -> Result<Inpu
         Some(p) => read_snapshot(p)?,
         None => load_source(&input.source, &build, verbose)?,
     };
+    // Two inventory rows for one computer (under names the reader could not relate): refused
+    // rather than letting one row win.
+    if let Some(inv) = &inventory {
+        inv.check_against(&snapshot)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+    }
     let mut sources = vec![format!("directory: {}", snapshot.meta.source)];
     if let Some(p) = &audit.hosts {
         sources.push(format!("inventory: {}", p.display()));

@@ -38,6 +38,7 @@ pub(crate) fn parse_text(text: &str, label: &str) -> Result<HostInventory, Inven
     let columns = columns(headers, label)?;
 
     let mut hosts = Vec::new();
+    let mut locations = Vec::new();
     let mut duplicates = DuplicateCheck::default();
     let mut record = ::csv::StringRecord::new();
     let mut row = 0;
@@ -62,10 +63,12 @@ pub(crate) fn parse_text(text: &str, label: &str) -> Result<HostInventory, Inven
         }
         duplicates.check(label, &host.computer_name, at)?;
         hosts.push(host);
+        locations.push(at);
     }
     Ok(HostInventory {
         source: label.to_string(),
         hosts,
+        locations,
     })
 }
 
