@@ -190,7 +190,8 @@ impl SnapshotBuilder {
             // it (a host whose unconstrained delegation went unseen would otherwise pass).
             self.gap(
                 format!("entry {}{}", e.dn, at_line(e.line)),
-                "has no objectClass: what kind of object it is cannot be told, so nothing on it                  (delegation, group membership) was audited; export objectClass for every entry",
+                "has no objectClass: what kind of object it is cannot be told, so nothing on it \
+                 (delegation, group membership) was audited; export objectClass for every entry",
             );
             return;
         }
