@@ -4,6 +4,12 @@
 //!
 //! Everything from the directory is hostile: values reach the script only through
 //! [`ps_quote`] (inside code) or [`ps_comment`] (inside `#` comments).
+//!
+//! A value that was not valid UTF-8 in the directory reaches hvaudit with U+FFFD in place of
+//! the bad bytes (the snapshot builder records it as a gap). Its text is not the stored one, so
+//! writing or removing it would touch a different value: [`ps_quote`] never turns a string
+//! holding U+FFFD into a literal, and a change that would need one is written as comments
+//! explaining how to make it by hand.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -46,7 +52,25 @@ impl RemediationMeta {
 /// script, where a terminal showing it interprets them (`cat fix.ps1`) and a reviewer sees
 /// reordered or hidden text. A value holding any becomes a parenthesised concatenation that
 /// names them, `('a' + [char]0x001B + 'b')`: the same string to PowerShell, inert on screen.
+///
+/// A string holding U+FFFD (the replacement character, what a value that was not valid UTF-8
+/// decodes to) becomes [`UNDECODABLE`], an expression that throws, never a literal: the text is
+/// not the stored value, and [`script`] comments out every change that contains it.
 pub fn ps_quote(s: &str) -> String {
+    if s.contains('\u{FFFD}') {
+        return UNDECODABLE.to_string();
+    }
+    ps_literal(s)
+}
+
+/// What [`ps_quote`] writes for a value that was not decoded exactly. It throws if run, so even
+/// a change someone uncomments by hand writes nothing.
+pub const UNDECODABLE: &str = "$(throw 'hvaudit: this value was not valid UTF-8 in the directory \
+     and is not written: fix it by hand')";
+
+/// The literal for `s`, U+FFFD included: only for text the script displays (ShouldProcess
+/// prompts, the reboot list), never for a value it writes.
+fn ps_literal(s: &str) -> String {
     if !s.chars().any(needs_char_code) {
         return quoted(s);
     }
@@ -129,6 +153,7 @@ pub fn script(findings: &[Finding], meta: &RemediationMeta) -> String {
         .iter()
         .filter(|f| f.status == Status::Suppressed)
         .count();
+    let refused = fixable.iter().filter(|f| writes_undecodable(f)).count();
     let manual = findings.len() - fixable.len() - suppressed;
 
     let mut by_object: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
@@ -145,10 +170,10 @@ pub fn script(findings: &[Finding], meta: &RemediationMeta) -> String {
     header(
         &mut s,
         meta,
-        fixable.len(),
+        fixable.len() - refused,
         by_object.len(),
         suppressed,
-        manual,
+        manual + refused,
     );
     if by_object.is_empty() {
         s.push_str("# No open finding carries a remediation: nothing to change.\n");
@@ -171,6 +196,13 @@ fn is_fixable(f: &Finding) -> bool {
         && f.remediation
             .as_deref()
             .is_some_and(|r| !r.trim().is_empty())
+}
+
+/// The change would write or remove a value that was not decoded exactly (see [`ps_quote`]).
+fn writes_undecodable(f: &Finding) -> bool {
+    f.remediation
+        .as_deref()
+        .is_some_and(|r| r.contains(UNDECODABLE))
 }
 
 fn is_delegation_change(f: &Finding) -> bool {
@@ -228,21 +260,42 @@ fn region(s: &mut String, group: &[&Finding]) {
             let _ = writeln!(s, "#   target: {}", ps_comment(t));
         }
         let _ = writeln!(s, "#   {}", ps_comment(&f.message));
+        if writes_undecodable(f) {
+            refused_change(s, f);
+            continue;
+        }
         // ShouldProcess arguments are only displayed, so they get the one-line comment form.
         let action = ps_comment(&format!("{}: {}", f.rule_id, f.title));
         let _ = writeln!(
             s,
             "if ($PSCmdlet.ShouldProcess({}, {})) {{",
-            ps_quote(&name),
-            ps_quote(&action)
+            ps_literal(&name),
+            ps_literal(&action)
         );
         push_snippet(s, f.remediation.as_deref().unwrap_or(""));
         if is_delegation_change(f) {
-            let _ = writeln!(s, "    $hvauditDelegationChanged += {}", ps_quote(&name));
+            let _ = writeln!(s, "    $hvauditDelegationChanged += {}", ps_literal(&name));
         }
         s.push_str("}\n");
     }
     let _ = writeln!(s, "#endregion {name}\n");
+}
+
+/// A change that needs a value that was not valid UTF-8: only comments, saying why and how to
+/// make it by hand, then the change itself commented out (its value stays [`UNDECODABLE`]).
+fn refused_change(s: &mut String, f: &Finding) {
+    s.push_str(
+        "# NOT WRITTEN: this change needs a value that was not valid UTF-8 in the directory\n\
+         # (hvaudit shows it with U+FFFD in place of the bad bytes). Its text is not the stored\n\
+         # value, so writing or removing it would touch a different value than the one stored.\n\
+         # Fix it by hand: look at the stored bytes of the attribute named in the message, e.g.\n\
+         #     Get-ADObject -Identity '<DN>' -Properties * | Format-List\n\
+         # or in ADSI Edit, remove or correct the value there, then scan again.\n\
+         # The change hvaudit would otherwise make:\n",
+    );
+    for line in f.remediation.as_deref().unwrap_or("").trim_end().lines() {
+        let _ = writeln!(s, "#     {}", ps_comment(line));
+    }
 }
 
 /// Indents the snippet for readability, except when it holds a here-string: a here-string's
@@ -265,7 +318,10 @@ fn push_snippet(s: &mut String, snippet: &str) {
 
 fn footer(s: &mut String, fixable: &[&Finding]) {
     let mut hosts: BTreeMap<String, &str> = BTreeMap::new();
-    for f in fixable.iter().filter(|f| is_delegation_change(f)) {
+    for f in fixable
+        .iter()
+        .filter(|f| is_delegation_change(f) && !writes_undecodable(f))
+    {
         hosts.entry(f.object.to_lowercase()).or_insert(&f.object);
     }
     if hosts.is_empty() {
@@ -315,6 +371,14 @@ mod tests {
             ps_quote("\u{202e}\u{202e}"),
             "('' + [char]0x202E + [char]0x202E)"
         );
+    }
+
+    #[test]
+    fn undecodable_values_never_become_literals() {
+        assert_eq!(ps_quote("MSSQLSvc/sql\u{FFFD}(.t.example"), UNDECODABLE);
+        assert_eq!(ps_quote(&["a", "\u{FFFD}"].concat()), UNDECODABLE);
+        // Display text keeps the character.
+        assert_eq!(ps_literal("HV\u{FFFD}03"), "'HV\u{FFFD}03'");
     }
 
     #[test]

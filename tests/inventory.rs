@@ -252,9 +252,9 @@ fn csv_line_numbers_count_multiline_values() {
     let (_, message) = load_err("multiline-then-bad-date.csv");
     assert_eq!(
         message,
-        "multiline-then-bad-date.csv: row 2 (line 4), column LastBootUpTime: expected an ISO \
-         8601 date and time such as 2026-11-20T06:12:00.0000000+01:00, found '11/20/2026 6:12:00 \
-         AM'"
+        "multiline-then-bad-date.csv: row 2 (line 4), column LastBootUpTime: '03/04/2026 \
+         6:12:00 AM' is ambiguous: 3/4 could be day/month or month/day; write the date as ISO \
+         8601 (yyyy-MM-ddTHH:mm:ss, e.g. with ToString('o'))"
     );
 }
 
@@ -379,10 +379,21 @@ fn csv_header_only_and_empty_inputs() {
         parse_csv("".as_bytes(), "t.csv"),
         Err(InventoryError::Layout { .. })
     ));
-    assert!(matches!(
-        parse_csv(&b"ComputerName\nHV\xff01\n"[..], "t.csv"),
-        Err(InventoryError::Encoding { .. })
-    ));
+    // Not UTF-8 and no byte-order mark: the ANSI code page (Windows-1252)...
+    assert_eq!(
+        parse_csv(&b"ComputerName\nHV\xff01\n"[..], "t.csv")
+            .unwrap()
+            .hosts[0]
+            .computer_name,
+        "HV\u{ff}01"
+    );
+    // ...but a byte-order mark is believed: what it contradicts is an encoding error.
+    assert_eq!(
+        parse_csv(&b"\xEF\xBB\xBFComputerName\nHV\xff01\n"[..], "t.csv")
+            .unwrap_err()
+            .to_string(),
+        "t.csv: line 2: not valid UTF-8 although the byte-order mark says UTF-8"
+    );
 }
 
 #[test]
@@ -555,8 +566,12 @@ fn mangled_fixtures_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .chain(std::fs::read_dir(dir.join("variants")).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file());
+    for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let mut inputs: Vec<Vec<u8>> = (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
         for _ in 0..200 {
@@ -570,4 +585,84 @@ fn mangled_fixtures_never_panic() {
             let _ = parse_json(&String::from_utf8_lossy(&input), "m.json");
         }
     }
+}
+
+/// What every file under `variants/` holds (see `variants/gen_variants.py`).
+fn variant_hosts() -> Vec<InventoryHost> {
+    vec![
+        InventoryHost {
+            computer_name: "HV01".into(),
+            migration_enabled: Some(true),
+            authentication_type: Some(MigrationAuth::Kerberos),
+            performance_option: Some("Compression".into()),
+            use_any_network: Some(false),
+            maximum_migrations: Some(2),
+            credential_guard_running: Some(true),
+            last_boot: Some(utc("2026-11-20T05:12:00Z")),
+            cluster_name: Some("CL-MÜNCHEN".into()),
+            error: None,
+        },
+        InventoryHost {
+            computer_name: "hv02.contoso.com".into(),
+            migration_enabled: Some(false),
+            authentication_type: Some(MigrationAuth::CredSSP),
+            performance_option: Some("SMB".into()),
+            use_any_network: Some(true),
+            maximum_migrations: Some(4),
+            credential_guard_running: Some(false),
+            last_boot: Some(utc("2026-10-23T17:05:00Z")),
+            cluster_name: None,
+            error: None,
+        },
+        InventoryHost {
+            computer_name: "HV03".into(),
+            error: Some(
+                "Connecting to remote server HV03 failed: \"Access is denied\", code 5; see \
+                 about_Remote_Troubleshooting"
+                    .into(),
+            ),
+            ..Default::default()
+        },
+    ]
+}
+
+#[test]
+fn every_export_variant_reads_as_the_plain_one() {
+    let plain = load("variants/plain.csv").hosts;
+    assert_eq!(plain, variant_hosts());
+    for name in [
+        "ps51-utf8-type.csv",
+        "ps51-unicode.csv",
+        "ps51-useculture-de.csv",
+        "ps7-useculture-en-us.csv",
+        "excel-de.csv",
+        "excel-unicode-text.txt",
+        "convertto-json-ps7.json",
+    ] {
+        assert_eq!(load(&format!("variants/{name}")).hosts, plain, "{name}");
+    }
+}
+
+#[test]
+fn a_date_whose_day_and_month_cannot_be_told_is_refused_with_row_and_column() {
+    let (err, message) = load_err("variants/ambiguous-date.csv");
+    assert!(matches!(err, InventoryError::Value { .. }), "{err:?}");
+    assert!(
+        message.starts_with(
+            "variants/ambiguous-date.csv: row 2 (line 3), column LastBootUpTime: \
+             '03/04/2026 05:12:00' is ambiguous"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_separator_is_named_not_reported_as_a_missing_column() {
+    let (err, message) = load_err("variants/colon-separated.csv");
+    assert!(matches!(err, InventoryError::Layout { .. }), "{err:?}");
+    assert!(
+        message.contains("the header names ComputerName, but its columns are not separated")
+            && message.contains("':'"),
+        "{message}"
+    );
 }

@@ -60,6 +60,12 @@ fn load_inputs(input: &InputArgs, audit: &AuditArgs, verbose: u8) -> Result<Inpu
         Some(p) => read_snapshot(p)?,
         None => load_source(&input.source, &build, verbose)?,
     };
+    // Two inventory rows for one computer (under names the reader could not relate): refused
+    // rather than letting one row win.
+    if let Some(inv) = &inventory {
+        inv.check_against(&snapshot)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+    }
     let mut sources = vec![format!("directory: {}", snapshot.meta.source)];
     if let Some(p) = &audit.hosts {
         sources.push(format!("inventory: {}", p.display()));
@@ -96,6 +102,13 @@ fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
             path.display(),
             snap.schema_version,
             SNAPSHOT_SCHEMA_VERSION
+        )));
+    }
+    // One object twice cannot be audited without picking a copy by accident: refuse the file.
+    if let Some(dup) = snap.duplicate_objects() {
+        return Err(Failure::usage(format!(
+            "{}: {dup}: a snapshot holds each directory object once; collect it again",
+            path.display()
         )));
     }
     Ok(snap)

@@ -10,6 +10,7 @@ use super::replmeta::{
     ATTID_MS_DS_ALLOWED_TO_DELEGATE_TO, ATTID_USER_ACCOUNT_CONTROL, change_time, parse_repl_meta,
 };
 use super::secdesc::{parse_rbcd_descriptor, undecided_aces};
+use crate::model::dn::DnKey;
 use crate::model::sid::well_known as wk;
 use crate::model::{
     Account, AccountKind, Computer, Domain, DomainController, EffectiveMember, Gap, Group,
@@ -38,6 +39,41 @@ struct Principal {
     kind: PrincipalKind,
 }
 
+/// Two entries that are one directory object: the same DN (compared as LDAP compares DNs, see
+/// [`crate::model::dn`]) or the same objectSid. Lines are 1-based LDIF lines, 0 when the entry
+/// did not come from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub first_dn: String,
+    pub first_line: usize,
+    pub dn: String,
+    pub line: usize,
+    /// What the two share: `the same DN` or `objectSid S-1-...`.
+    pub same: String,
+}
+
+impl Conflict {
+    /// One sentence naming both entries, for an error at the second one's line.
+    pub fn describe(&self) -> String {
+        format!(
+            "entry {} is the same object as {}{} ({}); an export holds each object once, so \
+             which copy is true cannot be told: remove one copy or export again",
+            self.dn,
+            self.first_dn,
+            at_line(self.first_line),
+            self.same
+        )
+    }
+}
+
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" at line {line}")
+    }
+}
+
 /// Accumulates entries in any order; [`SnapshotBuilder::finish`] resolves what needs the whole
 /// directory (group nesting, primary groups, serviceConnectionPoints, domain controllers).
 #[derive(Debug, Default)]
@@ -61,6 +97,14 @@ pub struct SnapshotBuilder {
     /// DN). Absence means the bind account may not read them; one gap per attribute at the end.
     missing: std::collections::BTreeMap<&'static str, (u64, String)>,
     entries: u64,
+    /// DN and line of every entry added, for naming the first copy of a duplicate.
+    places: Vec<(Box<str>, usize)>,
+    /// Comparison key of every DN added -> index in `places`.
+    seen_dns: HashMap<DnKey, u32>,
+    /// objectSid of every entry that has one -> index in `places`.
+    seen_sids: HashMap<Sid, u32>,
+    /// Duplicates not yet taken by the caller; those left at `finish` become gaps.
+    conflicts: Vec<Conflict>,
 }
 
 impl SnapshotBuilder {
@@ -88,14 +132,75 @@ impl SnapshotBuilder {
         self.entries
     }
 
+    /// The oldest duplicate found and not yet taken. A file source (LDIF) turns it into an
+    /// error naming both places; whatever is left at [`SnapshotBuilder::finish`] (a live DC
+    /// returning one object twice) becomes an SC001 gap, so the scan is incomplete either way.
+    pub fn take_conflict(&mut self) -> Option<Conflict> {
+        (!self.conflicts.is_empty()).then(|| self.conflicts.remove(0))
+    }
+
+    /// Records `e` as seen and notes a conflict when its DN or objectSid was seen before.
+    fn check_duplicate(&mut self, e: &RawEntry) {
+        let place = u32::try_from(self.places.len()).unwrap_or(u32::MAX);
+        self.places.push((e.dn.as_str().into(), e.line));
+        let mut first = None;
+        match self.seen_dns.entry(DnKey::of(&e.dn)) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                first = Some((
+                    *o.get(),
+                    "the same DN, compared as LDAP compares DNs".to_string(),
+                ));
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(place);
+            }
+        }
+        if first.is_none()
+            && let Some(sid) = e.first("objectsid").and_then(|r| Sid::from_bytes(r).ok())
+        {
+            let text = format!("the same objectSid {sid}");
+            match self.seen_sids.entry(sid) {
+                std::collections::hash_map::Entry::Occupied(o) => first = Some((*o.get(), text)),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(place);
+                }
+            }
+        }
+        if let Some((i, same)) = first {
+            let (first_dn, first_line) = self
+                .places
+                .get(i as usize)
+                .map_or((String::new(), 0), |(d, l)| (d.to_string(), *l));
+            self.conflicts.push(Conflict {
+                first_dn,
+                first_line,
+                dn: e.dn.clone(),
+                line: e.line,
+                same,
+            });
+        }
+    }
+
     pub fn add(&mut self, e: RawEntry) {
         self.entries += 1;
+        self.check_duplicate(&e);
+        if e.values("objectclass").is_empty() {
+            // Without objectClass nothing says whether this is a computer, a user or a group,
+            // so its delegation and memberships cannot be audited: say so instead of dropping
+            // it (a host whose unconstrained delegation went unseen would otherwise pass).
+            self.gap(
+                format!("entry {}{}", e.dn, at_line(e.line)),
+                "has no objectClass: what kind of object it is cannot be told, so nothing on it \
+                 (delegation, group membership) was audited; export objectClass for every entry",
+            );
+            return;
+        }
         if e.has_object_class("domainDNS") {
             self.add_domain(&e);
         } else if e.has_object_class("crossRef") {
             // Only the crossRef of a domain naming context carries the NetBIOS name we want.
-            if let Some(nb) = e.text("netbiosname") {
-                let nc = e.text("ncname").unwrap_or_default();
+            if let Some(nb) = self.text(&e, "netbiosname") {
+                let nc = self.text(&e, "ncname").unwrap_or_default();
                 if self
                     .domain_dn
                     .as_deref()
@@ -160,7 +265,7 @@ impl SnapshotBuilder {
     }
 
     fn number(&mut self, e: &RawEntry, attr: &str) -> Option<u32> {
-        let text = e.text(attr)?;
+        let text = self.text(e, attr)?;
         // userAccountControl and friends are signed 32-bit in the schema; accept both forms.
         match text.trim().parse::<i64>() {
             Ok(n) if (i32::MIN as i64..=u32::MAX as i64).contains(&n) => Some(n as u32),
@@ -175,7 +280,7 @@ impl SnapshotBuilder {
     }
 
     fn time(&mut self, e: &RawEntry, attr: &str) -> Option<DateTime<Utc>> {
-        let text = e.text(attr)?;
+        let text = self.text(e, attr)?;
         match parse_generalized_time(&text) {
             Some(t) => Some(t),
             None => {
@@ -257,22 +362,23 @@ impl SnapshotBuilder {
         };
         let when_changed = self.time(e, "whenchanged");
         self.add_principal(&e.dn, sid.clone(), PrincipalKind::Computer, pgid);
-        self.computers.push(Computer {
+        let computer = Computer {
             dn: e.dn.clone(),
-            sam_account_name: e.text("samaccountname").unwrap_or_default(),
-            dns_host_name: e.text("dnshostname"),
+            sam_account_name: self.text(e, "samaccountname").unwrap_or_default(),
+            dns_host_name: self.text(e, "dnshostname"),
             sid,
             uac,
-            operating_system: e.text("operatingsystem"),
-            operating_system_version: e.text("operatingsystemversion"),
-            spns: sorted(e.texts("serviceprincipalname")),
-            allowed_to_delegate_to: sorted(e.texts("msds-allowedtodelegateto")),
+            operating_system: self.text(e, "operatingsystem"),
+            operating_system_version: self.text(e, "operatingsystemversion"),
+            spns: sorted(self.texts(e, "serviceprincipalname")),
+            allowed_to_delegate_to: sorted(self.texts(e, "msds-allowedtodelegateto")),
             rbcd,
             when_changed,
             delegation_changed,
             uac_changed,
             hyperv_scp: false,
-        });
+        };
+        self.computers.push(computer);
     }
 
     fn add_account(&mut self, e: &RawEntry, kind: AccountKind) {
@@ -289,52 +395,101 @@ impl SnapshotBuilder {
         };
         self.add_principal(&e.dn, sid.clone(), pkind, pgid);
         let admin_count = self.number(e, "admincount");
-        self.accounts.push(Account {
+        let account = Account {
             dn: e.dn.clone(),
             kind,
-            sam_account_name: e.text("samaccountname").unwrap_or_default(),
+            sam_account_name: self.text(e, "samaccountname").unwrap_or_default(),
             sid,
             uac,
             admin_count,
             primary_group_id: pgid,
-            spns: sorted(e.texts("serviceprincipalname")),
-            allowed_to_delegate_to: sorted(e.texts("msds-allowedtodelegateto")),
-        });
+            spns: sorted(self.texts(e, "serviceprincipalname")),
+            allowed_to_delegate_to: sorted(self.texts(e, "msds-allowedtodelegateto")),
+        };
+        self.accounts.push(account);
     }
 
     fn add_group(&mut self, e: RawEntry) {
         let sid = self.sid_of(&e);
         let mut members = Vec::new();
+        // (start, end or None for `*`, as written) of each `member;range=` attribute.
+        let mut ranges: Vec<(u64, Option<u64>, &str)> = Vec::new();
+        let mut undecodable = None;
         for (name, values) in &e.attrs {
-            if name == "member" {
-                members.extend(
-                    values
-                        .iter()
-                        .map(|v| String::from_utf8_lossy(v).into_owned()),
-                );
-            } else if let Some(range) = name.strip_prefix("member;range=") {
-                // A range that does not end in `*` means the export stopped mid-attribute
-                // (the LDAP collector follows ranges itself before handing entries over).
-                if !range.ends_with('*') {
-                    self.gap(
-                        format!("member of {}", e.dn),
-                        format!("only range {range} of the member attribute was read"),
-                    );
+            let range = name.strip_prefix("member;range=");
+            if name != "member" && range.is_none() {
+                continue;
+            }
+            if let Some(range) = range {
+                match parse_range(range) {
+                    Some((start, end)) => ranges.push((start, end, range)),
+                    None => self.gaps.push(Gap {
+                        what: format!("member of {}", e.dn),
+                        reason: format!(
+                            "membership incomplete: attribute option range={range} is not a \
+                             range of the form START-END or START-*"
+                        ),
+                    }),
                 }
-                members.extend(
-                    values
-                        .iter()
-                        .map(|v| String::from_utf8_lossy(v).into_owned()),
-                );
+            }
+            for v in values {
+                match std::str::from_utf8(v) {
+                    Ok(t) => members.push(t.to_string()),
+                    Err(_) => {
+                        // A DN that is not UTF-8 names no entry hvaudit can resolve.
+                        undecodable.get_or_insert(v.as_slice());
+                        members.push(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
             }
         }
+        if let Some(reason) = range_problem(&mut ranges) {
+            self.gap(
+                format!("member of {}", e.dn),
+                format!("membership incomplete: {reason}"),
+            );
+        }
+        if let Some(v) = undecodable {
+            self.gap(format!("member of {}", e.dn), not_utf8_reason(v));
+        }
+        let sam = self.text(&e, "samaccountname").unwrap_or_default();
         self.add_principal(&e.dn, sid.clone(), PrincipalKind::Group, None);
         self.groups.push(RawGroup {
             dn: e.dn.clone(),
             sid,
-            sam: e.text("samaccountname").unwrap_or_default(),
+            sam,
             members,
         });
+    }
+
+    /// The first value of `attr` as text. A value that is not valid UTF-8 is recorded as a gap
+    /// naming the object and attribute and is returned with U+FFFD in place of the bad bytes,
+    /// so it still shows in reports; the remediation script refuses any value holding U+FFFD
+    /// ([`crate::remediate::ps_quote`]), so such a value is never written back.
+    fn text(&mut self, e: &RawEntry, attr: &str) -> Option<String> {
+        let v = e.first(attr)?;
+        Some(self.decode(e, attr, v))
+    }
+
+    /// Every value of `attr` as text, with the same treatment as [`Self::text`].
+    fn texts(&mut self, e: &RawEntry, attr: &str) -> Vec<String> {
+        e.values(attr)
+            .iter()
+            .map(|v| self.decode(e, attr, v))
+            .collect()
+    }
+
+    fn decode(&mut self, e: &RawEntry, attr: &str, v: &[u8]) -> String {
+        match std::str::from_utf8(v) {
+            Ok(t) => t.to_string(),
+            Err(_) => {
+                self.gap(
+                    format!("{} of {}", display_attr(attr), e.dn),
+                    not_utf8_reason(v),
+                );
+                String::from_utf8_lossy(v).into_owned()
+            }
+        }
     }
 
     /// Resolves everything that needs the whole directory and returns the snapshot.
@@ -380,6 +535,18 @@ impl SnapshotBuilder {
             self.gap(
                 format!("{attr} on {count} account(s), e.g. {example}"),
                 "attribute not returned: the bind account may lack the right to read it",
+            );
+        }
+        for c in std::mem::take(&mut self.conflicts) {
+            self.gap(
+                format!("entry {}", c.dn),
+                format!(
+                    "returned twice: it is the same object as {}{} ({}); which copy is true \
+                     cannot be told",
+                    c.first_dn,
+                    at_line(c.first_line),
+                    c.same
+                ),
             );
         }
         meta.gaps.append(&mut self.gaps);
@@ -524,6 +691,102 @@ impl SnapshotBuilder {
             }
         }
     }
+}
+
+/// Why a value that is not UTF-8 is a gap, with the value shown byte-exact (`\xNN` for each
+/// byte that is not part of valid UTF-8, control characters escaped).
+fn not_utf8_reason(v: &[u8]) -> String {
+    let mut shown = String::new();
+    for chunk in v.utf8_chunks() {
+        for c in chunk.valid().chars().take(200) {
+            if c.is_control() {
+                shown.extend(c.escape_default());
+            } else {
+                shown.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            shown.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    format!(
+        "a value is not valid UTF-8 ('{shown}'): its text is unknown, it is shown with U+FFFD \
+         in its place, and the remediation script never writes it back; correct it in the \
+         directory (e.g. with ADSI Edit) and scan again"
+    )
+}
+
+/// The schema spelling of the lower-cased attribute names the builder reads as text.
+fn display_attr(attr: &str) -> &str {
+    match attr {
+        "samaccountname" => "sAMAccountName",
+        "dnshostname" => "dNSHostName",
+        "operatingsystem" => "operatingSystem",
+        "operatingsystemversion" => "operatingSystemVersion",
+        "serviceprincipalname" => "servicePrincipalName",
+        "msds-allowedtodelegateto" => "msDS-AllowedToDelegateTo",
+        "netbiosname" => "nETBIOSName",
+        "ncname" => "nCName",
+        "useraccountcontrol" => "userAccountControl",
+        "primarygroupid" => "primaryGroupID",
+        "admincount" => "adminCount",
+        "whenchanged" => "whenChanged",
+        "msds-behavior-version" => "msDS-Behavior-Version",
+        other => other,
+    }
+}
+
+/// `START-END` or `START-*` of a `member;range=` option.
+fn parse_range(range: &str) -> Option<(u64, Option<u64>)> {
+    let (a, b) = range.split_once('-')?;
+    let start = a.parse().ok()?;
+    let end = if b == "*" {
+        None
+    } else {
+        Some(b.parse().ok()?)
+    };
+    Some((start, end))
+}
+
+/// Whether the ranges read cover the attribute from value 0 to the range ending in `*`
+/// (MS-ADTS 3.1.1.3.1.3.3, range retrieval). `None` when they do or there are none.
+fn range_problem(ranges: &mut [(u64, Option<u64>, &str)]) -> Option<String> {
+    if ranges.is_empty() {
+        return None;
+    }
+    ranges.sort_unstable();
+    let mut next = 0u64;
+    for (i, &(start, end, text)) in ranges.iter().enumerate() {
+        if start > next {
+            return Some(if next == 0 {
+                format!(
+                    "the first range read is member;range={text}: values 0-{} were never read",
+                    start - 1
+                )
+            } else {
+                format!(
+                    "values {next}-{} were never read (hole before member;range={text})",
+                    start - 1
+                )
+            });
+        }
+        match end {
+            Some(end) if end < start => {
+                return Some(format!("member;range={text} ends before it starts"));
+            }
+            Some(end) => next = next.max(end.saturating_add(1)),
+            None if i + 1 < ranges.len() => {
+                return Some(format!(
+                    "member;range={text} claims to be the last range but further ranges follow"
+                ));
+            }
+            None => return None,
+        }
+    }
+    let last = ranges.last().map_or("", |r| r.2);
+    Some(format!(
+        "only up to member;range={last} was read: the values after it were never read"
+    ))
 }
 
 fn original_case(g: &RawGroup, key: &str) -> String {

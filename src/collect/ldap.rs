@@ -697,10 +697,13 @@ impl Collector {
     }
 
     /// Reads the rest of a `member` attribute that came back as a range, one range request at
-    /// a time, until the DC answers with a range ending in `*`.
+    /// a time, until the DC answers with a range ending in `*`. Each answer keeps its
+    /// `member;range=START-END` name: the snapshot builder checks that the ranges start at 0
+    /// and leave no hole (a DC, or something between it and us, answering another range than
+    /// the one asked for), and records a gap naming the group if they do not.
     fn complete_member_ranges(&mut self, mut e: RawEntry) -> Result<RawEntry, CollectError> {
-        let mut members = Vec::new();
-        let mut next = take_member_ranges(&mut e, &mut members);
+        let mut members = member_value_count(&e);
+        let mut next = next_range_start(&e);
         // One read record for the whole attribute, however many ranges it took.
         let first_record = self.reads.len();
         let size = self.opts.range_size.max(1);
@@ -711,7 +714,7 @@ impl Collector {
                 return Err(CollectError::Search {
                     what: format!("member of {}", e.dn),
                     base: e.dn.clone(),
-                    entries: members.len() as u64,
+                    entries: members as u64,
                     reason: "range retrieval did not terminate".into(),
                     hint: String::new(),
                 });
@@ -725,13 +728,14 @@ impl Collector {
                 &[attr.as_str()],
             )?;
             let mut chunk = got.into_iter().next().unwrap_or_default();
-            let before = members.len();
-            next = take_member_ranges(&mut chunk, &mut members);
-            if members.len() == before && next.is_some() {
+            next = next_range_start(&chunk);
+            let moved = move_member_values(&mut chunk, &mut e);
+            members += moved;
+            if moved == 0 && next.is_some() {
                 return Err(CollectError::Search {
                     what: format!("member of {}", e.dn),
                     base: e.dn.clone(),
-                    entries: members.len() as u64,
+                    entries: members as u64,
                     reason: format!("the DC returned no values for {attr}"),
                     hint: String::new(),
                 });
@@ -743,11 +747,10 @@ impl Collector {
                 what: format!("member of {} (ranged)", e.dn),
                 base: e.dn.clone(),
                 filter: "(objectClass=*)".into(),
-                entries: members.len() as u64,
+                entries: members as u64,
                 pages: ranges.iter().map(|r| r.pages).sum(),
             });
         }
-        e.attrs.insert("member".into(), members);
         Ok(e)
     }
 }
@@ -932,23 +935,48 @@ fn has_open_range(e: &RawEntry) -> bool {
         .any(|k| matches!(range_of(k), Some((_, Some(_)))))
 }
 
-/// Moves ranged member values into `out`; returns where the next range starts, if any.
-fn take_member_ranges(e: &mut RawEntry, out: &mut Vec<Vec<u8>>) -> Option<u32> {
-    let keys: Vec<String> = e
-        .attrs
-        .keys()
-        .filter(|k| *k == "member" || k.starts_with("member;range="))
-        .cloned()
-        .collect();
+fn is_member_attr(name: &str) -> bool {
+    name == "member" || name.starts_with("member;range=")
+}
+
+/// Where the range after those in `e` starts; `None` once a range ends in `*` (the last one)
+/// or when `e` holds no open range.
+fn next_range_start(e: &RawEntry) -> Option<u32> {
     let mut next = None;
-    for k in keys {
-        let vals = e.attrs.remove(&k).unwrap_or_default();
-        out.extend(vals);
-        if let Some((_, Some(end))) = range_of(&k) {
-            next = u32::try_from(end + 1).ok();
+    for k in e.attrs.keys() {
+        match range_of(k) {
+            Some((_, None)) => return None,
+            Some((_, Some(end))) => next = next.max(u32::try_from(end + 1).ok()),
+            None => {}
         }
     }
     next
+}
+
+fn member_value_count(e: &RawEntry) -> usize {
+    e.attrs
+        .iter()
+        .filter(|(k, _)| is_member_attr(k))
+        .map(|(_, v)| v.len())
+        .sum()
+}
+
+/// Moves the member values of `chunk` into `e` under their own attribute names (so each
+/// range stays identifiable); returns how many values moved.
+fn move_member_values(chunk: &mut RawEntry, e: &mut RawEntry) -> usize {
+    let keys: Vec<String> = chunk
+        .attrs
+        .keys()
+        .filter(|k| is_member_attr(k))
+        .cloned()
+        .collect();
+    let mut moved = 0;
+    for k in keys {
+        let vals = chunk.attrs.remove(&k).unwrap_or_default();
+        moved += vals.len();
+        e.attrs.entry(k).or_default().extend(vals);
+    }
+    moved
 }
 
 pub(crate) fn one_line(s: &str) -> String {
@@ -1101,14 +1129,57 @@ mod tests {
         e.push("member;range=0-1", b"CN=a".to_vec());
         e.push("member;range=0-1", b"CN=b".to_vec());
         assert!(has_open_range(&e));
-        let mut out = Vec::new();
-        assert_eq!(take_member_ranges(&mut e, &mut out), Some(2));
-        assert_eq!(out.len(), 2);
+        assert_eq!(next_range_start(&e), Some(2));
+        assert_eq!(member_value_count(&e), 2);
         let mut last = RawEntry::new("CN=G");
         last.push("member;range=2-*", b"CN=c".to_vec());
         assert!(!has_open_range(&last));
-        assert_eq!(take_member_ranges(&mut last, &mut out), None);
-        assert_eq!(out.len(), 3);
+        assert_eq!(next_range_start(&last), None);
+        assert_eq!(move_member_values(&mut last, &mut e), 1);
+        assert_eq!(member_value_count(&e), 3);
+        // Both ranges keep their names, for the builder's coverage check.
+        assert_eq!(
+            e.attrs.keys().collect::<Vec<_>>(),
+            ["member;range=0-1", "member;range=2-*"]
+        );
+    }
+
+    #[test]
+    fn a_dc_answering_another_range_leaves_a_hole_the_builder_reports() {
+        // Asked for 2-3, the DC answers 5-*: the merged entry shows the hole.
+        let mut e = RawEntry::new("CN=G,DC=x");
+        e.push("objectClass", b"group".to_vec());
+        e.push("member;range=0-1", b"CN=a,DC=x".to_vec());
+        e.push("member;range=0-1", b"CN=b,DC=x".to_vec());
+        let mut chunk = RawEntry::new("CN=G,DC=x");
+        chunk.push("member;range=5-*", b"CN=f,DC=x".to_vec());
+        move_member_values(&mut chunk, &mut e);
+        let mut b = SnapshotBuilder::new(Default::default());
+        b.add(e);
+        let gaps = b.finish(test_meta()).meta.gaps;
+        let member: Vec<_> = gaps
+            .iter()
+            .filter(|g| g.what.starts_with("member"))
+            .collect();
+        assert_eq!(member.len(), 1, "{gaps:?}");
+        assert_eq!(member[0].what, "member of CN=G,DC=x");
+        assert!(
+            member[0].reason.contains("values 2-4 were never read"),
+            "{gaps:?}"
+        );
+    }
+
+    fn test_meta() -> ScanMeta {
+        ScanMeta {
+            tool_version: "t".into(),
+            source_kind: "ldap".into(),
+            source: "t".into(),
+            bind_identity: None,
+            collected_at: chrono::Utc::now(),
+            reads: vec![],
+            gaps: vec![],
+            tls_verification_disabled: false,
+        }
     }
 
     #[test]

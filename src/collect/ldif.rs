@@ -252,6 +252,7 @@ impl<R: BufRead> LdifReader<R> {
         let dn = String::from_utf8(first.value.clone())
             .map_err(|_| self.err(*first_no, "dn is not valid UTF-8"))?;
         let mut entry = RawEntry::new(dn);
+        entry.line = *first_no;
         for (n, line) in parsed.into_iter().skip(1) {
             match line.name.as_str() {
                 "dn" => {

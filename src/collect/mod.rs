@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 pub struct RawEntry {
     pub dn: String,
     pub attrs: BTreeMap<String, Vec<Vec<u8>>>,
+    /// 1-based line of the `dn:` line in the LDIF file the entry came from; 0 when it did not
+    /// come from a file (LDAP). Lets problems found later name the place in the export.
+    pub line: usize,
 }
 
 impl RawEntry {
@@ -25,6 +28,7 @@ impl RawEntry {
         RawEntry {
             dn: dn.into(),
             attrs: BTreeMap::new(),
+            line: 0,
         }
     }
     pub fn push(&mut self, name: &str, value: Vec<u8>) {
@@ -46,7 +50,8 @@ impl RawEntry {
     pub fn first(&self, name: &str) -> Option<&[u8]> {
         self.values(name).first().map(Vec::as_slice)
     }
-    /// First value as text (lossy: text attributes from AD are UTF-8).
+    /// First value as text (lossy: text attributes from AD are UTF-8). The snapshot builder
+    /// does not use this for directory data: it records a value that is not UTF-8 as a gap.
     pub fn text(&self, name: &str) -> Option<String> {
         self.first(name)
             .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -78,6 +83,15 @@ pub fn ldif_snapshot(
     let reader = ldif::LdifReader::new(std::io::BufReader::new(file), &path.display().to_string());
     for entry in reader {
         b.add(entry?);
+        // The same object twice in one export: which copy is true cannot be told, so the file
+        // is refused with both places named (see `SnapshotBuilder::take_conflict`).
+        if let Some(c) = b.take_conflict() {
+            return Err(ldif::LdifError {
+                file: path.display().to_string(),
+                line: c.line,
+                reason: c.describe(),
+            });
+        }
     }
     let meta = crate::model::ScanMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

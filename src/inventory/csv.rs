@@ -1,5 +1,8 @@
 //! CSV inventories as `Export-Csv` writes them: header of PowerShell property names in any order
-//! and case, an optional `#TYPE ...` first line, RFC 4180 quoting, UTF-8 BOM.
+//! and case, an optional `#TYPE ...` first line, RFC 4180 quoting, any encoding
+//! [`decode_text`] reads. The separator is detected from the header line: `,` (the default),
+//! `;` (`-UseCulture` and Excel in cultures whose list separator is `;`), TAB (Excel's "Unicode
+//! text") or `|`.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -27,7 +30,13 @@ pub(crate) fn parse_text(text: &str, label: &str) -> Result<HostInventory, Inven
         }
         _ => (text, 0),
     };
+    let header_line = body.lines().next().unwrap_or("");
+    let delimiter = detect_delimiter(header_line).map_err(|message| InventoryError::Layout {
+        file: label.to_string(),
+        message,
+    })?;
     let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .trim(::csv::Trim::All)
         .from_reader(body.as_bytes());
     let mut lines = LineCounter::new(body, skipped_lines);
@@ -38,6 +47,7 @@ pub(crate) fn parse_text(text: &str, label: &str) -> Result<HostInventory, Inven
     let columns = columns(headers, label)?;
 
     let mut hosts = Vec::new();
+    let mut locations = Vec::new();
     let mut duplicates = DuplicateCheck::default();
     let mut record = ::csv::StringRecord::new();
     let mut row = 0;
@@ -62,11 +72,71 @@ pub(crate) fn parse_text(text: &str, label: &str) -> Result<HostInventory, Inven
         }
         duplicates.check(label, &host.computer_name, at)?;
         hosts.push(host);
+        locations.push(at);
     }
     Ok(HostInventory {
         source: label.to_string(),
         hosts,
+        locations,
     })
+}
+
+/// Separators a list separator or a spreadsheet uses, in order of preference on a tie.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The separator that splits `header` into the most known column names, ComputerName among
+/// them. A header naming ComputerName in a way none of [`DELIMITERS`] separates is refused with
+/// the separator it does use, rather than reported as lacking the column.
+fn detect_delimiter(header: &str) -> Result<u8, String> {
+    let mut best: Option<(usize, u8)> = None;
+    for d in DELIMITERS {
+        let fields = split_header(header, d);
+        let known = fields
+            .iter()
+            .filter(|f| Field::from_name(f).is_some())
+            .count();
+        let has_name = fields
+            .iter()
+            .any(|f| Field::from_name(f) == Some(Field::ComputerName));
+        if has_name && best.is_none_or(|(n, _)| known > n) {
+            best = Some((known, d));
+        }
+    }
+    if let Some((_, d)) = best {
+        return Ok(d);
+    }
+    if header.to_ascii_lowercase().contains("computername") {
+        // The column is there: the separator is one we do not split on.
+        let other = header
+            .chars()
+            .find(|c| !c.is_alphanumeric() && !matches!(c, '"' | ' ' | '_' | '-'))
+            .map_or_else(|| "none".to_string(), |c| format!("{:?}", c));
+        return Err(format!(
+            "the header names ComputerName, but its columns are not separated by ',', ';', TAB \
+             or '|' (first other separator character: {other}); export with Export-Csv \
+             (optionally -UseCulture) or save from Excel as CSV"
+        ));
+    }
+    // No ComputerName at all: `columns` reports it with the header as read.
+    Ok(b',')
+}
+
+/// The header's fields split at `delimiter` outside double quotes, quotes removed.
+fn split_header(header: &str, delimiter: u8) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    for c in header.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if !quoted && c as u32 == u32::from(delimiter) => fields.push(String::new()),
+            c => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c);
+                }
+            }
+        }
+    }
+    fields
 }
 
 fn syntax_error(e: &::csv::Error, label: &str, lines: &mut LineCounter) -> InventoryError {

@@ -76,4 +76,13 @@ pub enum InventoryError {
         first: Location,
         at: Location,
     },
+    /// Two rows under different names for one host: which is true cannot be told.
+    #[error("{file}: {at} and {first} describe the same host: {message}; keep one row per host")]
+    SameHost {
+        file: String,
+        first: Location,
+        at: Location,
+        /// Both names and why they are one host.
+        message: String,
+    },
 }

@@ -49,16 +49,19 @@ pub fn parse_json(text: &str, label: &str) -> Result<HostInventory, InventoryErr
     };
 
     let mut hosts = Vec::with_capacity(elements.len());
+    let mut locations = Vec::new();
     let mut duplicates = DuplicateCheck::default();
     for (index, element) in elements.into_iter().enumerate() {
         let at = Location::Element(index);
         let host = parse_host(element, at, label)?;
         duplicates.check(label, &host.computer_name, at)?;
         hosts.push(host);
+        locations.push(at);
     }
     Ok(HostInventory {
         source: label.to_string(),
         hosts,
+        locations,
     })
 }
 

@@ -17,6 +17,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::model::Snapshot;
+
 pub use self::csv::parse_csv;
 pub use self::error::{InventoryError, Location};
 pub use self::json::parse_json;
@@ -51,6 +53,10 @@ pub struct HostInventory {
     /// The file it was read from.
     pub source: String,
     pub hosts: Vec<InventoryHost>,
+    /// Where each host's record starts in the file, parallel to `hosts`; empty for an
+    /// inventory built in code. Used to name both rows of a conflict.
+    #[serde(skip)]
+    pub locations: Vec<Location>,
 }
 
 impl HostInventory {
@@ -79,6 +85,59 @@ impl HostInventory {
 
 fn first_label(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
+}
+
+impl HostInventory {
+    /// Refuses an inventory in which two rows name one computer of `snapshot`: by its
+    /// sAMAccountName (without `$`), its dNSHostName, or `<sAMAccountName>.<domain>`, the way
+    /// the analysis matches rows to computers. The name check while reading catches `HV01` next
+    /// to `hv01.t.example`; this one also catches a NetBIOS name next to a dNSHostName whose
+    /// first label differs. Which row is true cannot be told, so neither is used: the error
+    /// names both rows.
+    pub fn check_against(&self, snapshot: &Snapshot) -> Result<(), InventoryError> {
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        for (i, c) in snapshot.computers.iter().enumerate() {
+            let sam = c.sam_account_name.to_lowercase();
+            by_name
+                .entry(sam.strip_suffix('$').unwrap_or(&sam).to_string())
+                .or_insert(i);
+            if let Some(d) = &c.dns_host_name {
+                by_name.entry(d.to_lowercase()).or_insert(i);
+            }
+        }
+        let domain = snapshot.domain.dns_name.to_lowercase();
+        let resolve = |name: &str| -> Option<usize> {
+            let key = name.trim().trim_end_matches('.').to_lowercase();
+            let key = key.strip_suffix('$').unwrap_or(&key);
+            by_name.get(key).copied().or_else(|| {
+                let (first, rest) = key.split_once('.')?;
+                (!domain.is_empty() && rest == domain)
+                    .then(|| by_name.get(first).copied())
+                    .flatten()
+            })
+        };
+        let mut seen: HashMap<usize, usize> = HashMap::new();
+        for (row, h) in self.hosts.iter().enumerate() {
+            let Some(c) = resolve(&h.computer_name) else {
+                continue;
+            };
+            if let Some(first) = seen.insert(c, row) {
+                let at = |r: usize| self.locations.get(r).copied();
+                return Err(InventoryError::SameHost {
+                    file: self.source.clone(),
+                    first: at(first).unwrap_or(Location::Element(first)),
+                    at: at(row).unwrap_or(Location::Element(row)),
+                    message: format!(
+                        "{} and {} both name computer {}",
+                        value::quote(&h.computer_name),
+                        value::quote(&self.hosts[first].computer_name),
+                        value::quote(&snapshot.computers[c].dn)
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads a host inventory, choosing the format by extension (`.csv`, `.json`) or, for any other
@@ -130,20 +189,56 @@ fn read_limited(reader: impl Read, label: &str) -> Result<Vec<u8>, InventoryErro
     Ok(bytes)
 }
 
-/// Rejects a second record for a host already seen; names compare case-insensitively.
+/// Rejects a second record for a host already seen: the same name (case-insensitively, a
+/// trailing `.` ignored), or a NetBIOS name and an FQDN whose first label it is (`HV01` and
+/// `hv01.t.example`). Two FQDNs that share only their first label are different domains' hosts
+/// and both kept.
 #[derive(Default)]
-struct DuplicateCheck(HashMap<String, Location>);
+struct DuplicateCheck {
+    /// Full lower-cased name -> where and as written.
+    full: HashMap<String, (Location, String)>,
+    /// Single-label names by lower-cased label.
+    netbios: HashMap<String, (Location, String)>,
+    /// The first FQDN seen per lower-cased first label.
+    fqdn: HashMap<String, (Location, String)>,
+}
 
 impl DuplicateCheck {
     fn check(&mut self, label: &str, name: &str, at: Location) -> Result<(), InventoryError> {
-        match self.0.insert(name.to_lowercase(), at) {
-            Some(first) => Err(InventoryError::Duplicate {
+        let key = name.trim().trim_end_matches('.').to_lowercase();
+        if let Some((first, _)) = self.full.get(&key) {
+            return Err(InventoryError::Duplicate {
                 file: label.to_string(),
                 name: value::quote(name),
-                first,
+                first: *first,
                 at,
-            }),
-            None => Ok(()),
+            });
         }
+        let short = first_label(&key).to_string();
+        let other = if key.contains('.') {
+            self.netbios.get(&short)
+        } else {
+            self.fqdn.get(&short)
+        };
+        if let Some((first, first_name)) = other {
+            return Err(InventoryError::SameHost {
+                file: label.to_string(),
+                first: *first,
+                at,
+                message: format!(
+                    "{} and {} are an FQDN and a NetBIOS name with the same first label",
+                    value::quote(name),
+                    value::quote(first_name)
+                ),
+            });
+        }
+        let entry = (at, name.to_string());
+        if key.contains('.') {
+            self.fqdn.entry(short).or_insert_with(|| entry.clone());
+        } else {
+            self.netbios.insert(short, entry.clone());
+        }
+        self.full.insert(key, entry);
+        Ok(())
     }
 }

@@ -150,10 +150,81 @@ fn parse_datetime(text: &str) -> Result<DateTime<Utc>, String> {
             return Ok(t.and_utc());
         }
     }
+    if let Some(culture) = parse_culture_datetime(text) {
+        return culture.map(|t| t.and_utc());
+    }
     Err(format!(
         "expected an ISO 8601 date and time such as 2026-11-20T06:12:00.0000000+01:00, found {}",
         quote(text)
     ))
+}
+
+/// A date as `DateTime.ToString()` writes it in the exporting machine's culture, which is what
+/// `Export-Csv` writes for a `[datetime]` property and what Excel writes back: `dd.MM.yyyy
+/// HH:mm:ss` (de-DE and other day-first cultures with dots), `M/d/yyyy h:mm:ss tt` (en-US),
+/// `dd/MM/yyyy HH:mm:ss` (en-GB, fr-FR); seconds may be missing (Excel's re-save). Dots are
+/// always day first. With slashes the order is known only when one number exceeds 12 or both
+/// are equal; otherwise the value is refused (`03/04/2026` is 3 April in London and March 4 in
+/// New York), never guessed. `None` when `text` is not of this shape at all.
+fn parse_culture_datetime(text: &str) -> Option<Result<NaiveDateTime, String>> {
+    let (date, time) = text.split_once(' ')?;
+    let (sep, day_first) = if date.contains('.') {
+        ('.', Some(true))
+    } else if date.contains('/') {
+        ('/', None)
+    } else {
+        return None;
+    };
+    let parts: Vec<&str> = date.split(sep).collect();
+    let [a, b, y] = parts.as_slice() else {
+        return None;
+    };
+    let num = |t: &str| -> Option<u32> {
+        (!t.is_empty() && t.len() <= 2 && t.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (a, b) = (num(a)?, num(b)?);
+    if y.len() != 4 || !y.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = y.parse().ok()?;
+    let day_first = match day_first {
+        Some(d) => d,
+        None if a > 12 && b <= 12 => true,
+        None if b > 12 && a <= 12 => false,
+        None if a == b => true,
+        None if a <= 12 && b <= 12 => {
+            return Some(Err(format!(
+                "{} is ambiguous: {a}/{b} could be day/month or month/day; write the date as \
+                 ISO 8601 (yyyy-MM-ddTHH:mm:ss, e.g. with ToString('o'))",
+                quote(text)
+            )));
+        }
+        None => return None,
+    };
+    let (day, month) = if day_first { (a, b) } else { (b, a) };
+    let time = time.trim();
+    let (clock, meridiem) = match time.rsplit_once(' ') {
+        Some((clock, m)) if m.eq_ignore_ascii_case("AM") => (clock.trim(), Some(false)),
+        Some((clock, m)) if m.eq_ignore_ascii_case("PM") => (clock.trim(), Some(true)),
+        _ => (time, None),
+    };
+    let fields: Vec<&str> = clock.split(':').collect();
+    let (h, m, sec) = match fields.as_slice() {
+        [h, m] => (num(h)?, num(m)?, 0),
+        [h, m, s] => (num(h)?, num(m)?, num(s)?),
+        _ => return None,
+    };
+    let hour = match meridiem {
+        None => h,
+        Some(_) if h == 0 || h > 12 => return None,
+        Some(false) => h % 12,
+        Some(true) => h % 12 + 12,
+    };
+    let parsed =
+        chrono::NaiveDate::from_ymd_opt(year, month, day).and_then(|d| d.and_hms_opt(hour, m, sec));
+    Some(parsed.ok_or_else(|| format!("{} is not a valid date and time", quote(text))))
 }
 
 /// `1700000000000`, optionally followed by an offset such as `+0100` that .NET appends for
@@ -193,36 +264,67 @@ pub(crate) fn quote(text: &str) -> String {
     out
 }
 
-/// Text of an inventory file: UTF-8 (with or without BOM), or UTF-16 with a BOM, which is what
-/// Windows PowerShell's `>` and `Out-File` write by default.
+/// Text of an inventory file, decoded with `encoding_rs` (WHATWG Encoding Standard):
+/// - with a byte-order mark: UTF-8, UTF-16 LE (Windows PowerShell 5.1's `-Encoding Unicode`,
+///   `>` and `Out-File`, Excel's "Unicode text") or UTF-16 BE; malformed content is an error;
+/// - without one: UTF-8 when it is valid UTF-8 (PowerShell 7, `-Encoding UTF8NoBOM`, ASCII),
+///   otherwise the Windows ANSI code page of Western European systems, Windows-1252 (Windows
+///   PowerShell 5.1's `-Encoding Default`, Excel's "CSV" save). Text from another code page
+///   decodes to other non-ASCII letters: host names are ASCII in practice, and `docs/inventory.md`
+///   says to save as UTF-8 otherwise.
 pub(crate) fn decode_text(bytes: &[u8]) -> Result<String, String> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return utf8(rest);
-    }
-    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
-        if !rest.len().is_multiple_of(2) {
-            return Err("UTF-16 text with an odd number of bytes".to_string());
-        }
-        let units = rest.chunks_exact(2).map(|p| from([p[0], p[1]]));
-        char::decode_utf16(units)
-            .collect::<Result<String, _>>()
-            .map_err(|e| format!("invalid UTF-16: {e}"))
+    use encoding_rs::{UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+    let (encoding, rest, name) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        (UTF_8, rest, "UTF-8")
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        (UTF_16LE, rest, "UTF-16 LE")
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        (UTF_16BE, rest, "UTF-16 BE")
+    } else if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_string());
+    } else if looks_like_utf16_without_bom(bytes) {
+        return Err(
+            "looks like UTF-16 without a byte-order mark: save it as UTF-8, or as UTF-16 with \
+             a byte-order mark (Export-Csv -Encoding Unicode writes one)"
+                .to_string(),
+        );
+    } else {
+        let (text, _) = WINDOWS_1252.decode_without_bom_handling(bytes);
+        return Ok(text.into_owned());
     };
-    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-        return utf16(rest, u16::from_le_bytes);
+    if encoding != UTF_8 && !rest.len().is_multiple_of(2) {
+        return Err(format!(
+            "{name} text (byte-order mark) with an odd number of bytes: the file is cut"
+        ));
     }
-    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-        return utf16(rest, u16::from_be_bytes);
+    match encoding.decode_without_bom_handling_and_without_replacement(rest) {
+        Some(text) => Ok(text.into_owned()),
+        None => {
+            // Locate the first bad sequence for the message: decode with replacement and
+            // count lines up to the first U+FFFD.
+            let (lossy, _) = encoding.decode_without_bom_handling(rest);
+            let line = lossy
+                .find('\u{FFFD}')
+                .map_or(1, |at| lossy[..at].matches('\n').count() + 1);
+            Err(format!(
+                "line {line}: not valid {name} although the byte-order mark says {name}"
+            ))
+        }
     }
-    utf8(bytes)
 }
 
-fn utf8(bytes: &[u8]) -> Result<String, String> {
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
-        let valid = &bytes[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        format!("line {line}: not valid UTF-8 (save the file as UTF-8 or UTF-16)")
-    })
+/// Many zero bytes at odd (or even) offsets: UTF-16 of mostly ASCII text, saved without a BOM.
+fn looks_like_utf16_without_bom(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(512)];
+    let zeros = |parity| {
+        sample
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    sample.len() >= 8 && (zeros(0) * 4 > sample.len() || zeros(1) * 4 > sample.len())
 }
 
 #[cfg(test)]
@@ -259,8 +361,43 @@ mod tests {
             parse_datetime("/Date(-1000)/").unwrap().to_rfc3339(),
             "1969-12-31T23:59:59+00:00"
         );
+        // The exporting machine's culture: read when the order is certain, as UTC like ISO
+        // without an offset.
+        for text in [
+            "20.11.2026 05:12:00",
+            "20.11.2026 05:12",
+            "11/20/2026 5:12:00 AM",
+            "20/11/2026 05:12:00",
+        ] {
+            assert_eq!(
+                parse_datetime(text).unwrap().to_rfc3339(),
+                "2026-11-20T05:12:00+00:00",
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_datetime("10/23/2026 5:05:09 PM")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-10-23T17:05:09+00:00"
+        );
+        assert_eq!(
+            parse_datetime("12/12/2026 12:00:00 AM")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-12-12T00:00:00+00:00"
+        );
+        let ambiguous = parse_datetime("03/04/2026 06:12:00").unwrap_err();
+        assert!(ambiguous.contains("ambiguous"), "{ambiguous}");
+        assert!(
+            parse_datetime("31.02.2026 06:12:00")
+                .unwrap_err()
+                .contains("not a valid date")
+        );
         for bad in [
-            "11/20/2026 6:12:00 AM",
+            "13/13/2026 6:12:00",
+            "11/20/26 6:12:00 AM",
+            "11/20/2026 13:12:00 PM",
             "/Date(abc)/",
             "/Date(1+01)/",
             "/Date(99999999999999999999)/",
@@ -293,10 +430,17 @@ mod tests {
         assert_eq!(decode_text(b"\xEF\xBB\xBFab").unwrap(), "ab");
         assert_eq!(decode_text(b"\xFF\xFEa\0b\0").unwrap(), "ab");
         assert_eq!(decode_text(b"\xFE\xFF\0a\0b").unwrap(), "ab");
+        // Not UTF-8 and no BOM: the ANSI code page (Windows-1252).
+        assert_eq!(decode_text(b"CL-M\xDCNCHEN \x80").unwrap(), "CL-MÜNCHEN €");
         assert_eq!(
-            decode_text(b"x\ny\xff").unwrap_err(),
-            "line 2: not valid UTF-8 (save the file as UTF-8 or UTF-16)"
+            decode_text(b"\xEF\xBB\xBFx\ny\xff").unwrap_err(),
+            "line 2: not valid UTF-8 although the byte-order mark says UTF-8"
         );
         assert!(decode_text(b"\xFF\xFEa").is_err());
+        assert!(
+            decode_text(b"C\0o\0m\0p\0u\0t\0e\0r\0\xff\0")
+                .unwrap_err()
+                .contains("UTF-16 without a byte-order mark")
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The typed snapshot of a directory: what collection produces and every later stage reads.
 //! It serialises to JSON (`hvaudit collect --out snapshot.json`) and back.
 
+pub mod dn;
 pub mod sid;
 pub mod uac;
 
@@ -223,6 +224,48 @@ impl Snapshot {
     /// True when something could not be read: nothing derived from it can prove compliance.
     pub fn is_complete(&self) -> bool {
         self.meta.gaps.is_empty()
+    }
+
+    /// Two objects of the snapshot (computers, accounts, groups) that are one directory object:
+    /// the same DN as LDAP compares DNs ([`dn::DnKey`]) or the same objectSid. The collector
+    /// never writes such a snapshot, so one that holds them was edited or merged by hand, and
+    /// which copy is true cannot be told. Returns a sentence naming both, e.g.
+    /// `computers[0] (CN=HV01,...) and computers[2] (cn=hv01,...) have the same DN`.
+    pub fn duplicate_objects(&self) -> Option<String> {
+        let objects = self
+            .computers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("computers[{i}]"), &c.dn, c.sid.as_ref()))
+            .chain(
+                self.accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (format!("accounts[{i}]"), &a.dn, a.sid.as_ref())),
+            )
+            .chain(
+                self.groups
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (format!("groups[{i}]"), &g.dn, g.sid.as_ref())),
+            );
+        let mut dns = std::collections::HashMap::new();
+        let mut sids = std::collections::HashMap::new();
+        for (at, dn, sid) in objects {
+            if let Some((first, first_dn)) = dns.insert(dn::DnKey::of(dn), (at.clone(), dn)) {
+                return Some(format!(
+                    "{first} ({first_dn}) and {at} ({dn}) have the same DN"
+                ));
+            }
+            if let Some(sid) = sid
+                && let Some((first, first_dn)) = sids.insert(sid, (at.clone(), dn))
+            {
+                return Some(format!(
+                    "{first} ({first_dn}) and {at} ({dn}) have the same objectSid {sid}"
+                ));
+            }
+        }
+        None
     }
 }
 

@@ -336,6 +336,7 @@ pub fn inventory(rows: Vec<InventoryHost>) -> HostInventory {
     HostInventory {
         source: "hosts.csv".into(),
         hosts: rows,
+        locations: Vec::new(),
     }
 }
 
