@@ -95,6 +95,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let url = s.server.as_deref().ok_or_else(|| {
         Failure::usage("give --server URL or --ldif FILE (audit also takes --snapshot FILE)")
     })?;
+    check_server_url(url).map_err(Failure::usage)?;
     // clap's `requires` cannot see whether a boolean flag was given.
     if s.kerberos_host.is_some() && !s.kerberos {
         return Err(Failure::usage(
@@ -163,6 +164,52 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         };
         Failure::scan(format!("{e}{tail}"))
     })
+}
+
+/// Checks `--server` before anything else happens (no password prompt, no connection): an
+/// LDAP URL (RFC 4516 section 2) with scheme `ldaps` or `ldap`, a host, an optional port
+/// 1..=65535, and no user information. ldap3 panics on a URL without a host (`ldaps://`,
+/// `ldap:///DC=x`), so this is also what keeps such a flag a usage error (exit 2). The error
+/// names the flag and says what is wrong.
+pub fn check_server_url(raw: &str) -> Result<(), String> {
+    // A URL with user information may carry a password: it is never echoed.
+    let shown = match raw.split_once("://") {
+        Some((scheme, rest))
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .is_some_and(|a| a.contains('@')) =>
+        {
+            let after = rest.rsplit_once('@').map_or("", |(_, h)| h);
+            format!("{scheme}://***@{after}")
+        }
+        _ => raw.to_string(),
+    };
+    let bad = |why: &str| {
+        format!("--server '{shown}': {why} (expected ldaps://HOST[:PORT] or ldap://HOST[:PORT])")
+    };
+    let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "ldaps" | "ldap") {
+        return Err(bad(&format!(
+            "scheme '{}' is not ldaps or ldap",
+            url.scheme()
+        )));
+    }
+    // `ldap:///DC=x` parses with an empty host: RFC 4516 lets a client pick a default server,
+    // hvaudit never guesses one.
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if url.port() == Some(0) {
+        return Err(bad("port 0 is not a port a DC listens on"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "user information does not belong in the URL (use --user; the password is never \
+             given on the command line)",
+        ));
+    }
+    Ok(())
 }
 
 /// `--kerberos`: checked before anything is sent, so a binary without Kerberos support or a
