@@ -6,6 +6,7 @@ use std::path::Path;
 use chrono::{NaiveDate, Utc};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use super::output::{self, note, say};
 use super::{
     EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, Failure, load_source, warn_incomplete, write_file,
     write_json,
@@ -183,7 +184,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     if verbose > 0 {
         // Facts the analysis noticed that are not findings (hosts in no group, and so on).
         for n in &outcome.notes {
-            eprintln!("hvaudit: note: {}", report::text::terminal_safe(n));
+            note!("hvaudit: note: {}", report::text::terminal_safe(n));
         }
     }
     let mut findings = outcome.findings;
@@ -248,13 +249,13 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     let written = report::write_all(&a.out, &data, &report_formats(&a.format), None)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let color = report::terminal::color_wanted(&std::io::stdout());
-    report::terminal::write_summary(&mut std::io::stdout(), &data, color)
-        .map_err(|e| Failure::usage(format!("cannot write the summary: {e}")))?;
+    report::terminal::write_summary(&mut output::Stdout, &data, color)
+        .map_err(output::stdout_failure)?;
     for n in &data.suppression_notes {
-        eprintln!("hvaudit: note: {}", report::text::terminal_safe(n));
+        note!("hvaudit: note: {}", report::text::terminal_safe(n));
     }
     for p in &written {
-        println!("wrote {}", p.display());
+        say!("wrote {}", p.display());
     }
     if !data.complete {
         warn_incomplete(&data.gaps);
@@ -297,8 +298,8 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
             ]);
         }
     }
-    println!("{table}");
-    println!(
+    say!("{table}");
+    say!(
         "{} new, {} resolved, {} unchanged",
         d.new.len(),
         d.resolved.len(),
@@ -322,7 +323,7 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
                 .map_err(|e| Failure::usage(e.to_string()))?;
             write_file(&out.join(format!("diff-{name}.csv")), &buf)?;
         }
-        println!("wrote diff reports to {}", out.display());
+        say!("wrote diff reports to {}", out.display());
     }
     Ok(if d.new.is_empty() {
         EXIT_OK
@@ -338,7 +339,7 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     let complete = outcome.complete && inputs.snapshot.is_complete();
     let mut findings = outcome.findings;
     for n in suppressions(&a.audit, &mut findings)? {
-        eprintln!("hvaudit: note: {}", report::text::terminal_safe(&n));
+        note!("hvaudit: note: {}", report::text::terminal_safe(&n));
     }
     let meta = remediate::RemediationMeta::new(
         &inputs.snapshot.domain.dns_name,
@@ -350,13 +351,13 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
         .iter()
         .filter(|f| f.remediation.is_some() && f.status != Status::Suppressed)
         .count();
-    println!(
+    say!(
         "wrote {} ({fixable} fixable finding(s)); review it, then run it with -WhatIf first",
         a.out.display()
     );
     if !complete {
         warn_incomplete(&inputs.snapshot.meta.gaps);
-        eprintln!("hvaudit: WARNING: the audit is incomplete (SC001): the script may miss fixes");
+        note!("hvaudit: WARNING: the audit is incomplete (SC001): the script may miss fixes");
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(EXIT_OK)
@@ -377,7 +378,7 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
     .map_err(|e| Failure::usage(e.to_string()))?;
     let clean = report::text::terminal_safe;
     let verdict = if c.ready { "GO" } else { "NO-GO" };
-    println!(
+    say!(
         "{verdict}: live migration from {} to {}{}",
         clean(&c.from),
         clean(&c.to),
@@ -387,10 +388,10 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
             .unwrap_or_default()
     );
     if c.same_cluster {
-        println!("  same failover cluster: no constrained delegation needed");
+        say!("  same failover cluster: no constrained delegation needed");
     }
     for r in &c.reasons {
-        println!(
+        say!(
             "  [{}] {} {}",
             r.severity.as_str(),
             r.rule_id,
@@ -398,21 +399,19 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
         );
         if let Some(fix) = &r.remediation {
             for line in fix.lines() {
-                println!("      {}", clean(line));
+                say!("      {}", clean(line));
             }
         }
     }
     for e in &c.errors {
         // Rule errors name the object they were evaluated on.
-        eprintln!(
+        note!(
             "hvaudit: rule error: {}",
             report::text::terminal_safe(&e.to_string())
         );
     }
     if !c.complete {
-        eprintln!(
-            "hvaudit: WARNING: the scan is incomplete: this verdict proves less than it says"
-        );
+        note!("hvaudit: WARNING: the scan is incomplete: this verdict proves less than it says");
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(if c.ready { EXIT_OK } else { EXIT_FINDINGS })
@@ -433,12 +432,12 @@ pub fn rules(a: &RulesArgs) -> Result<u8, Failure> {
                     r.title.clone(),
                 ]);
             }
-            println!("{table}");
+            say!("{table}");
             Ok(EXIT_OK)
         }
         RulesAction::Explain { id } => match rules.explain(&id.to_ascii_uppercase()) {
             Some(text) => {
-                println!("{text}");
+                say!("{text}");
                 Ok(EXIT_OK)
             }
             None => Err(Failure::usage(format!(

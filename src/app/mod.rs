@@ -11,10 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{Cli, CollectArgs, Command, SourceArgs};
 
 mod commands;
+mod output;
 use crate::collect::kerberos;
 use crate::collect::ldap::{self, LdapOptions, Secret};
 use crate::collect::{self, builder::BuildOptions};
 use crate::model::{Gap, Snapshot};
+use output::{note, say};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -57,7 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(f) => {
             // Messages quote their input (an LDIF line, a directory value): no escape sequence
             // may reach the terminal, and the error stays one line.
-            eprintln!(
+            note!(
                 "hvaudit: error: {}",
                 crate::report::text::terminal_safe(&f.message)
             );
@@ -77,7 +79,7 @@ fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
     };
     let snap = load_source(&a.source, &build, verbose)?;
     write_json(&a.out, &snap)?;
-    print_collect_summary(&snap);
+    print_collect_summary(&snap)?;
     warn_incomplete(&snap.meta.gaps);
     Ok(if snap.is_complete() {
         EXIT_OK
@@ -112,7 +114,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         LdapOptions::new(url, user, password)
     };
     if s.insecure_skip_verify {
-        eprintln!(
+        note!(
             "hvaudit: WARNING: --insecure-skip-verify: the DC's certificate is NOT verified; \
              anyone on the network path can impersonate it{}",
             if s.kerberos {
@@ -132,11 +134,11 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     opts.build = build.clone();
     if verbose > 0 {
         match &opts.kerberos {
-            Some(k) => eprintln!(
+            Some(k) => note!(
                 "hvaudit: connecting to {url} with Kerberos (service ldap/{})",
                 k.spn_host
             ),
-            None => eprintln!("hvaudit: connecting to {url} as {}", opts.user),
+            None => note!("hvaudit: connecting to {url} as {}", opts.user),
         }
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -283,7 +285,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
-fn print_collect_summary(s: &Snapshot) {
+fn print_collect_summary(s: &Snapshot) -> Result<(), Failure> {
     // The domain name comes from the directory's DN: attacker-controlled.
     let clean = crate::report::text::terminal_safe;
     let hosts = s
@@ -291,7 +293,7 @@ fn print_collect_summary(s: &Snapshot) {
         .iter()
         .filter(|c| !c.allowed_to_delegate_to.is_empty())
         .count();
-    println!(
+    say!(
         "domain {} ({}), {} DCs; {} computers ({} with constrained delegation), {} user/service \
          accounts, {} groups resolved; source {}",
         clean(&s.domain.dns_name),
@@ -307,25 +309,26 @@ fn print_collect_summary(s: &Snapshot) {
         s.groups.len(),
         clean(&s.meta.source)
     );
+    Ok(())
 }
 
 pub fn warn_incomplete(gaps: &[Gap]) {
     if gaps.is_empty() {
         return;
     }
-    eprintln!(
+    note!(
         "hvaudit: WARNING: INCOMPLETE SCAN (SC001): {} item(s) could not be read; nothing here proves compliance:",
         gaps.len()
     );
     for g in gaps.iter().take(20) {
         // Gap texts quote directory and inventory values: no escape sequences to the terminal.
-        eprintln!(
+        note!(
             "  - {}: {}",
             crate::report::text::terminal_safe(&g.what),
             crate::report::text::terminal_safe(&g.reason)
         );
     }
     if gaps.len() > 20 {
-        eprintln!("  ... and {} more (see the report's gaps)", gaps.len() - 20);
+        note!("  ... and {} more (see the report's gaps)", gaps.len() - 20);
     }
 }
