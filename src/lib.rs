@@ -15,6 +15,7 @@ pub mod findings;
 pub mod fuzzing;
 pub mod inventory;
 pub mod model;
+pub mod outfile;
 pub mod remediate;
 pub mod report;
 pub mod rules;

@@ -1,8 +1,8 @@
 //! Runs the commands. Errors become one line on stderr and an exit code:
 //! 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3 scan failed or incomplete.
 
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use crate::collect::kerberos;
 use crate::collect::ldap::{self, LdapOptions, Secret};
 use crate::collect::{self, builder::BuildOptions};
 use crate::model::{Gap, Snapshot};
+use crate::outfile::{self, CommitError};
 use output::{note, say};
 
 pub const EXIT_OK: u8 = 0;
@@ -69,6 +70,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
+    let mut inputs = source_inputs(&a.source);
+    if let Some(p) = &a.config {
+        inputs.push(("--config", p));
+    }
+    refuse_outputs_that_are_inputs("--out", &a.out, std::slice::from_ref(&a.out), &inputs)?;
     let build = match &a.config {
         Some(p) => BuildOptions {
             extra_group_sids: crate::config::Config::load(p)
@@ -265,24 +271,119 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Fai
     write_file(path, text.as_bytes())
 }
 
-/// Writes through a temporary file and a rename, so an interrupted run never leaves a
-/// half-written output behind.
+/// Writes through a uniquely named temporary file and a rename, so an interrupted or failed
+/// run leaves the earlier file (or none), never a half-written one; the error says so.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::usage(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("hvaudit-out")
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(bytes).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    crate::outfile::write_atomic(path, bytes).map_err(commit_failure)
+}
+
+/// A failed write, naming the files not written (their earlier versions are unchanged).
+fn commit_failure(e: CommitError) -> Failure {
+    Failure::usage(format!(
+        "cannot write {e}; {}",
+        not_written_note(&e.not_written, &e.written)
+    ))
+}
+
+/// `not written: a, b (...)`, plus the files already replaced when a commit stopped midway.
+pub(crate) fn not_written_note(not_written: &[PathBuf], written: &[PathBuf]) -> String {
+    let list = |v: &[PathBuf]| {
+        v.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!(
+        "not written: {} (any earlier version is left unchanged)",
+        list(not_written)
+    );
+    if !written.is_empty() {
+        s.push_str(&format!("; already replaced: {}", list(written)));
+    }
+    s
+}
+
+/// The files a run may write or remove in output directory `dir`, for
+/// [`refuse_outputs_that_are_inputs`]: the directory, every report name and the manifest.
+pub(crate) fn dir_outputs(dir: &Path) -> Vec<PathBuf> {
+    let mut v = vec![dir.to_path_buf()];
+    v.extend(outfile::OWN_FILES.iter().map(|n| dir.join(n)));
+    v.push(dir.join(outfile::MANIFEST));
+    v
+}
+
+/// Exit 2 when an output path is one of the inputs (compared canonicalised): writing it would
+/// destroy the input, and for `--previous` compare a scan with itself.
+pub(crate) fn refuse_outputs_that_are_inputs(
+    flag: &str,
+    out: &Path,
+    outputs: &[PathBuf],
+    inputs: &[(&str, &Path)],
+) -> Result<(), Failure> {
+    match outfile::input_collision(outputs, inputs) {
+        None => Ok(()),
+        Some((o, in_flag, input)) if o == out => Err(Failure::usage(format!(
+            "{flag} {} is also the input {in_flag} {}: it would be overwritten; choose another {flag}",
+            out.display(),
+            input.display()
+        ))),
+        Some((o, in_flag, input)) => Err(Failure::usage(format!(
+            "{flag} {} would write {}, which is the input {in_flag} {}; choose another {flag}",
+            out.display(),
+            o.display(),
+            input.display()
+        ))),
+    }
+}
+
+/// The inputs of a directory source (`--ldif`, `--password-file`, `--ca-file`).
+pub(crate) fn source_inputs(s: &SourceArgs) -> Vec<(&'static str, &Path)> {
+    let mut v: Vec<(&'static str, &Path)> = Vec::new();
+    if let Some(p) = &s.ldif {
+        v.push(("--ldif", p));
+    }
+    if let Some(p) = &s.password_file {
+        v.push(("--password-file", p));
+    }
+    if let Some(p) = &s.ca_file {
+        v.push(("--ca-file", p));
+    }
+    v
+}
+
+/// Locks `dir`, renames the staged files into place, removes what the previous run's
+/// manifest lists and this run did not write, and writes the new manifest. Prints a note
+/// for every removed file.
+pub(crate) fn commit_directory(
+    dir: &Path,
+    lock: &outfile::DirLock,
+    command: &str,
+    staging: outfile::Staging,
+) -> Result<Vec<PathBuf>, Failure> {
+    debug_assert_eq!(lock.dir(), dir);
+    let written = staging.commit().map_err(commit_failure)?;
+    let cleanup = outfile::finish_directory(lock, command, &written).map_err(commit_failure)?;
+    for p in &cleanup.removed {
+        note!(
+            "hvaudit: removed {} (written by an earlier run, not by this one)",
+            p.display()
+        );
+    }
+    if let Some(w) = &cleanup.warning {
+        note!(
+            "hvaudit: warning: {}",
+            crate::report::text::terminal_safe(w)
+        );
+    }
+    Ok(written)
+}
+
+/// Takes the advisory lock of output directory `dir` (creating it), or fails clearly.
+pub(crate) fn lock_directory(dir: &Path) -> Result<outfile::DirLock, Failure> {
+    outfile::DirLock::acquire(dir).map_err(|e| match e {
+        outfile::OutputError::Locked { .. } => Failure::usage(e.to_string()),
+        e => Failure::usage(format!("cannot create or lock {e}")),
+    })
 }
 
 fn print_collect_summary(s: &Snapshot) -> Result<(), Failure> {
