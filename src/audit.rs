@@ -152,7 +152,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             (0..chunk.min(n)).for_each(|i| work(self, i));
             handles
                 .into_iter()
-                .map(|h| h.join().expect("rule evaluation thread panicked"))
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
         for (fired, anchors, errors) in parts {

@@ -5,6 +5,13 @@
 //!
 //! Not part of the supported API.
 
+// A fuzz target reports a broken property by panicking: here expect is an assertion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "fuzz targets report failures by panicking"
+)]
+
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};

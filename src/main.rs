@@ -1,5 +1,7 @@
 //! The `hvaudit` binary: parse flags, hand over to the library, map the outcome to an exit code.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use clap::Parser;
 
 // A large domain's audit allocates and frees millions of small strings and values; with

@@ -56,6 +56,12 @@ impl RemediationMeta {
 /// A string holding U+FFFD (the replacement character, what a value that was not valid UTF-8
 /// decodes to) becomes [`UNDECODABLE`], an expression that throws, never a literal: the text is
 /// not the stored value, and [`script`] comments out every change that contains it.
+///
+/// A value that a spreadsheet would split into a cell starting a formula (`cifs/x;=1+1`; the
+/// rule of `report::csv::neutralise`) is cut there into a concatenation too,
+/// `('cifs/x;' + '=1+1')`: the findings CSV carries this code in its `remediation` column, and
+/// the `'` it would otherwise insert before `=` would close the literal and turn the rest of
+/// the value into PowerShell for whoever copies the cell.
 pub fn ps_quote(s: &str) -> String {
     if s.contains('\u{FFFD}') {
         return UNDECODABLE.to_string();
@@ -71,37 +77,41 @@ pub const UNDECODABLE: &str = "$(throw 'hvaudit: this value was not valid UTF-8 
 /// The literal for `s`, U+FFFD included: only for text the script displays (ShouldProcess
 /// prompts, the reboot list), never for a value it writes.
 fn ps_literal(s: &str) -> String {
-    if !s.chars().any(needs_char_code) {
-        return quoted(s);
-    }
-    let mut out = String::from("(");
+    use crate::report::csv::{is_cell_start_separator, is_formula_trigger};
+    let mut parts: Vec<String> = Vec::new();
     let mut literal = String::new();
-    let mut first = true;
+    let mut cell_start = false;
     for c in s.chars() {
         if needs_char_code(c) {
             // Start with a string literal so `+` concatenates rather than adds char codes.
-            if first || !literal.is_empty() {
-                push_part(&mut out, &quoted(&literal), &mut first);
+            if parts.is_empty() || !literal.is_empty() {
+                parts.push(quoted(&literal));
                 literal.clear();
             }
-            push_part(&mut out, &format!("[char]0x{:04X}", c as u32), &mut first);
-        } else {
-            literal.push(c);
+            parts.push(format!("[char]0x{:04X}", c as u32));
+            // The literal that follows opens with `'`: no spreadsheet cell starts a formula.
+            cell_start = false;
+            continue;
+        }
+        if cell_start && c != ' ' {
+            if is_formula_trigger(c) && !literal.is_empty() {
+                parts.push(quoted(&literal));
+                literal.clear();
+            }
+            cell_start = false;
+        }
+        literal.push(c);
+        if is_cell_start_separator(c) {
+            cell_start = true;
         }
     }
+    if parts.is_empty() {
+        return quoted(&literal);
+    }
     if !literal.is_empty() {
-        push_part(&mut out, &quoted(&literal), &mut first);
+        parts.push(quoted(&literal));
     }
-    out.push(')');
-    out
-}
-
-fn push_part(out: &mut String, part: &str, first: &mut bool) {
-    if !*first {
-        out.push_str(" + ");
-    }
-    out.push_str(part);
-    *first = false;
+    format!("({})", parts.join(" + "))
 }
 
 /// Characters written as `[char]0xNNNN` rather than raw: C0/C1 controls, DEL, line and
@@ -379,6 +389,21 @@ mod tests {
         assert_eq!(ps_quote(&["a", "\u{FFFD}"].concat()), UNDECODABLE);
         // Display text keeps the character.
         assert_eq!(ps_literal("HV\u{FFFD}03"), "'HV\u{FFFD}03'");
+    }
+
+    #[test]
+    fn quote_splits_where_a_spreadsheet_would_start_a_formula() {
+        // The same string to PowerShell; in a CSV cell every piece after `;` starts with `'`.
+        assert_eq!(ps_quote("cifs/sql01;=1+1"), "('cifs/sql01;' + '=1+1')");
+        assert_eq!(
+            ps_quote("CN=HV03\\;=2+2,OU=HV,DC=t,DC=example"),
+            "('CN=HV03\\;' + '=2+2,OU=HV,DC=t,DC=example')"
+        );
+        assert_eq!(ps_quote("a; -b|@c"), "('a; ' + '-b|' + '@c')");
+        assert_eq!(ps_quote("a\t=1"), "('a' + [char]0x0009 + '=1')");
+        // A trigger that starts the value is already inside the opening quote.
+        assert_eq!(ps_quote("=1;b"), "'=1;b'");
+        assert_eq!(ps_quote("a;b=c, d"), "'a;b=c, d'");
     }
 
     #[test]

@@ -244,6 +244,29 @@ fn html_escapes_every_hostile_value() {
     assert!(page.contains("insufficient access rights &lt;script&gt;alert(3)&lt;&#x2f;script&gt;"));
 }
 
+/// Bidirectional controls are made visible by name in the page, in the template's rows and
+/// in the JSON the page's script renders, as the terminal drops them; JSON and CSV keep them.
+#[test]
+fn html_shows_bidi_controls_by_name() {
+    let data = fixture_report(0);
+    let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
+    let raw: Vec<char> = page
+        .chars()
+        .filter(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .collect();
+    assert!(raw.is_empty(), "raw bidi controls in the page: {raw:?}");
+    // Once in the findings table, once in the JSON blob.
+    assert_eq!(
+        page.matches(BIDI_SHOWN).count(),
+        2,
+        "{BIDI_SHOWN} not shown"
+    );
+    let mut buf = Vec::new();
+    json::write_report(&mut buf, &data).unwrap();
+    let back = json::read_report(&buf[..], "x").unwrap();
+    assert_eq!(back.findings[1].message, BIDI);
+}
+
 #[test]
 fn html_complete_scan_has_no_banner() {
     let mut data = fixture_report(0);

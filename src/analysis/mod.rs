@@ -280,7 +280,9 @@ impl<'a> Analysis<'a> {
                     &mut notes,
                 );
                 let accounts = privileged::classify(snapshot, config, &index, &mut notes);
-                let entries = entries.join().expect("delegation entry thread panicked");
+                let entries = entries
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
                 (
                     entries,
                     hosts,

@@ -6,9 +6,11 @@ use std::path::Path;
 use chrono::{NaiveDate, Utc};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use super::output::{self, note, say};
 use super::{
-    EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, Failure, load_source, warn_incomplete, write_file,
-    write_json,
+    EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, Failure, commit_directory, dir_outputs, load_source,
+    lock_directory, not_written_note, refuse_outputs_that_are_inputs, source_inputs,
+    warn_incomplete, write_file,
 };
 use crate::audit::{AuditOutcome, check_pair, run_audit};
 use crate::cli::{
@@ -83,6 +85,55 @@ fn load_inputs(input: &InputArgs, audit: &AuditArgs, verbose: u8) -> Result<Inpu
         rules,
         sources,
     })
+}
+
+/// Every file or directory an audit command reads, with its flag, for the output check.
+fn audit_inputs<'a>(input: &'a InputArgs, audit: &'a AuditArgs) -> Vec<(&'static str, &'a Path)> {
+    let mut v = source_inputs(&input.source);
+    let named: [(&'static str, &Option<std::path::PathBuf>); 5] = [
+        ("--snapshot", &input.snapshot),
+        ("--hosts", &audit.hosts),
+        ("--config", &audit.config),
+        ("--rules", &audit.rules),
+        ("--suppressions", &audit.suppressions),
+    ];
+    for (flag, p) in named {
+        if let Some(p) = p {
+            v.push((flag, p.as_path()));
+        }
+    }
+    v
+}
+
+/// Stages the reports into `out`, commits them with the manifest under the directory lock;
+/// on failure the message names every file not written.
+fn write_reports(
+    out: &Path,
+    command: &str,
+    data: &std::sync::Arc<ReportData>,
+    formats: &[report::Format],
+    extra: impl FnOnce(&mut crate::outfile::Staging) -> Result<(), Failure>,
+) -> Result<Vec<std::path::PathBuf>, Failure> {
+    let lock = lock_directory(out)?;
+    let mut staging = report::stage_all(out, data, formats, None).map_err(|e| {
+        let all: Vec<_> = report::Format::ALL
+            .iter()
+            .filter(|f| formats.contains(f))
+            .flat_map(|f| report_names(*f))
+            .map(|n| out.join(n))
+            .collect();
+        Failure::usage(format!("{e}; {}", not_written_note(&all, &[])))
+    })?;
+    extra(&mut staging)?;
+    commit_directory(out, &lock, command, staging)
+}
+
+fn report_names(f: report::Format) -> &'static [&'static str] {
+    match f {
+        report::Format::Html => &["report.html"],
+        report::Format::Csv => &["findings.csv", "readiness.csv"],
+        report::Format::Json => &["findings.json"],
+    }
 }
 
 fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
@@ -192,12 +243,17 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
             a.fail_on
         ))
     })?;
+    let mut read = audit_inputs(&a.input, &a.audit);
+    if let Some(p) = &a.previous {
+        read.push(("--previous", p));
+    }
+    refuse_outputs_that_are_inputs("--out", &a.out, &dir_outputs(&a.out), &read)?;
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     let outcome = audit(&inputs)?;
     if verbose > 0 {
         // Facts the analysis noticed that are not findings (hosts in no group, and so on).
         for n in &outcome.notes {
-            eprintln!("hvaudit: note: {}", report::text::terminal_safe(n));
+            note!("hvaudit: note: {}", report::text::terminal_safe(n));
         }
     }
     let mut findings = outcome.findings;
@@ -259,16 +315,22 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     data.findings = findings;
 
     let data = std::sync::Arc::new(data);
-    let written = report::write_all(&a.out, &data, &report_formats(&a.format), None)
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let command = if a.input.source.server.is_some() {
+        "scan"
+    } else {
+        "audit"
+    };
+    let written = write_reports(&a.out, command, &data, &report_formats(&a.format), |_| {
+        Ok(())
+    })?;
     let color = report::terminal::color_wanted(&std::io::stdout());
-    report::terminal::write_summary(&mut std::io::stdout(), &data, color)
-        .map_err(|e| Failure::usage(format!("cannot write the summary: {e}")))?;
+    report::terminal::write_summary(&mut output::Stdout, &data, color)
+        .map_err(output::stdout_failure)?;
     for n in &data.suppression_notes {
-        eprintln!("hvaudit: note: {}", report::text::terminal_safe(n));
+        note!("hvaudit: note: {}", report::text::terminal_safe(n));
     }
     for p in &written {
-        println!("wrote {}", p.display());
+        say!("wrote {}", p.display());
     }
     if !data.complete {
         warn_incomplete(&data.gaps);
@@ -286,6 +348,10 @@ pub fn exit_for(findings: &[Finding], fail_on: Severity) -> u8 {
 }
 
 pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
+    if let Some(out) = &a.out {
+        let read = [("OLD", a.old.as_path()), ("NEW", a.new.as_path())];
+        refuse_outputs_that_are_inputs("--out", out, &dir_outputs(out), &read)?;
+    }
     let old = diff::load_findings_json(&a.old).map_err(|e| Failure::usage(e.to_string()))?;
     let file = std::fs::File::open(&a.new)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", a.new.display())))?;
@@ -311,8 +377,8 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
             ]);
         }
     }
-    println!("{table}");
-    println!(
+    say!("{table}");
+    say!(
         "{} new, {} resolved, {} unchanged",
         d.new.len(),
         d.resolved.len(),
@@ -321,22 +387,37 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
     if let Some(out) = &a.out {
         let previous = a.old.display().to_string();
         data.diff = Some(report::diff_findings(&previous, &old, &mut data.findings));
-        report::write_all(out, &std::sync::Arc::new(data), &report::Format::ALL, None)
-            .map_err(|e| Failure::usage(e.to_string()))?;
-        std::fs::create_dir_all(out)
-            .map_err(|e| Failure::usage(format!("cannot create {}: {e}", out.display())))?;
-        write_json(&out.join("diff.json"), &d)?;
-        for (name, list) in [
-            ("new", &d.new),
-            ("resolved", &d.resolved),
-            ("unchanged", &d.unchanged),
-        ] {
-            let mut buf = Vec::new();
-            report::csv::write_findings(&mut buf, list)
-                .map_err(|e| Failure::usage(e.to_string()))?;
-            write_file(&out.join(format!("diff-{name}.csv")), &buf)?;
-        }
-        println!("wrote diff reports to {}", out.display());
+        let data = std::sync::Arc::new(data);
+        write_reports(out, "diff", &data, &report::Format::ALL, |staging| {
+            let names = [
+                "diff.json",
+                "diff-new.csv",
+                "diff-resolved.csv",
+                "diff-unchanged.csv",
+            ];
+            let fail = |e: String| {
+                let all: Vec<_> = names.iter().map(|n| out.join(n)).collect();
+                Failure::usage(format!("{e}; {}", not_written_note(&all, &[])))
+            };
+            let text = serde_json::to_string_pretty(&d)
+                .map_err(|e| fail(format!("cannot serialise the diff: {e}")))?;
+            staging
+                .add_bytes(&out.join("diff.json"), text.as_bytes())
+                .map_err(|e| fail(e.to_string()))?;
+            for (name, list) in [
+                ("new", &d.new),
+                ("resolved", &d.resolved),
+                ("unchanged", &d.unchanged),
+            ] {
+                let mut buf = Vec::new();
+                report::csv::write_findings(&mut buf, list).map_err(|e| fail(e.to_string()))?;
+                staging
+                    .add_bytes(&out.join(format!("diff-{name}.csv")), &buf)
+                    .map_err(|e| fail(e.to_string()))?;
+            }
+            Ok(())
+        })?;
+        say!("wrote diff reports to {}", out.display());
     }
     Ok(if d.new.is_empty() {
         EXIT_OK
@@ -346,13 +427,15 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
 }
 
 pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
+    let read = audit_inputs(&a.input, &a.audit);
+    refuse_outputs_that_are_inputs("--out", &a.out, std::slice::from_ref(&a.out), &read)?;
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     let outcome = audit(&inputs)?;
     // Inventory rows with errors make the audit incomplete even when the directory was whole.
     let complete = outcome.complete && inputs.snapshot.is_complete();
     let mut findings = outcome.findings;
     for n in suppressions(&a.audit, &mut findings)? {
-        eprintln!("hvaudit: note: {}", report::text::terminal_safe(&n));
+        note!("hvaudit: note: {}", report::text::terminal_safe(&n));
     }
     let meta = remediate::RemediationMeta::new(
         &inputs.snapshot.domain.dns_name,
@@ -364,13 +447,13 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
         .iter()
         .filter(|f| f.remediation.is_some() && f.status != Status::Suppressed)
         .count();
-    println!(
+    say!(
         "wrote {} ({fixable} fixable finding(s)); review it, then run it with -WhatIf first",
         a.out.display()
     );
     if !complete {
         warn_incomplete(&inputs.snapshot.meta.gaps);
-        eprintln!("hvaudit: WARNING: the audit is incomplete (SC001): the script may miss fixes");
+        note!("hvaudit: WARNING: the audit is incomplete (SC001): the script may miss fixes");
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(EXIT_OK)
@@ -400,7 +483,7 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
         "cn" => "CN",
         _ => "NetBIOS name",
     };
-    println!(
+    say!(
         "{verdict}: live migration from {} to {} (addressed by {form} '{}'){}",
         clean(&c.from),
         clean(&c.to),
@@ -411,10 +494,10 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
             .unwrap_or_default()
     );
     if c.same_cluster {
-        println!("  same failover cluster: no constrained delegation needed");
+        say!("  same failover cluster: no constrained delegation needed");
     }
     for r in &c.reasons {
-        println!(
+        say!(
             "  [{}] {} {}",
             r.severity.as_str(),
             r.rule_id,
@@ -422,17 +505,15 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
         );
         if let Some(fix) = &r.remediation {
             for line in fix.lines() {
-                println!("      {}", clean(line));
+                say!("      {}", clean(line));
             }
         }
     }
     if c.state == ReadinessState::Unknown {
-        println!(
-            "  known: nothing in the directory blocks it (delegation and account checks passed)"
-        );
+        say!("  known: nothing in the directory blocks it (delegation and account checks passed)");
     }
     if !c.unknown.is_empty() {
-        println!(
+        say!(
             "  {}:",
             if c.state == ReadinessState::Blocked {
                 "also unknown"
@@ -441,18 +522,18 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
             }
         );
         for u in &c.unknown {
-            println!("    - {}", clean(u));
+            say!("    - {}", clean(u));
         }
     }
     for e in &c.errors {
         // Rule errors name the object they were evaluated on.
-        eprintln!(
+        note!(
             "hvaudit: rule error: {}",
             report::text::terminal_safe(&e.to_string())
         );
     }
     if !c.complete {
-        eprintln!(
+        note!(
             "hvaudit: WARNING: the scan is incomplete; gaps touching {} or {} make the verdict \
              UNKNOWN, others are listed in the audit",
             clean(&c.from),
@@ -481,12 +562,12 @@ pub fn rules(a: &RulesArgs) -> Result<u8, Failure> {
                     r.title.clone(),
                 ]);
             }
-            println!("{table}");
+            say!("{table}");
             Ok(EXIT_OK)
         }
         RulesAction::Explain { id } => match rules.explain(&id.to_ascii_uppercase()) {
             Some(text) => {
-                println!("{text}");
+                say!("{text}");
                 Ok(EXIT_OK)
             }
             None => Err(Failure::usage(format!(

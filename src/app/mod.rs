@@ -1,8 +1,8 @@
 //! Runs the commands. Errors become one line on stderr and an exit code:
 //! 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3 scan failed or incomplete.
 
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,10 +11,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{Cli, CollectArgs, Command, SourceArgs};
 
 mod commands;
+mod output;
 use crate::collect::kerberos;
 use crate::collect::ldap::{self, LdapOptions, Secret};
 use crate::collect::{self, builder::BuildOptions};
 use crate::model::{Gap, Snapshot};
+use crate::outfile::{self, CommitError};
+use output::{note, say};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -57,7 +60,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(f) => {
             // Messages quote their input (an LDIF line, a directory value): no escape sequence
             // may reach the terminal, and the error stays one line.
-            eprintln!(
+            note!(
                 "hvaudit: error: {}",
                 crate::report::text::terminal_safe(&f.message)
             );
@@ -67,6 +70,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
+    let mut inputs = source_inputs(&a.source);
+    if let Some(p) = &a.config {
+        inputs.push(("--config", p));
+    }
+    refuse_outputs_that_are_inputs("--out", &a.out, std::slice::from_ref(&a.out), &inputs)?;
     let build = match &a.config {
         Some(p) => BuildOptions {
             extra_group_sids: crate::config::Config::load(p)
@@ -77,7 +85,7 @@ fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
     };
     let snap = load_source(&a.source, &build, verbose)?;
     write_json(&a.out, &snap)?;
-    print_collect_summary(&snap);
+    print_collect_summary(&snap)?;
     warn_incomplete(&snap.meta.gaps);
     Ok(if snap.is_complete() {
         EXIT_OK
@@ -95,6 +103,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     let url = s.server.as_deref().ok_or_else(|| {
         Failure::usage("give --server URL or --ldif FILE (audit also takes --snapshot FILE)")
     })?;
+    check_server_url(url).map_err(Failure::usage)?;
     // clap's `requires` cannot see whether a boolean flag was given.
     if s.kerberos_host.is_some() && !s.kerberos {
         return Err(Failure::usage(
@@ -111,7 +120,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         LdapOptions::new(url, user, password)
     };
     if s.insecure_skip_verify {
-        eprintln!(
+        note!(
             "hvaudit: WARNING: --insecure-skip-verify: the DC's certificate is NOT verified; \
              anyone on the network path can impersonate it{}",
             if s.kerberos {
@@ -131,11 +140,11 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     opts.build = build.clone();
     if verbose > 0 {
         match &opts.kerberos {
-            Some(k) => eprintln!(
+            Some(k) => note!(
                 "hvaudit: connecting to {url} with Kerberos (service ldap/{})",
                 k.spn_host
             ),
-            None => eprintln!("hvaudit: connecting to {url} as {}", opts.user),
+            None => note!("hvaudit: connecting to {url} as {}", opts.user),
         }
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -163,6 +172,52 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         };
         Failure::scan(format!("{e}{tail}"))
     })
+}
+
+/// Checks `--server` before anything else happens (no password prompt, no connection): an
+/// LDAP URL (RFC 4516 section 2) with scheme `ldaps` or `ldap`, a host, an optional port
+/// 1..=65535, and no user information. ldap3 panics on a URL without a host (`ldaps://`,
+/// `ldap:///DC=x`), so this is also what keeps such a flag a usage error (exit 2). The error
+/// names the flag and says what is wrong.
+pub fn check_server_url(raw: &str) -> Result<(), String> {
+    // A URL with user information may carry a password: it is never echoed.
+    let shown = match raw.split_once("://") {
+        Some((scheme, rest))
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .is_some_and(|a| a.contains('@')) =>
+        {
+            let after = rest.rsplit_once('@').map_or("", |(_, h)| h);
+            format!("{scheme}://***@{after}")
+        }
+        _ => raw.to_string(),
+    };
+    let bad = |why: &str| {
+        format!("--server '{shown}': {why} (expected ldaps://HOST[:PORT] or ldap://HOST[:PORT])")
+    };
+    let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "ldaps" | "ldap") {
+        return Err(bad(&format!(
+            "scheme '{}' is not ldaps or ldap",
+            url.scheme()
+        )));
+    }
+    // `ldap:///DC=x` parses with an empty host: RFC 4516 lets a client pick a default server,
+    // hvaudit never guesses one.
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if url.port() == Some(0) {
+        return Err(bad("port 0 is not a port a DC listens on"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "user information does not belong in the URL (use --user; the password is never \
+             given on the command line)",
+        ));
+    }
+    Ok(())
 }
 
 /// `--kerberos`: checked before anything is sent, so a binary without Kerberos support or a
@@ -216,27 +271,122 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Fai
     write_file(path, text.as_bytes())
 }
 
-/// Writes through a temporary file and a rename, so an interrupted run never leaves a
-/// half-written output behind.
+/// Writes through a uniquely named temporary file and a rename, so an interrupted or failed
+/// run leaves the earlier file (or none), never a half-written one; the error says so.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::usage(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("hvaudit-out")
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(bytes).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    crate::outfile::write_atomic(path, bytes).map_err(commit_failure)
 }
 
-fn print_collect_summary(s: &Snapshot) {
+/// A failed write, naming the files not written (their earlier versions are unchanged).
+fn commit_failure(e: CommitError) -> Failure {
+    Failure::usage(format!(
+        "cannot write {e}; {}",
+        not_written_note(&e.not_written, &e.written)
+    ))
+}
+
+/// `not written: a, b (...)`, plus the files already replaced when a commit stopped midway.
+pub(crate) fn not_written_note(not_written: &[PathBuf], written: &[PathBuf]) -> String {
+    let list = |v: &[PathBuf]| {
+        v.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!(
+        "not written: {} (any earlier version is left unchanged)",
+        list(not_written)
+    );
+    if !written.is_empty() {
+        s.push_str(&format!("; already replaced: {}", list(written)));
+    }
+    s
+}
+
+/// The files a run may write or remove in output directory `dir`, for
+/// [`refuse_outputs_that_are_inputs`]: the directory, every report name and the manifest.
+pub(crate) fn dir_outputs(dir: &Path) -> Vec<PathBuf> {
+    let mut v = vec![dir.to_path_buf()];
+    v.extend(outfile::OWN_FILES.iter().map(|n| dir.join(n)));
+    v.push(dir.join(outfile::MANIFEST));
+    v
+}
+
+/// Exit 2 when an output path is one of the inputs (compared canonicalised): writing it would
+/// destroy the input, and for `--previous` compare a scan with itself.
+pub(crate) fn refuse_outputs_that_are_inputs(
+    flag: &str,
+    out: &Path,
+    outputs: &[PathBuf],
+    inputs: &[(&str, &Path)],
+) -> Result<(), Failure> {
+    match outfile::input_collision(outputs, inputs) {
+        None => Ok(()),
+        Some((o, in_flag, input)) if o == out => Err(Failure::usage(format!(
+            "{flag} {} is also the input {in_flag} {}: it would be overwritten; choose another {flag}",
+            out.display(),
+            input.display()
+        ))),
+        Some((o, in_flag, input)) => Err(Failure::usage(format!(
+            "{flag} {} would write {}, which is the input {in_flag} {}; choose another {flag}",
+            out.display(),
+            o.display(),
+            input.display()
+        ))),
+    }
+}
+
+/// The inputs of a directory source (`--ldif`, `--password-file`, `--ca-file`).
+pub(crate) fn source_inputs(s: &SourceArgs) -> Vec<(&'static str, &Path)> {
+    let mut v: Vec<(&'static str, &Path)> = Vec::new();
+    if let Some(p) = &s.ldif {
+        v.push(("--ldif", p));
+    }
+    if let Some(p) = &s.password_file {
+        v.push(("--password-file", p));
+    }
+    if let Some(p) = &s.ca_file {
+        v.push(("--ca-file", p));
+    }
+    v
+}
+
+/// Locks `dir`, renames the staged files into place, removes what the previous run's
+/// manifest lists and this run did not write, and writes the new manifest. Prints a note
+/// for every removed file.
+pub(crate) fn commit_directory(
+    dir: &Path,
+    lock: &outfile::DirLock,
+    command: &str,
+    staging: outfile::Staging,
+) -> Result<Vec<PathBuf>, Failure> {
+    debug_assert_eq!(lock.dir(), dir);
+    let written = staging.commit().map_err(commit_failure)?;
+    let cleanup = outfile::finish_directory(lock, command, &written).map_err(commit_failure)?;
+    for p in &cleanup.removed {
+        note!(
+            "hvaudit: removed {} (written by an earlier run, not by this one)",
+            p.display()
+        );
+    }
+    if let Some(w) = &cleanup.warning {
+        note!(
+            "hvaudit: warning: {}",
+            crate::report::text::terminal_safe(w)
+        );
+    }
+    Ok(written)
+}
+
+/// Takes the advisory lock of output directory `dir` (creating it), or fails clearly.
+pub(crate) fn lock_directory(dir: &Path) -> Result<outfile::DirLock, Failure> {
+    outfile::DirLock::acquire(dir).map_err(|e| match e {
+        outfile::OutputError::Locked { .. } => Failure::usage(e.to_string()),
+        e => Failure::usage(format!("cannot create or lock {e}")),
+    })
+}
+
+fn print_collect_summary(s: &Snapshot) -> Result<(), Failure> {
     // The domain name comes from the directory's DN: attacker-controlled.
     let clean = crate::report::text::terminal_safe;
     let hosts = s
@@ -244,7 +394,7 @@ fn print_collect_summary(s: &Snapshot) {
         .iter()
         .filter(|c| !c.allowed_to_delegate_to.is_empty())
         .count();
-    println!(
+    say!(
         "domain {} ({}), {} DCs; {} computers ({} with constrained delegation), {} user/service \
          accounts, {} groups resolved; source {}",
         clean(&s.domain.dns_name),
@@ -260,25 +410,26 @@ fn print_collect_summary(s: &Snapshot) {
         s.groups.len(),
         clean(&s.meta.source)
     );
+    Ok(())
 }
 
 pub fn warn_incomplete(gaps: &[Gap]) {
     if gaps.is_empty() {
         return;
     }
-    eprintln!(
+    note!(
         "hvaudit: WARNING: INCOMPLETE SCAN (SC001): {} item(s) could not be read; nothing here proves compliance:",
         gaps.len()
     );
     for g in gaps.iter().take(20) {
         // Gap texts quote directory and inventory values: no escape sequences to the terminal.
-        eprintln!(
+        note!(
             "  - {}: {}",
             crate::report::text::terminal_safe(&g.what),
             crate::report::text::terminal_safe(&g.reason)
         );
     }
     if gaps.len() > 20 {
-        eprintln!("  ... and {} more (see the report's gaps)", gaps.len() - 20);
+        note!("  ... and {} more (see the report's gaps)", gaps.len() - 20);
     }
 }

@@ -75,10 +75,15 @@ impl Token {
                 sids.insert(sid);
             }
         }
+        #[allow(
+            clippy::expect_used,
+            reason = "PRINCIPAL_SELF is the constant S-1-5-10"
+        )]
+        let principal_self = Sid::parse(PRINCIPAL_SELF).expect("well-formed constant");
         Token {
             user,
             sids,
-            principal_self: Sid::parse(PRINCIPAL_SELF).expect("well-formed constant"),
+            principal_self,
         }
     }
 

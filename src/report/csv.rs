@@ -38,13 +38,42 @@ pub const READINESS_COLUMNS: [&str; 12] = [
     "ready_forms",
 ];
 
-/// Spreadsheets evaluate a cell starting with one of these as a formula (or, for tab and CR,
-/// strip them and then evaluate what follows). A leading `'` makes them show it as text.
+/// Characters that make a spreadsheet cell a formula when they start it (`=`, `+`, `-`, `@`),
+/// or that it strips before evaluating what follows (tab, CR). OWASP "CSV Injection".
+pub(crate) fn is_formula_trigger(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
+}
+
+/// Where a spreadsheet may start a new cell inside one of our fields: the separators it may be
+/// set to split on (`,` `;` tab `|`; Excel and LibreOffice pick `;` in many locales, and ignore
+/// our RFC 4180 quoting when the field has no comma to quote) and the line ends of an import
+/// that ignores quoting.
+pub(crate) fn is_cell_start_separator(c: char) -> bool {
+    matches!(c, ',' | ';' | '\t' | '|' | '\r' | '\n')
+}
+
+/// Defuses spreadsheet formulas (OWASP "CSV Injection") in one field: a `'` is inserted before
+/// a formula trigger (`=`, `+`, `-`, `@`, tab, CR) that starts the field or follows one of the
+/// separators `,` `;` tab `|` CR LF, spaces in between allowed. Whichever separator a
+/// spreadsheet splits the field on, every piece then starts with `'` (or spaces and `'`), which
+/// Excel, LibreOffice and Google Sheets show as text. Nothing else changes, so values stay
+/// readable; the rule is documented in docs/report-csv.md.
 pub fn neutralise(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_string(),
+    let mut out = String::with_capacity(value.len() + 1);
+    let mut at_cell_start = true;
+    for c in value.chars() {
+        if at_cell_start && c != ' ' {
+            if is_formula_trigger(c) {
+                out.push('\'');
+            }
+            at_cell_start = false;
+        }
+        out.push(c);
+        if is_cell_start_separator(c) {
+            at_cell_start = true;
+        }
     }
+    out
 }
 
 /// `name=value; name=value`, keys in the finding's (sorted) order.
@@ -146,5 +175,30 @@ mod tests {
         assert_eq!(neutralise("a=1"), "a=1");
         assert_eq!(neutralise(""), "");
         assert_eq!(neutralise("'quoted"), "'quoted");
+    }
+
+    #[test]
+    fn defuses_formulas_after_every_separator() {
+        // The field case: a `;`-locale spreadsheet splits these and evaluates `=1+1`.
+        assert_eq!(neutralise("cifs/sql01;=1+1"), "cifs/sql01;'=1+1");
+        assert_eq!(
+            neutralise("CN=HV03\\;=2+2,OU=HV,DC=t,DC=example"),
+            "CN=HV03\\;'=2+2,OU=HV,DC=t,DC=example"
+        );
+        assert_eq!(neutralise("a,+1"), "a,'+1");
+        assert_eq!(neutralise("a|-1"), "a|'-1");
+        assert_eq!(neutralise("a|@SUM(1)"), "a|'@SUM(1)");
+        // Tab is both a separator and a trigger: the piece after it starts with `'`.
+        assert_eq!(neutralise("a\t=1"), "a\t'=1");
+        assert_eq!(neutralise("a;\tb"), "a;'\tb");
+        assert_eq!(neutralise("a;\r=1"), "a;'\r'=1");
+        assert_eq!(neutralise("line\n-x"), "line\n'-x");
+        // Spaces a spreadsheet may trim do not hide the trigger.
+        assert_eq!(neutralise("a;  =1"), "a;  '=1");
+        assert_eq!(neutralise("  =1"), "  '=1");
+        assert_eq!(neutralise(";;=1"), ";;'=1");
+        // Readable otherwise: triggers inside a piece and separators before ordinary text stay.
+        assert_eq!(neutralise("a; b=c, d-e|f"), "a; b=c, d-e|f");
+        assert_eq!(neutralise("HV002; HV003"), "HV002; HV003");
     }
 }

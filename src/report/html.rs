@@ -15,6 +15,7 @@ use crate::findings::{GroupReadiness, ReadinessCell, ReadinessState, Status};
 use crate::rules::lazy::View;
 
 use super::csv::status_str;
+use super::text::is_bidi_control;
 use super::{ReportData, ReportError, SEVERITIES_DESC, Summary};
 
 const TEMPLATE: &str = include_str!("../../report-templates/report.html.j2");
@@ -60,6 +61,18 @@ pub fn write_html<W: std::io::Write>(
     // Explicit rather than relying on the file extension: the page is HTML whatever an
     // override template is called.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    // Bidirectional controls in a directory value would reorder what the reader sees
+    // ("Trojan Source"); the terminal drops them, the page shows them as `[U+202E]`.
+    env.set_formatter(|out, state, value| {
+        if !value.is_safe()
+            && let Some(text) = value.as_str()
+            && text.chars().any(is_bidi_control)
+        {
+            let shown = Value::from(bidi_visible(text));
+            return minijinja::escape_formatter(out, state, &shown);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env.add_template_owned(TEMPLATE_NAME, template)?;
 
     let view = view(data);
@@ -92,14 +105,33 @@ fn load(dir: Option<&Path>, name: &str, embedded: &str) -> Result<String, Report
     Ok(embedded.to_string())
 }
 
+/// `s` with each bidirectional control (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI:
+/// U+202A..U+202E, U+2066..U+2069, Unicode UAX #9) replaced by its visible name, e.g.
+/// `[U+202E]`, so the page shows a value in its stored order and says what it holds.
+pub fn bidi_visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_bidi_control(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` cannot
 /// close the element or start a comment, and U+2028/2029 are escaped for older parsers.
 /// These characters only occur inside JSON strings, where `\uXXXX` means the same.
+/// Bidirectional controls (also only inside strings) become their visible names, as in
+/// [`bidi_visible`]: the page's script shows these values as text, and filters compare
+/// them with the template's (equally replaced) host names.
 pub fn script_json<T: Serialize>(v: &T) -> Result<String, ReportError> {
     let raw = serde_json::to_string(v)?;
     let mut out = String::with_capacity(raw.len() + raw.len() / 16);
     for c in raw.chars() {
         match c {
+            c if is_bidi_control(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
             '<' => out.push_str("\\u003c"),
             '>' => out.push_str("\\u003e"),
             '&' => out.push_str("\\u0026"),
@@ -451,5 +483,7 @@ mod tests {
         assert_eq!(s, r#"["\u003c/script\u003e\u003c!--\u0026\u2028"]"#);
         let back: Vec<String> = serde_json::from_str(&s).unwrap();
         assert_eq!(back, vec!["</script><!--&\u{2028}".to_string()]);
+        let s = script_json(&vec!["a\u{202e}b\u{2066}c\u{2069}"]).unwrap();
+        assert_eq!(s, r#"["a[U+202E]b[U+2066]c[U+2069]"]"#);
     }
 }

@@ -24,7 +24,7 @@ use crate::model::{Domain, Gap, ScanMeta, Snapshot};
 
 pub use accounts::{delegation_inventory, privileged_accounts};
 pub use diff::{DiffSummary, diff_findings};
-pub use write::{Format, write_all};
+pub use write::{Format, stage_all, write_all};
 
 /// Everything a report shows. Built by the CLI from the snapshot, the rule engine's output and
 /// the suppression file; serialised as the body of the JSON report.
@@ -282,4 +282,7 @@ pub enum ReportError {
         #[source]
         source: Box<ReportError>,
     },
+    /// Renaming the finished files into place failed; says which were not replaced.
+    #[error("{0}")]
+    Commit(#[from] crate::outfile::CommitError),
 }

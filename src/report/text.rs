@@ -32,7 +32,7 @@ fn is_control(c: char) -> bool {
 }
 
 /// LRE, RLE, PDF, LRO, RLO and the isolates LRI, RLI, FSI, PDI ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
+pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

@@ -1,11 +1,11 @@
 //! Writing the report files of a scan into `--out DIR`.
 
-use std::fs::File;
-use std::io::BufWriter;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{ReportData, ReportError, csv, html, json};
+use crate::outfile::{OutputError, StagedFile, Staging};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -44,7 +44,8 @@ impl Format {
 
 /// Writes `report.html`, `findings.csv` + `readiness.csv`, `findings.json` (those asked for)
 /// into `dir`, creating it if needed. Returns the paths written, in that order. An error
-/// names the file it happened in.
+/// names the file it happened in. All-or-nothing ([`stage_all`], then
+/// [`Staging::commit`]): when any file fails, no earlier file in `dir` is replaced.
 pub fn write_all(
     dir: &Path,
     data: &Arc<ReportData>,
@@ -55,81 +56,109 @@ pub fn write_all(
         what: dir.display().to_string(),
         source,
     })?;
+    Ok(stage_all(dir, data, formats, templates)?.commit()?)
+}
+
+/// Renders the reports asked for into temporary files in `dir` (which must exist), without
+/// touching any file there; [`Staging::commit`] renames them into place. Dropping the
+/// result deletes them.
+pub fn stage_all(
+    dir: &Path,
+    data: &Arc<ReportData>,
+    formats: &[Format],
+    templates: Option<&Path>,
+) -> Result<Staging, ReportError> {
     // The formats are independent and a large domain's pages are tens of megabytes each:
     // each is written on its own thread (a 100,000-computer audit spent half its time here).
     let wanted: Vec<Format> = Format::ALL
         .into_iter()
         .filter(|f| formats.contains(f))
         .collect();
-    let results: Vec<Result<Vec<PathBuf>, ReportError>> = std::thread::scope(|s| {
+    let results: Vec<Result<Vec<StagedFile>, ReportError>> = std::thread::scope(|s| {
         let handles: Vec<_> = wanted
             .iter()
             .skip(1)
-            .map(|&f| s.spawn(move || write_one(dir, data, f, templates)))
+            .map(|&f| (f, s.spawn(move || write_one(dir, data, f, templates))))
             .collect();
         // The first format (the HTML page, the largest) is written on this thread, which
         // reuses the memory the audit freed instead of touching fresh pages.
         let first = wanted.first().map(|&f| write_one(dir, data, f, templates));
         first
             .into_iter()
-            .chain(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("report writer thread panicked")),
-            )
+            .chain(handles.into_iter().map(|(f, h)| {
+                // A writer thread that panicked is a bug; it becomes an error naming the
+                // format rather than a second panic here.
+                h.join().unwrap_or_else(|_| {
+                    Err(ReportError::Io {
+                        what: format!("{f:?} report"),
+                        source: std::io::Error::other("the writer thread panicked"),
+                    })
+                })
+            }))
             .collect()
     });
-    let mut written = Vec::new();
+    let mut staging = Staging::new();
     for r in results {
-        written.extend(r?);
+        for f in r? {
+            staging.push(f);
+        }
     }
-    Ok(written)
+    Ok(staging)
 }
 
-/// Writes one format's files; returns their paths.
+/// Writes one format's files into temporary files; returns them.
 fn write_one(
     dir: &Path,
     data: &Arc<ReportData>,
     format: Format,
     templates: Option<&Path>,
-) -> Result<Vec<PathBuf>, ReportError> {
+) -> Result<Vec<StagedFile>, ReportError> {
     match format {
         Format::Html => {
             let path = dir.join("report.html");
+            let f = create(&path)?;
             in_file(&path, || {
-                let mut w = create(&path)?;
-                let res = html::write_html(&mut w, data, templates).and_then(|()| {
-                    std::io::Write::flush(&mut w).map_err(|source| ReportError::Io {
-                        what: "HTML report".into(),
-                        source,
-                    })
-                });
-                // No half-rendered page left behind when a template fails midway.
-                if res.is_err() {
-                    drop(w);
-                    let _ = std::fs::remove_file(&path);
-                }
-                res
+                let mut w = f.writer();
+                html::write_html(&mut w, data, templates)?;
+                flush(w, "HTML report")
             })?;
-            Ok(vec![path])
+            Ok(vec![f])
         }
         Format::Csv => {
             let findings = dir.join("findings.csv");
+            let f1 = create(&findings)?;
             in_file(&findings, || {
-                csv::write_findings(create(&findings)?, &data.findings)
+                let mut w = f1.writer();
+                csv::write_findings(&mut w, &data.findings)?;
+                flush(w, "findings CSV")
             })?;
             let readiness = dir.join("readiness.csv");
+            let f2 = create(&readiness)?;
             in_file(&readiness, || {
-                csv::write_readiness(create(&readiness)?, &data.readiness)
+                let mut w = f2.writer();
+                csv::write_readiness(&mut w, &data.readiness)?;
+                flush(w, "readiness CSV")
             })?;
-            Ok(vec![findings, readiness])
+            Ok(vec![f1, f2])
         }
         Format::Json => {
             let path = dir.join("findings.json");
-            in_file(&path, || json::write_report(create(&path)?, data))?;
-            Ok(vec![path])
+            let f = create(&path)?;
+            in_file(&path, || {
+                let mut w = f.writer();
+                json::write_report(&mut w, data)?;
+                flush(w, "JSON report")
+            })?;
+            Ok(vec![f])
         }
     }
+}
+
+fn flush<W: Write>(mut w: W, what: &str) -> Result<(), ReportError> {
+    w.flush().map_err(|source| ReportError::Io {
+        what: what.into(),
+        source,
+    })
 }
 
 fn in_file(path: &Path, f: impl FnOnce() -> Result<(), ReportError>) -> Result<(), ReportError> {
@@ -139,11 +168,18 @@ fn in_file(path: &Path, f: impl FnOnce() -> Result<(), ReportError>) -> Result<(
     })
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, ReportError> {
-    File::create(path)
-        .map(BufWriter::new)
-        .map_err(|source| ReportError::Io {
-            what: "file (create)".into(),
-            source,
-        })
+fn create(path: &Path) -> Result<StagedFile, ReportError> {
+    StagedFile::create(path).map_err(|e| match e {
+        OutputError::Io { path, source } => ReportError::InFile {
+            path,
+            source: Box::new(ReportError::Io {
+                what: "file (create)".into(),
+                source,
+            }),
+        },
+        other => ReportError::Io {
+            what: path.display().to_string(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })
 }

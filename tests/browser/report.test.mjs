@@ -182,6 +182,19 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   const sup = page.locator('#ft tbody tr.fr[data-i="13"] + tr.detail .sup');
   assert.equal(await sup.textContent(), 'Suppressed: Accepted risk <b>3</b> until 2099-01-01 (owner: ops)');
 
+  // Bidirectional controls are shown by name, in stored order: in the row (rendered by the
+  // template) and in the details (rendered by the script); none reaches the page raw.
+  const BIDI_SHOWN = 'delegates to a DC [U+202E]cod.exe[U+202C] [U+2067]x[U+2069]';
+  assert.equal(await page.locator('#ft tbody tr.fr[data-i="1"] td.msg').textContent(), BIDI_SHOWN);
+  await page.click('#ft tbody tr.fr[data-i="1"]');
+  const bidi = page.locator('#ft tbody tr.fr[data-i="1"] + tr.detail');
+  assert.ok(await bidi.isVisible());
+  assert.ok((await bidi.textContent()).includes(BIDI_SHOWN));
+  assert.equal(
+    await page.evaluate(() => /[\u202a-\u202e\u2066-\u2069]/.test(document.documentElement.outerHTML)),
+    false,
+  );
+
   // Readiness matrix: HV01 -> HV03 is blocked; its reasons in the title and, on click, the panel.
   const group = page.locator('#group-1');
   const cell = group.locator('table.mx tbody tr').nth(0).locator('td.c').nth(2);

@@ -19,6 +19,10 @@ pub const XSS_IMG: &str = "\"><img src=x onerror=alert(1)>";
 pub const HYPERLINK: &str = "=HYPERLINK(\"http://x\",\"y\")";
 pub const UNICODE: &str = "Ünïcødé-主机";
 pub const ANSI: &str = "adm\u{1b}[31mred\u{1b}]0;pwned\u{7}\u{0}\u{85}ctl";
+/// Bidirectional controls (RLO ... PDF, RLI ... PDI) that would show `cod.exe` reversed.
+pub const BIDI: &str = "delegates to a DC \u{202e}cod.exe\u{202c} \u{2067}x\u{2069}";
+/// [`BIDI`] as the HTML report shows it: every control by name, in stored order.
+pub const BIDI_SHOWN: &str = "delegates to a DC [U+202E]cod.exe[U+202C] [U+2067]x[U+2069]";
 
 /// 64 KiB of name: reports must neither choke on it nor let it swallow the page.
 pub fn long_name() -> String {
@@ -58,7 +62,7 @@ pub fn hostile_findings() -> Vec<Finding> {
             Severity::Critical,
             XSS_IMG,
             Some("ldap/dc1.corp.example"),
-            "delegates to a DC",
+            BIDI,
         ),
         f("HV005", Severity::High, HYPERLINK, None, HYPERLINK),
         f("HV002", Severity::Medium, "+cmd", Some("-1+2"), "@SUM(A1)"),

@@ -255,11 +255,14 @@ pub fn fault_cut_mid_search(dc: &TestDc) {
     args.push("--partial-ok");
     let (o, _) = run_hvaudit(&args, &dc.password);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // The reports, the manifest that lists them and the output directory's lock file.
     assert_eq!(
         files_in(&dir),
         vec![
+            ".hvaudit.lock",
             "findings.csv",
             "findings.json",
+            "hvaudit-manifest.json",
             "readiness.csv",
             "report.html"
         ]
