@@ -114,6 +114,19 @@ fn audit(inputs: &Inputs) -> Result<AuditOutcome, Failure> {
         Utc::now(),
     )
     .map_err(|e| Failure::usage(e.to_string()))
+    .and_then(|outcome| {
+        // A rule over its budget is a faulty rule, not a gap in the directory: no report
+        // that looks complete, exit 2 like any other rule error found at load time.
+        match outcome.errors.iter().find(|e| e.over_budget) {
+            Some(e) => Err(Failure::usage(format!(
+                "{} (every rule field is bounded: {} template instructions, {} bytes; see docs/rules.md)",
+                report::text::terminal_safe(&e.to_string()),
+                crate::rules::FUEL,
+                crate::rules::FIELD_LIMIT
+            ))),
+            None => Ok(outcome),
+        }
+    })
 }
 
 /// Applies `--suppressions`; returns notes about expired and unmatched entries.
