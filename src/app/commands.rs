@@ -247,15 +247,18 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     if !outcome.complete {
         data.complete = false;
     }
+    data.findings = findings;
+    // After suppressions (they match whole values), before the diff: a previous findings.json
+    // holds the same shortened keys.
+    report::shorten::shorten_long_values(&mut data);
     if let Some(prev) = &a.previous {
         let old = diff::load_findings_json(prev).map_err(|e| Failure::usage(e.to_string()))?;
         data.diff = Some(report::diff_findings(
             &prev.display().to_string(),
             &old,
-            &mut findings,
+            &mut data.findings,
         ));
     }
-    data.findings = findings;
 
     let data = std::sync::Arc::new(data);
     let written = report::write_all(&a.out, &data, &report_formats(&a.format), None)
