@@ -93,7 +93,7 @@ fn main() {
                 dn: dn.clone(),
                 sid: Some(sid(100_000 + i)),
                 kind: PrincipalKind::User,
-                via: vec![],
+                via_group: None,
                 by_primary_group: false,
             });
         }

@@ -67,7 +67,7 @@ fn member(dn: &str, kind: PrincipalKind, via: &[&str], by_primary_group: bool) -
         dn: dn.into(),
         sid: None,
         kind,
-        via: via.iter().map(|s| s.to_string()).collect(),
+        via_group: via.last().map(|s| s.to_string()),
         by_primary_group,
     }
 }

@@ -6,7 +6,7 @@ use foldhash::{HashSet, HashSetExt};
 use super::{Index, Principal, is_domain_sid_with_rid};
 use crate::config::Config;
 use crate::model::sid::well_known;
-use crate::model::{Sid, Snapshot};
+use crate::model::{ShownPath, Sid, Snapshot};
 
 /// Facts about one account of `snapshot.accounts`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,6 +55,26 @@ pub fn rdn_value(dn: &str) -> &str {
     first.split_once('=').map(|(_, v)| v).unwrap_or(first)
 }
 
+/// Appends `A > B > C` (RDN values), with `> ... N more groups ... >` where the middle of a
+/// very deep path is left out ([`crate::model::ViaPaths::shown`]).
+fn push_path(line: &mut String, path: &ShownPath<'_>) {
+    let names = |dns: &[&str]| {
+        dns.iter()
+            .map(|d| rdn_value(d))
+            .collect::<Vec<_>>()
+            .join(" > ")
+    };
+    line.push_str(&names(&path.head));
+    if path.omitted > 0 {
+        let groups = if path.omitted == 1 { "group" } else { "groups" };
+        line.push_str(&format!(
+            " > ... {} more {groups} ... > {}",
+            path.omitted,
+            names(&path.tail)
+        ));
+    }
+}
+
 pub fn classify(
     snapshot: &Snapshot,
     config: &Config,
@@ -76,7 +96,8 @@ pub fn classify(
         if !privileged && !protected {
             continue;
         }
-        for m in &g.effective_members {
+        let paths = g.via_paths();
+        for (i, m) in g.effective_members.iter().enumerate() {
             let p = m
                 .sid
                 .as_ref()
@@ -92,9 +113,9 @@ pub fn classify(
                 let mut line = g.sam_account_name.clone();
                 if m.by_primary_group {
                     line.push_str(" (primary group)");
-                } else if !m.via.is_empty() {
-                    let path: Vec<&str> = m.via.iter().map(|d| rdn_value(d)).collect();
-                    line.push_str(&format!(" via {}", path.join(" > ")));
+                } else if m.via_group.is_some() {
+                    line.push_str(" via ");
+                    push_path(&mut line, &paths.shown(i));
                 }
                 facts[a].privileged_via.push(line);
             }

@@ -179,6 +179,19 @@ fn audit(inputs: &Inputs) -> Result<AuditOutcome, Failure> {
         Utc::now(),
     )
     .map_err(|e| Failure::usage(e.to_string()))
+    .and_then(|outcome| {
+        // A rule over its budget is a faulty rule, not a gap in the directory: no report
+        // that looks complete, exit 2 like any other rule error found at load time.
+        match outcome.errors.iter().find(|e| e.over_budget) {
+            Some(e) => Err(Failure::usage(format!(
+                "{} (every rule field is bounded: {} template instructions, {} bytes; see docs/rules.md)",
+                report::text::terminal_safe(&e.to_string()),
+                crate::rules::FUEL,
+                crate::rules::FIELD_LIMIT
+            ))),
+            None => Ok(outcome),
+        }
+    })
 }
 
 /// Applies `--suppressions`; returns notes about expired and unmatched entries.
@@ -304,15 +317,18 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     if !outcome.complete {
         data.complete = false;
     }
+    data.findings = findings;
+    // After suppressions (they match whole values), before the diff: a previous findings.json
+    // holds the same shortened keys.
+    report::shorten::shorten_long_values(&mut data);
     if let Some(prev) = &a.previous {
         let old = diff::load_findings_json(prev).map_err(|e| Failure::usage(e.to_string()))?;
         data.diff = Some(report::diff_findings(
             &prev.display().to_string(),
             &old,
-            &mut findings,
+            &mut data.findings,
         ));
     }
-    data.findings = findings;
 
     let data = std::sync::Arc::new(data);
     let command = if a.input.source.server.is_some() {

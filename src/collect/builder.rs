@@ -624,18 +624,14 @@ impl SnapshotBuilder {
             .map(|(i, g)| (g.dn.to_ascii_lowercase(), i))
             .collect();
         let mut out = Vec::new();
-        for g in &self.groups {
+        for (gi, g) in self.groups.iter().enumerate() {
             let Some(reasons) = g.sid.as_ref().and_then(|s| wanted.get(&s.to_string())) else {
                 continue;
             };
-            let mut effective = Vec::new();
-            let mut visited = HashSet::new();
-            visited.insert(g.dn.to_ascii_lowercase());
-            self.expand(g, &by_dn, &mut Vec::new(), &mut visited, &mut effective);
-            effective.sort_by(|a: &EffectiveMember, b| {
-                (a.dn.to_ascii_lowercase(), a.via.len())
-                    .cmp(&(b.dn.to_ascii_lowercase(), b.via.len()))
-            });
+            let mut effective = self.expand(gi, &by_dn);
+            // Each principal is listed once (`expand` dedupes by lower-cased DN), so the DN
+            // alone orders them.
+            effective.sort_by_cached_key(|m| m.dn.to_ascii_lowercase());
             out.push(Group {
                 dn: g.dn.clone(),
                 sid: g.sid.clone(),
@@ -649,47 +645,63 @@ impl SnapshotBuilder {
         out
     }
 
-    /// Depth-first walk of `member` and primaryGroupID links. `visited` guards against cycles
-    /// (AD permits circular nesting) and lists each principal once, by its shortest-found path.
-    fn expand(
-        &self,
-        g: &RawGroup,
-        by_dn: &HashMap<String, usize>,
-        path: &mut Vec<String>,
-        visited: &mut HashSet<String>,
-        out: &mut Vec<EffectiveMember>,
-    ) {
+    /// The `i`-th link out of group `g`: its `member` values first, then the principals whose
+    /// primaryGroupID is its RID. Returns (lower-cased DN, DN as written, by primary group).
+    fn link<'a>(&'a self, g: &'a RawGroup, i: usize) -> Option<(String, &'a str, bool)> {
+        if let Some(m) = g.members.get(i) {
+            return Some((m.to_ascii_lowercase(), m, false));
+        }
         let primary = g
             .sid
             .as_ref()
             .and_then(Sid::rid)
-            .and_then(|rid| self.primary_members.get(&rid))
-            .into_iter()
-            .flatten()
-            .map(|dn| (dn.clone(), true));
-        let direct = g.members.iter().map(|m| (m.to_ascii_lowercase(), false));
-        for (key, by_primary_group) in direct.chain(primary) {
-            if !visited.insert(key.clone()) {
+            .and_then(|rid| self.primary_members.get(&rid))?;
+        let dn = primary.get(i - g.members.len())?;
+        Some((dn.clone(), dn, true))
+    }
+
+    /// Depth-first walk of `member` and primaryGroupID links from group `top`, in link order.
+    /// `visited` guards against cycles (AD permits circular nesting) and lists each principal
+    /// once, under the first path the walk finds to it. The walk keeps its own stack (a
+    /// 100,000-deep chain must not overflow the thread's), and each member records only the
+    /// group it was found in (`via_group`), so time and memory are linear in the links walked.
+    fn expand(&self, top: usize, by_dn: &HashMap<String, usize>) -> Vec<EffectiveMember> {
+        let mut out = Vec::new();
+        let mut visited = HashSet::new();
+        visited.insert(self.groups[top].dn.to_ascii_lowercase());
+        // (group index, next link to follow).
+        let mut stack: Vec<(usize, usize)> = vec![(top, 0)];
+        while let Some(frame) = stack.last_mut() {
+            let (gi, i) = *frame;
+            frame.1 += 1;
+            let g = &self.groups[gi];
+            let Some((key, written, by_primary_group)) = self.link(g, i) else {
+                stack.pop();
+                continue;
+            };
+            if visited.contains(&key) {
                 continue;
             }
             let p = self.principals.get(&key);
             let kind = p.map_or(PrincipalKind::Unknown, |p| p.kind);
             out.push(EffectiveMember {
-                dn: p.map_or_else(|| original_case(g, &key), |p| p.dn.clone()),
+                dn: p.map_or_else(|| written.to_string(), |p| p.dn.clone()),
                 sid: p.and_then(|p| p.sid.clone()),
                 kind,
-                via: path.clone(),
+                via_group: (gi != top).then(|| g.dn.clone()),
                 by_primary_group,
             });
-            if kind == PrincipalKind::Group
-                && let Some(&i) = by_dn.get(&key)
-            {
-                let child = &self.groups[i];
-                path.push(child.dn.clone());
-                self.expand(child, by_dn, path, visited, out);
-                path.pop();
+            let child = if kind == PrincipalKind::Group {
+                by_dn.get(&key).copied()
+            } else {
+                None
+            };
+            visited.insert(key);
+            if let Some(c) = child {
+                stack.push((c, 0));
             }
         }
+        out
     }
 }
 
@@ -787,14 +799,6 @@ fn range_problem(ranges: &mut [(u64, Option<u64>, &str)]) -> Option<String> {
     Some(format!(
         "only up to member;range={last} was read: the values after it were never read"
     ))
-}
-
-fn original_case(g: &RawGroup, key: &str) -> String {
-    g.members
-        .iter()
-        .find(|m| m.eq_ignore_ascii_case(key))
-        .cloned()
-        .unwrap_or_else(|| key.to_string())
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -967,11 +971,21 @@ mod closure_tests {
             .find(|g| g.sam_account_name == "Renamed Admins")
             .unwrap();
         assert_eq!(da.reasons, vec!["privileged"]);
+        let paths = da.via_paths();
         let got: Vec<(String, PrincipalKind, usize, bool)> = da
             .effective_members
             .iter()
-            .map(|m| (m.dn.clone(), m.kind, m.via.len(), m.by_primary_group))
+            .enumerate()
+            .map(|(i, m)| (m.dn.clone(), m.kind, paths.depth(i), m.by_primary_group))
             .collect();
+        assert_eq!(
+            paths.path(0),
+            vec!["CN=L1,CN=Users,DC=x", "CN=L2,CN=Users,DC=x"]
+        );
+        assert_eq!(
+            da.effective_members[0].via_group.as_deref(),
+            Some("CN=L2,CN=Users,DC=x")
+        );
         assert_eq!(
             got,
             vec![

@@ -12,7 +12,7 @@ pub use sid::Sid;
 pub use uac::Uac;
 
 /// Bumped whenever a field changes meaning or is removed.
-pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Snapshot {
@@ -214,10 +214,179 @@ pub struct EffectiveMember {
     pub dn: String,
     pub sid: Option<Sid>,
     pub kind: PrincipalKind,
-    /// Groups traversed from this group down to the member (DNs), empty for direct members.
-    pub via: Vec<String>,
+    /// DN of the nested group whose `member` (or primaryGroupID) made this principal a member;
+    /// `None` for a direct member of this group. That nested group is itself one of the
+    /// group's `effective_members`, so following these links upwards gives the whole path
+    /// ([`Group::via_paths`]) without storing it per member (a 10,000-deep chain would need
+    /// 50 million path entries).
+    #[serde(default)]
+    pub via_group: Option<String>,
     /// Member through primaryGroupID rather than `member`.
     pub by_primary_group: bool,
+}
+
+impl Group {
+    /// Resolves the `via_group` links of [`Group::effective_members`] once, so that each
+    /// member's nesting path can be read in time proportional to what is shown. O(members).
+    pub fn via_paths(&self) -> ViaPaths<'_> {
+        ViaPaths::new(self)
+    }
+}
+
+/// How one effective member was reached: the member it was found through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// A direct (or primary-group) member of the group itself.
+    Top,
+    /// Found in the nested group at this index of `effective_members`.
+    Member(usize),
+    /// `via_group` names no member of the group, or its links loop (a snapshot edited by
+    /// hand: the collector writes neither). The path is shown as that DN alone.
+    Unresolved,
+}
+
+/// The nesting paths of one group's effective members, from [`Group::via_paths`]. Built from
+/// the parent links in O(members) time and memory, cycle-safe (the snapshot is input too).
+#[derive(Debug)]
+pub struct ViaPaths<'a> {
+    group: &'a Group,
+    link: Vec<Link>,
+    /// Number of nested groups between the group and the member (0 for direct members).
+    depth: Vec<usize>,
+    /// For members deeper than [`ViaPaths::KEEP`]: the ancestor at depth `KEEP - 1`, whose
+    /// path plus itself is the first `KEEP` groups of the member's path.
+    prefix: Vec<Option<usize>>,
+}
+
+/// A nesting path, top-level nested group first; the middle of a very deep one left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownPath<'a> {
+    /// The first groups of the path (DNs), or all of them when `omitted` is 0.
+    pub head: Vec<&'a str>,
+    /// How many groups between `head` and `tail` are not listed.
+    pub omitted: usize,
+    /// The last groups of the path (DNs); empty when `omitted` is 0.
+    pub tail: Vec<&'a str>,
+}
+
+impl<'a> ViaPaths<'a> {
+    /// Groups shown at each end of a path deeper than `2 * KEEP`: real directories nest a
+    /// handful of levels, and a path listed in full for each of the members of a 10,000-deep
+    /// chain would make reports quadratic in its depth.
+    pub const KEEP: usize = 32;
+
+    fn new(group: &'a Group) -> Self {
+        let members = &group.effective_members;
+        let by_dn: std::collections::HashMap<String, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.dn.to_ascii_lowercase(), i))
+            .collect();
+        let mut link: Vec<Link> = members
+            .iter()
+            .map(|m| match &m.via_group {
+                None => Link::Top,
+                Some(dn) => by_dn
+                    .get(&dn.to_ascii_lowercase())
+                    .map_or(Link::Unresolved, |&p| Link::Member(p)),
+            })
+            .collect();
+        const UNSEEN: usize = usize::MAX;
+        const PENDING: usize = usize::MAX - 1;
+        let mut depth = vec![UNSEEN; members.len()];
+        let mut prefix = vec![None; members.len()];
+        let mut chain = Vec::new();
+        for start in 0..members.len() {
+            // Walk up to a member whose depth is known, then assign depths on the way down.
+            let mut j = start;
+            while depth[j] == UNSEEN {
+                depth[j] = PENDING;
+                chain.push(j);
+                match link[j] {
+                    Link::Member(p) if depth[p] == PENDING => {
+                        link[j] = Link::Unresolved;
+                        break;
+                    }
+                    Link::Member(p) => j = p,
+                    Link::Top | Link::Unresolved => break,
+                }
+            }
+            while let Some(j) = chain.pop() {
+                match link[j] {
+                    Link::Top => depth[j] = 0,
+                    Link::Unresolved => depth[j] = 1,
+                    Link::Member(p) => {
+                        depth[j] = depth[p] + 1;
+                        prefix[j] = if depth[p] + 1 == Self::KEEP {
+                            Some(p)
+                        } else {
+                            prefix[p]
+                        };
+                    }
+                }
+            }
+        }
+        ViaPaths {
+            group,
+            link,
+            depth,
+            prefix,
+        }
+    }
+
+    /// Number of nested groups between the group and member `i` of `effective_members`
+    /// (0 for a direct member; 0 for an index out of range).
+    pub fn depth(&self, i: usize) -> usize {
+        self.depth.get(i).copied().unwrap_or(0)
+    }
+
+    /// The DNs of the path to member `i`, last nested group first, lazily.
+    fn upwards(&self, mut i: usize) -> impl Iterator<Item = &'a str> + '_ {
+        let members = &self.group.effective_members;
+        std::iter::from_fn(move || match *self.link.get(i)? {
+            Link::Top => None,
+            Link::Member(p) => {
+                i = p;
+                Some(members[p].dn.as_str())
+            }
+            Link::Unresolved => {
+                let dn = members[i].via_group.as_deref();
+                i = usize::MAX;
+                dn
+            }
+        })
+    }
+
+    /// The whole nesting path to member `i` (DNs, outermost nested group first), O(depth).
+    pub fn path(&self, i: usize) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self.upwards(i).collect();
+        v.reverse();
+        v
+    }
+
+    /// The path to member `i` for display: whole up to `2 * KEEP` groups, else the first and
+    /// last `KEEP` and the number left out between them. O(KEEP) however deep the member is.
+    pub fn shown(&self, i: usize) -> ShownPath<'a> {
+        let depth = self.depth(i);
+        match self.prefix.get(i).copied().flatten() {
+            Some(anchor) if depth > 2 * Self::KEEP => {
+                let mut head = self.path(anchor);
+                head.push(self.group.effective_members[anchor].dn.as_str());
+                let mut tail: Vec<&str> = self.upwards(i).take(Self::KEEP).collect();
+                tail.reverse();
+                ShownPath {
+                    head,
+                    omitted: depth - 2 * Self::KEEP,
+                    tail,
+                }
+            }
+            _ => ShownPath {
+                head: self.path(i),
+                omitted: 0,
+                tail: Vec::new(),
+            },
+        }
+    }
 }
 
 impl Snapshot {
@@ -279,6 +448,78 @@ pub fn os_build(version: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(dn: &str, via: Option<&str>) -> EffectiveMember {
+        EffectiveMember {
+            dn: dn.into(),
+            sid: None,
+            kind: PrincipalKind::Group,
+            via_group: via.map(str::to_string),
+            by_primary_group: false,
+        }
+    }
+
+    fn group(members: Vec<EffectiveMember>) -> Group {
+        Group {
+            dn: "CN=G".into(),
+            sid: None,
+            sam_account_name: "G".into(),
+            reasons: vec![],
+            direct_members: vec![],
+            effective_members: members,
+        }
+    }
+
+    #[test]
+    fn via_paths_follow_parent_links() {
+        let g = group(vec![
+            member("CN=c", Some("cn=B")),
+            member("CN=a", None),
+            member("CN=b", Some("CN=a")),
+        ]);
+        let p = g.via_paths();
+        assert_eq!(p.path(0), vec!["CN=a", "CN=b"]);
+        assert_eq!((p.depth(0), p.depth(1), p.depth(2)), (2, 0, 1));
+        assert!(p.path(1).is_empty());
+        assert_eq!(p.depth(9), 0);
+    }
+
+    #[test]
+    fn via_paths_of_a_hand_edited_snapshot_end() {
+        // A loop and a parent that is no member: each shown as the DN it names, no hang.
+        let g = group(vec![
+            member("CN=a", Some("CN=b")),
+            member("CN=b", Some("CN=a")),
+            member("CN=c", Some("CN=nowhere")),
+            member("CN=d", Some("CN=d")),
+        ]);
+        let p = g.via_paths();
+        for i in 0..4 {
+            assert!(p.path(i).len() <= 2, "{i}: {:?}", p.path(i));
+        }
+        assert_eq!(p.path(2), vec!["CN=nowhere"]);
+        assert_eq!(p.path(3), vec!["CN=d"]);
+    }
+
+    #[test]
+    fn via_paths_elide_the_middle_of_deep_paths() {
+        let n = 1000;
+        let mut members = vec![member("CN=0", None)];
+        for i in 1..n {
+            members.push(member(&format!("CN={i}"), Some(&format!("CN={}", i - 1))));
+        }
+        let g = group(members);
+        let p = g.via_paths();
+        let shown = p.shown(n - 1);
+        assert_eq!(shown.head.len(), ViaPaths::KEEP);
+        assert_eq!(shown.tail.len(), ViaPaths::KEEP);
+        assert_eq!(shown.head[0], "CN=0");
+        assert_eq!(shown.tail[ViaPaths::KEEP - 1], format!("CN={}", n - 2));
+        assert_eq!(shown.omitted, n - 1 - 2 * ViaPaths::KEEP);
+        // Up to 2 * KEEP groups are shown whole.
+        let whole = p.shown(2 * ViaPaths::KEEP);
+        assert_eq!((whole.head.len(), whole.omitted), (2 * ViaPaths::KEEP, 0));
+    }
 
     #[test]
     fn os_build_reads_parenthesised_number() {

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod diff;
 pub mod html;
 pub mod json;
+pub mod shorten;
 pub mod terminal;
 pub mod text;
 pub mod write;

@@ -2,7 +2,9 @@
 //! per scope object. Messages and remediations are rendered only for rules that fire.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -11,7 +13,7 @@ use minijinja::{Error, ErrorKind, Expression, Value, context};
 use serde::Serialize;
 
 use super::memo::{Memo, Paths};
-use super::{Rule, RuleError, RuleSet, template_name};
+use super::{FIELD_LIMIT, FUEL, Rule, RuleError, RuleSet, template_name};
 use crate::findings::{Finding, Scope, Status};
 
 /// Quotes a value as a PowerShell single-quoted string: directory values are attacker
@@ -51,7 +53,69 @@ pub fn ps_quote(v: Value) -> Result<String, Error> {
 pub struct EvalError {
     pub rule_id: String,
     pub object: String,
+    /// The field (`condition`, `message`, `evidence.NAME`, ...) and what went wrong.
     pub message: String,
+    /// The field exceeded its evaluation budget ([`FUEL`] instructions or [`FIELD_LIMIT`]
+    /// bytes): the rule itself is faulty, not the object, and the audit stops (exit 2)
+    /// instead of spending the budget again on every other object.
+    pub over_budget: bool,
+}
+
+/// What the budget error of a field says.
+fn over_fuel(what: &str) -> String {
+    format!(
+        "{what}: evaluation budget exceeded: more than {FUEL} template instructions (a loop that \
+         runs away?)"
+    )
+}
+
+fn over_size(what: &str) -> String {
+    format!("{what}: evaluation budget exceeded: longer than {FIELD_LIMIT} bytes")
+}
+
+/// Collects a rendered template and refuses to grow past [`FIELD_LIMIT`], so a template that
+/// writes without end fails at the limit instead of exhausting memory.
+struct Capped {
+    text: Vec<u8>,
+    full: bool,
+}
+
+impl io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.text.len() + buf.len() > FIELD_LIMIT {
+            self.full = true;
+            return Err(io::Error::other("field size limit"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a field could not be rendered.
+enum Failed {
+    Error(Error),
+    OverFuel,
+    OverSize,
+    OverDepth,
+}
+
+impl Failed {
+    fn of(e: Error) -> Failed {
+        // minijinja stops macro recursion at its recursion limit with this error; it is a
+        // budget of the same kind as fuel (the native stack), so it ends the audit the same way.
+        let recursion = e.kind() == ErrorKind::InvalidOperation
+            && e.detail().is_some_and(|d| d.contains("recursion limit"));
+        if e.kind() == ErrorKind::OutOfFuel {
+            Failed::OverFuel
+        } else if recursion {
+            Failed::OverDepth
+        } else {
+            Failed::Error(e)
+        }
+    }
 }
 
 /// What a finding is about; computed only when a rule fires.
@@ -92,6 +156,8 @@ pub struct CompiledRules<'r> {
     combined: HashMap<Scope, Expression<'r, 'static>>,
     /// Per scope: the attribute paths its conditions read (see [`Memo`]).
     reads: HashMap<Scope, Paths>,
+    /// Set when a rule exceeded its budget: evaluation stops for every object and thread.
+    stopped: AtomicBool,
 }
 
 fn detail(e: &Error) -> String {
@@ -188,6 +254,7 @@ impl<'r> CompiledRules<'r> {
             by_scope,
             combined,
             reads,
+            stopped: AtomicBool::new(false),
         })
     }
 
@@ -214,6 +281,9 @@ impl<'r> CompiledRules<'r> {
         let Some(idx) = self.by_scope.get(&scope) else {
             return;
         };
+        if self.stopped.load(Ordering::Relaxed) {
+            return;
+        }
         let key = self
             .reads
             .get(&scope)
@@ -260,19 +330,64 @@ impl<'r> CompiledRules<'r> {
         idx.iter()
             .map(|&i| {
                 let c = &self.rules[i];
-                match c.condition.eval(ctx.clone()) {
+                match c.condition.eval(ctx.clone()).map_err(Failed::of) {
                     Ok(v) => v.is_true(),
                     Err(e) => {
-                        errors.push(EvalError {
-                            rule_id: c.rule.id.clone(),
-                            object: subject().object,
-                            message: format!("condition: {}", detail(&e)),
-                        });
+                        errors.push(self.error(c.rule, &subject().object, "condition", e));
                         false
                     }
                 }
             })
             .collect()
+    }
+
+    /// The error of one field; a budget error also stops the evaluation of every rule.
+    fn error(&self, rule: &Rule, object: &str, what: &str, e: Failed) -> EvalError {
+        let (message, over_budget) = match e {
+            Failed::Error(e) => (format!("{what}: {}", detail(&e)), false),
+            Failed::OverFuel => (over_fuel(what), true),
+            Failed::OverSize => (over_size(what), true),
+            Failed::OverDepth => (
+                format!("{what}: evaluation budget exceeded: macros nested too deep (recursion?)"),
+                true,
+            ),
+        };
+        if over_budget {
+            self.stopped.store(true, Ordering::Relaxed);
+        }
+        EvalError {
+            rule_id: rule.id.clone(),
+            object: object.to_string(),
+            message,
+            over_budget,
+        }
+    }
+
+    /// Renders one of the rule's templates within the budget.
+    fn render(&self, rule: &Rule, part: &str, ctx: &Value) -> Result<String, Failed> {
+        let t = self
+            .set
+            .env()
+            .get_template(&template_name(&rule.id, part))
+            .map_err(Failed::Error)?;
+        let mut out = Capped {
+            text: Vec::new(),
+            full: false,
+        };
+        match t.render_captured_to(ctx, &mut out) {
+            Ok(_) => Ok(String::from_utf8_lossy(&out.text).into_owned()),
+            Err(_) if out.full => Err(Failed::OverSize),
+            Err(e) => Err(Failed::of(e)),
+        }
+    }
+
+    /// Evaluates an expression field to text within the budget.
+    fn text(expr: &Expression<'r, 'static>, ctx: &Value) -> Result<Option<String>, Failed> {
+        let v = expr.eval(ctx.clone()).map_err(Failed::of)?;
+        match evidence_text(&v) {
+            Some(t) if t.len() > FIELD_LIMIT => Err(Failed::OverSize),
+            t => Ok(t),
+        }
     }
 
     fn finding(
@@ -284,37 +399,32 @@ impl<'r> CompiledRules<'r> {
     ) -> Fired {
         let c = &self.rules[i];
         let rule = c.rule;
-        let env = self.set.env();
-        let mut err = |what: &str, e: Error, object: &str| {
-            errors.push(EvalError {
-                rule_id: rule.id.clone(),
-                object: object.to_string(),
-                message: format!("{what}: {}", detail(&e)),
-            });
+        let mut err = |what: &str, e: Failed, object: &str| {
+            errors.push(self.error(rule, object, what, e));
         };
         if let Some(t) = &c.target {
-            match t.eval(ctx.clone()) {
-                Ok(v) => subject.target = evidence_text(&v),
+            match Self::text(t, ctx) {
+                Ok(v) => subject.target = v,
                 Err(e) => err("target", e, &subject.object),
             }
         }
-        let message = match env
-            .get_template(&template_name(&rule.id, "message"))
-            .and_then(|t| t.render(ctx))
-        {
+        let message = match self.render(rule, "message", ctx) {
             Ok(m) => m.trim().to_string(),
             Err(e) => {
-                let text = format!("{} (message could not be rendered: {e})", rule.title);
+                let why = match &e {
+                    Failed::Error(e) => e.to_string(),
+                    Failed::OverFuel | Failed::OverSize | Failed::OverDepth => {
+                        "evaluation budget exceeded".into()
+                    }
+                };
+                let text = format!("{} (message could not be rendered: {why})", rule.title);
                 err("message", e, &subject.object);
                 text
             }
         };
         let remediation = match &rule.remediation {
             None => None,
-            Some(_) => match env
-                .get_template(&template_name(&rule.id, "remediation"))
-                .and_then(|t| t.render(ctx))
-            {
+            Some(_) => match self.render(rule, "remediation", ctx) {
                 Ok(r) => Some(r.trim().to_string()).filter(|r| !r.is_empty()),
                 Err(e) => {
                     err("remediation", e, &subject.object);
@@ -324,12 +434,11 @@ impl<'r> CompiledRules<'r> {
         };
         let mut evidence = BTreeMap::new();
         for (name, expr) in &c.evidence {
-            match expr.eval(ctx.clone()) {
-                Ok(v) => {
-                    if let Some(t) = evidence_text(&v) {
-                        evidence.insert(name.clone(), t);
-                    }
+            match Self::text(expr, ctx) {
+                Ok(Some(t)) => {
+                    evidence.insert(name.clone(), t);
                 }
+                Ok(None) => {}
                 Err(e) => err(&format!("evidence.{name}"), e, &subject.object),
             }
         }
@@ -365,18 +474,20 @@ impl<'r> CompiledRules<'r> {
         operator: Option<&str>,
         form: &str,
     ) -> Result<bool, EvalError> {
-        let Some(expr) = &self.rules[fired.rule].blocks else {
+        let c = &self.rules[fired.rule];
+        let Some(expr) = &c.blocks else {
             return Ok(false);
         };
+        if self.stopped.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
         let ctx = context! {
             check => context! { from => from, to => to, operator => operator, form => form },
             ..fired.ctx.clone()
         };
-        expr.eval(ctx).map(|v| v.is_true()).map_err(|e| EvalError {
-            rule_id: fired.finding.rule_id.clone(),
-            object: fired.finding.object.clone(),
-            message: format!("blocks: {}", detail(&e)),
-        })
+        expr.eval(ctx)
+            .map(|v| v.is_true())
+            .map_err(|e| self.error(c.rule, &fired.finding.object, "blocks", Failed::of(e)))
     }
 
     /// True when the rule can block readiness at all.

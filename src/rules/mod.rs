@@ -87,8 +87,22 @@ fn template_name(id: &str, part: &str) -> String {
     format!("{id}#{part}")
 }
 
+/// Instructions one evaluation of a rule field (its condition, message, remediation, target,
+/// one evidence expression, `blocks`) may execute: minijinja's fuel, counted per render or
+/// expression evaluation (`Environment::set_fuel`, docs.rs/minijinja). The built-in rules
+/// complete the 100,000-computer benchmark snapshot with 20,000 (250 times less); a custom
+/// rule that loops without end stops here (about a second) with an error naming the rule and
+/// the field, instead of hanging the audit.
+pub const FUEL: u64 = 5_000_000;
+
+/// Bytes one rendered field (message, remediation, target, an evidence value) may have. A
+/// template that writes without end fails at this size instead of exhausting memory; real
+/// fields are a few hundred bytes, and a remediation quotes directory values whole.
+pub const FIELD_LIMIT: usize = 64 << 20;
+
 fn new_env() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
     // Undefined values fail when printed or iterated (a typo must not yield an empty
     // PowerShell argument) but are false in conditions.
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);

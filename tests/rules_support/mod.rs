@@ -277,14 +277,28 @@ impl Fx {
         if via.is_empty() && !by_primary_group {
             group.direct_members.push(dn.clone());
         }
+        // As the collector lists them: each nested group on the path is itself an effective
+        // member, found through the one before it.
+        let path: Vec<String> = via
+            .iter()
+            .map(|v| format!("CN={v},OU=Groups,DC=corp,DC=example"))
+            .collect();
+        for (k, nested) in path.iter().enumerate() {
+            if !group.effective_members.iter().any(|m| &m.dn == nested) {
+                group.effective_members.push(EffectiveMember {
+                    dn: nested.clone(),
+                    sid: None,
+                    kind: PrincipalKind::Group,
+                    via_group: k.checked_sub(1).map(|p| path[p].clone()),
+                    by_primary_group: false,
+                });
+            }
+        }
         group.effective_members.push(EffectiveMember {
             dn,
             sid: s,
             kind,
-            via: via
-                .iter()
-                .map(|v| format!("CN={v},OU=Groups,DC=corp,DC=example"))
-                .collect(),
+            via_group: path.last().cloned(),
             by_primary_group,
         });
     }
