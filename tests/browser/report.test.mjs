@@ -209,6 +209,21 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   const hostile = group.locator('table.mx tbody tr').nth(3).locator('td.c').nth(0);
   await hostile.click();
   assert.match(await group.locator('pre.mx-panel').textContent(), /HV005: Kerberos only on 2016\+ <img src=x onerror=alert\(2\)>/);
+  // Three states: HV02 -> UNICODE is unknown (its own mark and class, never ready), with why.
+  const unknown = group.locator('table.mx tbody tr').nth(1).locator('td.c').nth(4);
+  assert.ok((await unknown.getAttribute('class')).includes('unknown'));
+  assert.equal((await unknown.textContent()).trim(), '?');
+  await unknown.click();
+  assert.match(
+    await group.locator('pre.mx-panel').textContent(),
+    /: UNKNOWN \(nothing known blocks it\)\nunknown: host settings unknown: the inventory collector could not read HV02/,
+  );
+  // HV02 -> HV01 works addressed by NetBIOS name only: a ready cell marked N, saying so.
+  const oneForm = group.locator('table.mx tbody tr').nth(1).locator('td.c').nth(0);
+  assert.ok((await oneForm.getAttribute('class')).includes('ready'));
+  assert.equal((await oneForm.textContent()).trim(), '\u2713N');
+  assert.match(await oneForm.getAttribute('title'), /ready \(addressed by NetBIOS name only\)\nHV004: /);
+  assert.match(await group.locator('h3').first().textContent(), /1 unknown/);
   // The 201-host group is a summary, not a grid.
   const big = page.locator('#group-2');
   assert.equal(await big.locator('table.mx').count(), 0);

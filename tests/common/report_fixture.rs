@@ -174,7 +174,40 @@ pub fn small_group() -> GroupReadiness {
                     "Kerberos only on 2016+ <img src=x onerror=alert(2)>",
                 ));
             }
-            cells.push(cell(from, to, same, &b));
+            let mut c = cell(from, to, same, &b);
+            // HV02 -> UNICODE: nothing blocks it, but HV02's settings are unknown.
+            if from == "HV02" && to == UNICODE {
+                c.state = ReadinessState::Unknown;
+                c.ready = false;
+                c.ready_forms.clear();
+                c.unknown = vec![
+                    "host settings unknown: the inventory collector could not read HV02".into(),
+                ];
+            }
+            // HV01 -> HV02 is in one cluster; HV02 -> HV01 works by NetBIOS name only.
+            if from == "HV02" && to == "HV01" {
+                c.same_cluster = false;
+                c.ready_forms = vec!["netbios".into()];
+                c.forms = vec![
+                    hvaudit::findings::FormReadiness {
+                        form: "netbios".into(),
+                        name: Some("HV01".into()),
+                        state: ReadinessState::Ready,
+                        blocking_rules: Vec::new(),
+                        unknown: Vec::new(),
+                    },
+                    hvaudit::findings::FormReadiness {
+                        form: "fqdn".into(),
+                        name: Some("hv01.corp.example".into()),
+                        state: ReadinessState::Blocked,
+                        blocking_rules: vec!["HV004".into()],
+                        unknown: Vec::new(),
+                    },
+                ];
+                c.blocking_rules = vec!["HV004".into()];
+                c.reasons = vec!["HV02 delegates to HV01 under one name form only".into()];
+            }
+            cells.push(c);
         }
     }
     GroupReadiness {
