@@ -493,3 +493,27 @@ fn hosts_outside_the_domain_are_named_as_such() {
         ]
     );
 }
+
+#[test]
+fn configured_names_that_select_no_host_are_noted_with_the_reason() {
+    let mut fx = three();
+    fx.computer("FILE01");
+    let config = cfg(
+        "[[group]]\nname = \"a\"\nhosts = [\"HVA01\", \"hv09.fabrikam.example\", \"FILE01\", \"GONE01\"]\n",
+    );
+    let a = Analysis::build(&fx.snap, None, &config);
+    let notes = a.notes.join("\n");
+    assert!(
+        notes.contains("'hv09.fabrikam.example', a host outside the audited domain corp.example"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("'FILE01', a computer that is not a Hyper-V host"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("'GONE01', which is not a computer in the directory"),
+        "{notes}"
+    );
+    assert!(!notes.contains("'HVA01'"), "{notes}");
+}

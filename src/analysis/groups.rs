@@ -200,5 +200,41 @@ pub fn assign(
             groups[gi].hosts.push(i);
         }
     }
+    // A listed name that selects no host is said, like storage names: outside the domain, not
+    // a Hyper-V host, or not in the directory at all.
+    let domain = index.domain_dns();
+    for g in &config.groups {
+        for n in &g.hosts {
+            if host_by_name.contains_key(&n.to_lowercase()) {
+                continue;
+            }
+            notes.push(unmatched_name_note(&g.name, n, domain, index));
+        }
+    }
     groups
+}
+
+/// Why a name listed in `[[group]] hosts` selects no host.
+fn unmatched_name_note(group: &str, name: &str, domain: &str, index: &Index) -> String {
+    let lower = name.trim().to_lowercase();
+    if lower.contains('.')
+        && !domain.is_empty()
+        && lower != domain
+        && !lower.ends_with(&format!(".{domain}"))
+    {
+        return format!(
+            "[[group]] {group} names '{name}', a host outside the audited domain {domain}: \
+             classic constrained delegation does not cross domains; audit its own domain, and \
+             use resource-based delegation (RBCD) on the destination for migrations across domains"
+        );
+    }
+    match index.computer(name) {
+        Some(_) => format!(
+            "[[group]] {group} names '{name}', a computer that is not a Hyper-V host (no Hyper-V \
+             SPN, service connection point or inventory row)"
+        ),
+        None => {
+            format!("[[group]] {group} names '{name}', which is not a computer in the directory")
+        }
+    }
 }

@@ -144,6 +144,11 @@ impl Index {
         self.by_spn_host.get(&key).copied()
     }
 
+    /// The audited domain's DNS name, lower-cased ("" when the snapshot has none).
+    pub fn domain_dns(&self) -> &str {
+        &self.domain_dns
+    }
+
     pub fn by_sid(&self, sid: &Sid) -> Option<Principal> {
         self.by_sid.get(sid).copied()
     }
