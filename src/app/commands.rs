@@ -456,6 +456,7 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     let meta = remediate::RemediationMeta::new(
         &inputs.snapshot.domain.dns_name,
         inputs.snapshot.meta.collected_at,
+        &inputs.rules,
     );
     let script = remediate::script(&findings, &meta);
     write_file(&a.out, script.as_bytes())?;
