@@ -11,6 +11,7 @@ const OTHER_TOOLS: &[&str] = &[
     "--release",   // cargo
     "--example",   // cargo
     "--features",  // cargo
+    "--test",      // cargo
     "--runs",      // bench/run.sh, bench/nesting.sh
     "--work",      // bench/run.sh, bench/nesting.sh
     "--reuse",     // bench/run.sh
