@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod engine;
+pub mod explain;
 pub mod lazy;
 pub mod load;
 pub mod memo;
@@ -85,6 +86,9 @@ pub struct Rule {
 pub struct RuleSet {
     rules: Vec<Rule>,
     env: Environment<'static>,
+    /// Remember condition verdicts by the values they read (`src/rules/memo.rs`); on by
+    /// default, off with `--no-memo` / `HVAUDIT_NO_MEMO` to rule out a cache bug.
+    memo: bool,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -148,7 +152,15 @@ impl RuleSet {
         RuleSet {
             rules: Vec::new(),
             env: new_env(),
+            memo: true,
         }
+    }
+
+    /// Turns the verdict memo (`src/rules/memo.rs`) on or off for every later
+    /// [`RuleSet::compile`]. Off, every condition is evaluated for every object: slower on a
+    /// large domain, the same findings (the memo is exact), which is what turning it off shows.
+    pub fn set_memo(&mut self, on: bool) {
+        self.memo = on;
     }
 
     /// The built-in catalogue.
