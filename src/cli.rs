@@ -69,6 +69,11 @@ pub struct AuditArgs {
     /// The date suppressions are checked against (YYYY-MM-DD; default: today, UTC).
     #[arg(long, value_name = "DATE", hide = true, env = "HVAUDIT_TODAY")]
     pub today: Option<chrono::NaiveDate>,
+    /// Evaluate every rule condition for every object, without remembering verdicts by the
+    /// values a condition reads (docs/rules.md, "Speed"). Slower on a large domain, the same
+    /// findings: use it to rule out a cache bug. Also HVAUDIT_NO_MEMO=1.
+    #[arg(long, env = "HVAUDIT_NO_MEMO", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_memo: bool,
 }
 
 /// `--snapshot FILE`, or any directory source.
@@ -161,10 +166,25 @@ pub struct RulesArgs {
 pub enum RulesAction {
     /// One line per rule: id, severity, scope, title.
     List,
-    /// A rule's full documentation: rationale, condition, remediation, references.
+    /// A rule's full documentation: rationale, condition, remediation, references. With
+    /// --on, why it fires or not on one object of a directory: the fields its condition reads
+    /// with their values, the verdict, and the message when it fires.
     Explain {
         /// Rule id, e.g. HV005.
         id: String,
+        /// The object to evaluate the rule on: a host (host rules), FROM->TO (pair rules), a
+        /// msDS-AllowedToDelegateTo value (delegation_entry rules), a sAMAccountName (account
+        /// rules) or the domain (scan rules). Needs --ldif, --snapshot or --server.
+        #[arg(long, value_name = "OBJECT")]
+        on: Option<String>,
+        #[command(flatten)]
+        input: Box<InputArgs>,
+        /// Host inventory, as for audit.
+        #[arg(long, value_name = "FILE", requires = "on")]
+        hosts: Option<PathBuf>,
+        /// Configuration, as for audit.
+        #[arg(long, value_name = "FILE", requires = "on")]
+        config: Option<PathBuf>,
     },
 }
 

@@ -82,7 +82,11 @@ pub fn audit(data: &[u8]) {
         fixed_time(),
     )
     .expect("the built-in rules compile");
-    let meta = crate::remediate::RemediationMeta::new(&snap.domain.dns_name, fixed_time());
+    let meta = crate::remediate::RemediationMeta::new(
+        &snap.domain.dns_name,
+        fixed_time(),
+        builtin_rules(),
+    );
     let _ = crate::remediate::script(&outcome.findings, &meta);
 }
 

@@ -11,19 +11,13 @@
 //! holding U+FFFD into a literal, and a change that would need one is written as comments
 //! explaining how to make it by hand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
 use crate::findings::{Finding, Status};
-
-/// Rules whose fix changes a host's delegation: the host must reboot (or purge its tickets)
-/// before live migration sees the change.
-pub const DELEGATION_RULES: [&str; 11] = [
-    "HV001", "HV002", "HV003", "HV004", "HV005", "HV006", "HV007", "HV008", "HV009", "HV018",
-    "HV019",
-];
+use crate::rules::RuleSet;
 
 /// What the script header says about where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,15 +25,26 @@ pub struct RemediationMeta {
     pub tool_version: String,
     pub domain: String,
     pub scan_time: DateTime<Utc>,
+    /// Ids (upper case) of the rules whose fix changes a host's delegation
+    /// (`changes_delegation = true` in the rule file): the script lists their hosts for a
+    /// reboot (or a ticket purge) before live migration sees the change.
+    pub delegation_rules: BTreeSet<String>,
 }
 
 impl RemediationMeta {
-    /// Metadata naming this build of hvaudit.
-    pub fn new(domain: &str, scan_time: DateTime<Utc>) -> RemediationMeta {
+    /// Metadata naming this build of hvaudit; which rules change delegation comes from
+    /// `rules` (each rule's `changes_delegation`).
+    pub fn new(domain: &str, scan_time: DateTime<Utc>, rules: &RuleSet) -> RemediationMeta {
         RemediationMeta {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             domain: domain.to_owned(),
             scan_time,
+            delegation_rules: rules
+                .rules()
+                .iter()
+                .filter(|r| r.changes_delegation)
+                .map(|r| r.id.to_ascii_uppercase())
+                .collect(),
         }
     }
 }
@@ -193,10 +198,10 @@ pub fn script(findings: &[Finding], meta: &RemediationMeta) -> String {
     // already changed.
     s.push_str("try {\n\n");
     for group in by_object.values() {
-        region(&mut s, group);
+        region(&mut s, group, meta);
     }
     s.push_str("} finally {\n");
-    footer(&mut s, &fixable);
+    footer(&mut s, &fixable, meta);
     s.push_str("}\n");
     s
 }
@@ -215,10 +220,9 @@ fn writes_undecodable(f: &Finding) -> bool {
         .is_some_and(|r| r.contains(UNDECODABLE))
 }
 
-fn is_delegation_change(f: &Finding) -> bool {
-    DELEGATION_RULES
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(&f.rule_id))
+fn is_delegation_change(f: &Finding, meta: &RemediationMeta) -> bool {
+    meta.delegation_rules
+        .contains(&f.rule_id.to_ascii_uppercase())
 }
 
 fn header(
@@ -254,7 +258,7 @@ fn header(
     );
 }
 
-fn region(s: &mut String, group: &[&Finding]) {
+fn region(s: &mut String, group: &[&Finding], meta: &RemediationMeta) {
     // One spelling per object (the first), in comments and in what ShouldProcess displays.
     let name = ps_comment(&group[0].object);
     let _ = writeln!(s, "#region {name}");
@@ -283,7 +287,7 @@ fn region(s: &mut String, group: &[&Finding]) {
             ps_literal(&action)
         );
         push_snippet(s, f.remediation.as_deref().unwrap_or(""));
-        if is_delegation_change(f) {
+        if is_delegation_change(f, meta) {
             let _ = writeln!(s, "    $hvauditDelegationChanged += {}", ps_literal(&name));
         }
         s.push_str("}\n");
@@ -326,11 +330,11 @@ fn push_snippet(s: &mut String, snippet: &str) {
     }
 }
 
-fn footer(s: &mut String, fixable: &[&Finding]) {
+fn footer(s: &mut String, fixable: &[&Finding], meta: &RemediationMeta) {
     let mut hosts: BTreeMap<String, &str> = BTreeMap::new();
     for f in fixable
         .iter()
-        .filter(|f| is_delegation_change(f) && !writes_undecodable(f))
+        .filter(|f| is_delegation_change(f, meta) && !writes_undecodable(f))
     {
         hosts.entry(f.object.to_lowercase()).or_insert(&f.object);
     }

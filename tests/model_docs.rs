@@ -114,3 +114,18 @@ fn docs_rules_md_carries_the_generated_model() {
          `cargo run --example gen_rules_doc`"
     );
 }
+
+#[test]
+fn docs_rules_md_carries_the_generated_catalogue() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let table =
+        hvaudit::rules::catalogue::catalogue_markdown(&hvaudit::rules::RuleSet::builtin().unwrap());
+    assert!(
+        doc.contains(&format!(
+            "<!-- catalogue:begin -->\n{table}<!-- catalogue:end -->"
+        )),
+        "docs/rules.md's built-in catalogue is out of date: regenerate it with \
+         `cargo run --example gen_rules_doc`"
+    );
+}

@@ -83,6 +83,33 @@ fn malformed_rules_name_file_line_and_reason() {
 }
 
 #[test]
+fn catalogue_fields_are_checked() {
+    let e = load_err(&format!("{GOOD}changes_delegation = true\n"));
+    assert_eq!(
+        e,
+        "custom.toml:10: rule X001: changes_delegation = true needs a remediation"
+    );
+    let e = load_err(&format!("{GOOD}summary = \"\"\"\ntwo\nlines\"\"\"\n"));
+    assert_eq!(
+        e,
+        "custom.toml:10: rule X001: summary must be one line of text"
+    );
+    let e = load_err(&format!("{GOOD}changes_delegation = \"yes\"\n"));
+    assert!(e.starts_with("custom.toml:10:"), "{e}");
+    let mut set = RuleSet::builtin().unwrap();
+    set.add_text(
+        &format!("{GOOD}remediation = \"x\"\nchanges_delegation = true\nsummary = \"s\"\n"),
+        "custom.toml",
+    )
+    .unwrap();
+    let r = set.get("X001").unwrap();
+    assert!(r.changes_delegation);
+    assert_eq!(r.summary.as_deref(), Some("s"));
+    assert!(set.get("HV002").unwrap().changes_delegation);
+    assert!(!set.get("HV010").unwrap().changes_delegation);
+}
+
+#[test]
 fn duplicate_ids_are_errors() {
     let e = load_err(&format!("{GOOD}{GOOD}"));
     assert_eq!(

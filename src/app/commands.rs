@@ -50,7 +50,8 @@ fn load_inputs(input: &InputArgs, audit: &AuditArgs, verbose: u8) -> Result<Inpu
         Some(p) => Config::load(p).map_err(|e| Failure::usage(e.to_string()))?,
         None => Config::default(),
     };
-    let rules = load_rules(audit.rules.as_deref(), &config)?;
+    let mut rules = load_rules(audit.rules.as_deref(), &config)?;
+    rules.set_memo(!audit.no_memo);
     let inventory = match &audit.hosts {
         Some(p) => Some(load_inventory(p).map_err(|e| Failure::usage(e.to_string()))?),
         None => None,
@@ -456,6 +457,7 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     let meta = remediate::RemediationMeta::new(
         &inputs.snapshot.domain.dns_name,
         inputs.snapshot.meta.collected_at,
+        &inputs.rules,
     );
     let script = remediate::script(&findings, &meta);
     write_file(&a.out, script.as_bytes())?;
@@ -581,7 +583,23 @@ pub fn rules(a: &RulesArgs) -> Result<u8, Failure> {
             say!("{table}");
             Ok(EXIT_OK)
         }
-        RulesAction::Explain { id } => match rules.explain(&id.to_ascii_uppercase()) {
+        RulesAction::Explain {
+            id,
+            on: Some(on),
+            input,
+            hosts,
+            config,
+        } => explain_on(a, id, on, input, hosts, config),
+        RulesAction::Explain { input, .. }
+            if input.snapshot.is_some()
+                || input.source.ldif.is_some()
+                || input.source.server.is_some() =>
+        {
+            Err(Failure::usage(
+                "a directory (--ldif, --snapshot, --server) is only read with --on OBJECT",
+            ))
+        }
+        RulesAction::Explain { id, .. } => match rules.explain(&id.to_ascii_uppercase()) {
             Some(text) => {
                 say!("{text}");
                 Ok(EXIT_OK)
@@ -591,4 +609,70 @@ pub fn rules(a: &RulesArgs) -> Result<u8, Failure> {
             ))),
         },
     }
+}
+
+/// `hvaudit rules explain ID --on OBJECT`: the rule evaluated on that object, with the values
+/// its condition read (see `rules::explain`). Exit 0 whether it fires or not.
+fn explain_on(
+    a: &RulesArgs,
+    id: &str,
+    on: &str,
+    input: &InputArgs,
+    hosts: &Option<std::path::PathBuf>,
+    config: &Option<std::path::PathBuf>,
+) -> Result<u8, Failure> {
+    let audit = AuditArgs {
+        hosts: hosts.clone(),
+        config: config.clone(),
+        rules: a.rules.clone(),
+        suppressions: None,
+        today: None,
+        // The explanation evaluates the condition itself: no memo is involved.
+        no_memo: true,
+    };
+    let inputs = load_inputs(input, &audit, 0)?;
+    let out = crate::rules::explain::explain_on(
+        &inputs.snapshot,
+        inputs.inventory.as_ref(),
+        &inputs.config,
+        &inputs.rules,
+        Utc::now(),
+        id,
+        on,
+    )
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    let Some(rule) = inputs.rules.get(id) else {
+        return Err(Failure::usage(format!("no rule '{id}'")));
+    };
+    let clean = report::text::terminal_safe;
+    for x in &out {
+        let verdict = match &x.verdict {
+            Ok(true) => "fires".to_string(),
+            Ok(false) => "does not fire".to_string(),
+            Err(e) => format!("cannot be evaluated: {}", clean(e)),
+        };
+        say!(
+            "{} ({}, {}) on {}: {verdict}{}",
+            rule.id,
+            rule.severity.as_str(),
+            crate::rules::model::scope_name(rule.scope),
+            clean(&x.object),
+            if rule.enabled {
+                ""
+            } else {
+                " (the rule is disabled by the configuration: an audit does not evaluate it)"
+            }
+        );
+        say!("  condition: {}", clean(rule.condition.trim()));
+        say!("  values it read:");
+        for (path, value) in &x.reads {
+            say!("    {path} = {}", clean(value));
+        }
+        match &x.message {
+            Some(Ok(m)) => say!("  message: {}", clean(m)),
+            Some(Err(e)) => say!("  message cannot be rendered: {}", clean(e)),
+            None => {}
+        }
+    }
+    Ok(EXIT_OK)
 }

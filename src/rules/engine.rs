@@ -235,7 +235,8 @@ impl<'r> CompiledRules<'r> {
             }
         }
         let mut reads = HashMap::new();
-        for (scope, idx) in &by_scope {
+        // Without the memo no scope has a key: every condition runs for every object.
+        for (scope, idx) in by_scope.iter().filter(|_| set.memo) {
             let mut paths: Vec<String> = idx
                 .iter()
                 .flat_map(|&i| rules[i].condition.undeclared_variables(true))
@@ -255,6 +256,29 @@ impl<'r> CompiledRules<'r> {
             combined,
             reads,
             stopped: AtomicBool::new(false),
+        })
+    }
+
+    /// True when verdicts are remembered by the values the conditions read ([`Memo`]); false
+    /// after [`RuleSet::set_memo`]`(false)`.
+    pub fn uses_memo(&self) -> bool {
+        !self.reads.is_empty()
+    }
+
+    /// Renders one of `rule`'s templates (`message`, `remediation`) over `ctx`, within the
+    /// same budget as an audit; the error says what went wrong. For `hvaudit rules explain
+    /// --on`, which renders a rule whether or not it is enabled.
+    pub(super) fn render_text(
+        &self,
+        rule: &Rule,
+        part: &str,
+        ctx: &Value,
+    ) -> Result<String, String> {
+        self.render(rule, part, ctx).map_err(|e| match e {
+            Failed::Error(e) => detail(&e),
+            Failed::OverFuel => over_fuel(part),
+            Failed::OverSize => over_size(part),
+            Failed::OverDepth => format!("{part}: macros nested too deep (recursion?)"),
         })
     }
 

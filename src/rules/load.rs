@@ -37,6 +37,9 @@ struct RawRule {
     evidence: BTreeMap<String, Spanned<String>>,
     target: Option<Spanned<String>>,
     blocks: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+    blocks_doc: Option<Spanned<String>>,
+    changes_delegation: Option<Spanned<bool>>,
 }
 
 enum Kind {
@@ -98,6 +101,28 @@ pub fn parse_file(text: &str, file: &str, env: &Environment) -> Result<Vec<Rule>
             if v.trim().is_empty() {
                 return Err(err(Some(start), ctx(format!("{what} is empty"))));
             }
+        }
+        // Both are cells of the catalogue table in docs/rules.md: one line of text.
+        for (what, v) in [("summary", &r.summary), ("blocks_doc", &r.blocks_doc)] {
+            if let Some(v) = v
+                && (v.get_ref().trim().is_empty() || v.get_ref().trim().contains(['\n', '\r']))
+            {
+                return Err(err(
+                    Some(v.span().start),
+                    ctx(format!("{what} must be one line of text")),
+                ));
+            }
+        }
+        // The script's reboot list is about the change the remediation makes: without one,
+        // the flag could only be a mistake.
+        if let Some(c) = &r.changes_delegation
+            && *c.get_ref()
+            && r.remediation.is_none()
+        {
+            return Err(err(
+                Some(c.span().start),
+                ctx("changes_delegation = true needs a remediation".into()),
+            ));
         }
         let check = |field: &str, s: &Spanned<String>, kind: Kind, blocks: bool| {
             let src = s.get_ref();
@@ -170,6 +195,9 @@ pub fn parse_file(text: &str, file: &str, env: &Environment) -> Result<Vec<Rule>
                 .collect(),
             target: r.target.map(Spanned::into_inner),
             blocks: r.blocks.map(Spanned::into_inner),
+            summary: r.summary.map(|s| s.into_inner().trim().to_string()),
+            blocks_doc: r.blocks_doc.map(|s| s.into_inner().trim().to_string()),
+            changes_delegation: r.changes_delegation.is_some_and(|c| c.into_inner()),
             enabled: true,
             source: file.to_string(),
             line: line_of(text, start),
