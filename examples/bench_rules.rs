@@ -31,6 +31,7 @@ fn main() {
             reads: vec![],
             gaps: vec![],
             tls_verification_disabled: false,
+            connection: None,
         },
         domain: Domain {
             dn: "DC=corp,DC=example".into(),

@@ -48,6 +48,27 @@ pub enum Command {
     Check(CheckArgs),
     /// List the rules or explain one.
     Rules(RulesArgs),
+    /// Print a shell completion script for bash, zsh, fish or PowerShell on stdout.
+    ///
+    /// bash: `hvaudit completions bash > ~/.local/share/bash-completion/completions/hvaudit`;
+    /// zsh: into a directory on $fpath as `_hvaudit`; fish:
+    /// `~/.config/fish/completions/hvaudit.fish`; PowerShell: add
+    /// `hvaudit completions powershell | Out-String | Invoke-Expression` to $PROFILE.
+    Completions {
+        /// The shell to complete in.
+        shell: Shell,
+    },
+    /// Print the manual page (roff) on stdout: `hvaudit man > ~/.local/share/man/man1/hvaudit.1`.
+    Man,
+}
+
+/// Shells `hvaudit completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 /// What the audit reads besides the directory, and how it judges.
@@ -80,7 +101,7 @@ pub struct AuditArgs {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// A snapshot written by `hvaudit collect`.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "ldif"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "domain", "ldif"])]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -190,26 +211,49 @@ pub enum RulesAction {
 
 /// Where the directory comes from: a live DC or an LDIF export.
 #[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("live").args(["server", "domain"]).multiple(false)))]
 pub struct SourceArgs {
-    /// Domain controller URL: ldaps://dc.example.com (636) or ldap://dc.example.com (StartTLS).
+    /// Domain controller URL: ldaps://dc.example.com (636) or ldap://dc.example.com (StartTLS;
+    /// with --kerberos --seal, Kerberos sealing instead).
     // Not `required`: `--snapshot` (which SourceArgs cannot name) also stands in for it; the
     // command reports a missing source itself.
     #[arg(long, value_name = "URL", conflicts_with = "ldif")]
     pub server: Option<String>,
+    /// Find a DC of this DNS domain instead of naming one: looks up the SRV records
+    /// _ldap._tcp.dc._msdcs.DOMAIN (after _ldap._tcp.SITE._sites.dc._msdcs.DOMAIN with
+    /// --site) with the system's resolver, orders them by priority and weight (RFC 2782) and
+    /// uses the first DC that answers, over LDAPS (636) unless --starttls or --seal. The
+    /// certificate (or Kerberos service ticket) must name the DC found; the DC used is
+    /// recorded.
+    #[arg(long, value_name = "DOMAIN", conflicts_with = "ldif")]
+    pub domain: Option<String>,
+    /// With --domain: prefer the DCs of this Active Directory site.
+    #[arg(long, value_name = "SITE", requires = "domain")]
+    pub site: Option<String>,
+    /// With --domain: connect to the port the SRV record names (389) with StartTLS instead of
+    /// LDAPS on 636.
+    #[arg(long, requires = "domain")]
+    pub starttls: bool,
+    /// With --kerberos and an ldap:// URL (or --domain): no StartTLS; the Kerberos bind
+    /// negotiates the confidentiality ("sealing") layer and every later message is encrypted
+    /// and integrity-protected, as Windows tools do when the DC has no certificate. Meets
+    /// "Domain controller: LDAP server signing requirements = Require signing".
+    #[arg(long, requires = "kerberos", conflicts_with = "starttls")]
+    pub seal: bool,
     /// Bind identity for a simple bind (UPN, DN or DOMAIN\user). The password is read from
     /// HVAUDIT_PASSWORD, --password-file or an interactive prompt, never from the command line.
     /// Not used with --kerberos.
-    #[arg(long, value_name = "USER", requires = "server")]
+    #[arg(long, value_name = "USER", requires = "live")]
     pub user: Option<String>,
     /// File whose first line is the bind password.
-    #[arg(long, value_name = "FILE", requires = "server")]
+    #[arg(long, value_name = "FILE", requires = "live")]
     pub password_file: Option<PathBuf>,
     /// Bind with Kerberos (SASL GSSAPI) instead of a password: uses the caller's ticket cache
     /// (after `kinit`; KRB5CCNAME selects another cache) or a client keytab named by
     /// KRB5_CLIENT_KTNAME, and the realm settings of krb5.conf (KRB5_CONFIG). The bind runs
-    /// inside TLS (ldaps:// or StartTLS); the ticket's principal is recorded as the bind
-    /// identity. Needs a build with `--features kerberos`.
-    #[arg(long, requires = "server", conflicts_with_all = ["user", "password_file"])]
+    /// inside TLS (ldaps:// or StartTLS), or sealed with --seal; the ticket's principal is
+    /// recorded as the bind identity. Needs a build with `--features kerberos`.
+    #[arg(long, requires = "live", conflicts_with_all = ["user", "password_file"])]
     pub kerberos: bool,
     /// The DC's DNS name for its Kerberos service principal (ldap/NAME), when --server names
     /// an IP address or an alias the DC is not registered under (default: the URL's host).
@@ -217,14 +261,14 @@ pub struct SourceArgs {
     #[arg(long, value_name = "NAME")]
     pub kerberos_host: Option<String>,
     /// PEM file of the CA(s) that issued the DC's certificate (default: the system store).
-    #[arg(long, value_name = "PEM", requires = "server")]
+    #[arg(long, value_name = "PEM", requires = "live")]
     pub ca_file: Option<PathBuf>,
     /// Do not verify the DC's certificate. Dangerous: warns on every run and is recorded in the
     /// snapshot and reports.
-    #[arg(long, requires = "server")]
+    #[arg(long, requires = "live")]
     pub insecure_skip_verify: bool,
     /// Search base (default: the RootDSE's defaultNamingContext).
-    #[arg(long, value_name = "DN", requires = "server")]
+    #[arg(long, value_name = "DN", requires = "live")]
     pub base_dn: Option<String>,
     /// Seconds to wait for the connection (including TLS) and for each response.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -232,7 +276,7 @@ pub struct SourceArgs {
     /// When a search fails midway (connection cut, timeout), keep what was read: the failure
     /// becomes an SC001 gap and the snapshot and reports are written under the SC001
     /// "incomplete" banner. The exit code is still 3. Without it nothing is written.
-    #[arg(long, requires = "server")]
+    #[arg(long, requires = "live")]
     pub partial_ok: bool,
     /// Entries per page (paged-results control; AD allows at most 1,000).
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1000))]

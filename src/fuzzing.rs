@@ -112,6 +112,7 @@ fn snapshot_of(data: &[u8]) -> Snapshot {
         reads: Vec::new(),
         gaps: Vec::new(),
         tls_verification_disabled: false,
+        connection: None,
     };
     b.finish(meta)
 }

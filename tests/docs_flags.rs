@@ -12,6 +12,9 @@ const OTHER_TOOLS: &[&str] = &[
     "--example",   // cargo
     "--features",  // cargo
     "--test",      // cargo
+    "--locked",    // cargo install
+    "--path",      // cargo install
+    "--root",      // cargo install
     "--runs",      // bench/run.sh, bench/nesting.sh
     "--work",      // bench/run.sh, bench/nesting.sh
     "--reuse",     // bench/run.sh

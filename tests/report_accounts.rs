@@ -95,6 +95,7 @@ fn snapshot() -> Snapshot {
             reads: vec![],
             gaps: vec![],
             tls_verification_disabled: false,
+            connection: None,
         },
         domain: Domain {
             dn: "DC=corp,DC=example".into(),

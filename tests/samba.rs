@@ -15,6 +15,8 @@ use samba_dc::TestDc;
 
 #[path = "samba/collect.rs"]
 mod collect;
+#[path = "samba/connect.rs"]
+mod connect;
 #[path = "samba/faults.rs"]
 mod faults;
 #[cfg(feature = "kerberos")]
@@ -113,6 +115,12 @@ const TESTS: &[Test] = &[
         "transport_rustls_trusts_lab_ca",
         transport_rustls_trusts_lab_ca,
     ),
+    (
+        "dns_srv_discovery_skips_dead_dc",
+        connect::dns_srv_discovery_skips_dead_dc,
+    ),
+    #[cfg(feature = "kerberos")]
+    ("kerberos_sealed_scan", connect::kerberos_sealed_scan),
     // Only in a `--features kerberos` build: `cargo test --features kerberos --test samba`.
     #[cfg(feature = "kerberos")]
     (

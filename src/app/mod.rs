@@ -54,6 +54,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Remediate(a) => commands::remediate(a, cli.verbose),
         Command::Check(a) => commands::check(a, cli.verbose),
         Command::Rules(a) => commands::rules(a),
+        Command::Completions { shell } => commands::completions(*shell),
+        Command::Man => commands::man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -100,24 +102,69 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         return collect::ldif_snapshot(path, build.clone())
             .map_err(|e| Failure::usage(e.to_string()));
     }
-    let url = s.server.as_deref().ok_or_else(|| {
-        Failure::usage("give --server URL or --ldif FILE (audit also takes --snapshot FILE)")
-    })?;
-    check_server_url(url).map_err(Failure::usage)?;
+    let timeout = Duration::from_secs(s.timeout.max(1));
     // clap's `requires` cannot see whether a boolean flag was given.
     if s.kerberos_host.is_some() && !s.kerberos {
         return Err(Failure::usage(
             "--kerberos-host is only used with --kerberos",
         ));
     }
-    let mut opts = if s.kerberos {
-        kerberos_options(url, s)?
+    // (URL, how it was found) for each DC to try, in order.
+    let candidates: Vec<(String, String)> = match (&s.server, &s.domain) {
+        (Some(url), _) => {
+            check_server_url(url).map_err(Failure::usage)?;
+            if s.seal && !url.to_ascii_lowercase().starts_with("ldap://") {
+                return Err(Failure::usage(format!(
+                    "--seal needs an ldap:// URL, not '{url}': LDAPS already encrypts (drop \
+                     --seal to bind with Kerberos inside TLS)"
+                )));
+            }
+            vec![(url.clone(), "--server".to_string())]
+        }
+        (None, Some(domain)) => {
+            if s.kerberos_host.is_some() {
+                return Err(Failure::usage(
+                    "--kerberos-host is not used with --domain: the service ticket is for each \
+                     DC found (ldap/<its DNS name>)",
+                ));
+            }
+            // A bad name is the caller's mistake; DNS not answering is the scan failing.
+            collect::locate::srv_names(domain, s.site.as_deref())
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            let found = collect::locate::lookup(domain, s.site.as_deref(), timeout)
+                .map_err(|e| Failure::scan(e.to_string()))?;
+            found
+                .into_iter()
+                .map(|t| {
+                    // SRV records name LDAP's port (389); AD serves LDAPS on 636 of the same
+                    // host.
+                    let url = if s.seal || s.starttls {
+                        format!("ldap://{}:{}", t.host, t.port)
+                    } else {
+                        format!("ldaps://{}", t.host)
+                    };
+                    (url, format!("DNS SRV {}", t.srv))
+                })
+                .collect()
+        }
+        (None, None) => {
+            return Err(Failure::usage(
+                "give --server URL or --ldif FILE (or --domain DNS-DOMAIN to find a DC; audit \
+                 also takes --snapshot FILE)",
+            ));
+        }
+    };
+    let Some((first_url, _)) = candidates.first() else {
+        return Err(Failure::scan("no domain controller to connect to"));
+    };
+    let mut base = if s.kerberos {
+        kerberos_options(first_url, s)?
     } else {
         let user = s.user.as_deref().ok_or_else(|| {
             Failure::usage("--server needs --user (the bind identity) or --kerberos")
         })?;
         let password = read_password(s, user)?;
-        LdapOptions::new(url, user, password)
+        LdapOptions::new(first_url, user, password)
     };
     if s.insecure_skip_verify {
         note!(
@@ -130,21 +177,44 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
             }
         );
     }
-    opts.ca_file = s.ca_file.clone();
-    opts.insecure_skip_verify = s.insecure_skip_verify;
-    opts.timeout = Duration::from_secs(s.timeout.max(1));
-    opts.page_size = s.page_size;
-    opts.range_size = s.range_size;
-    opts.base_dn = s.base_dn.clone();
-    opts.partial_ok = s.partial_ok;
-    opts.build = build.clone();
+    base.ca_file = s.ca_file.clone();
+    base.insecure_skip_verify = s.insecure_skip_verify;
+    base.timeout = timeout;
+    base.page_size = s.page_size;
+    base.range_size = s.range_size;
+    base.base_dn = s.base_dn.clone();
+    base.partial_ok = s.partial_ok;
+    base.build = build.clone();
+    base.seal = s.seal;
+    let mut all = Vec::with_capacity(candidates.len());
+    for (url, located_by) in candidates {
+        let mut opts = base.clone();
+        if s.kerberos {
+            let spn_host = kerberos::spn_host(&url, s.kerberos_host.as_deref())
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            opts.kerberos = Some(kerberos::KerberosBind { spn_host });
+        }
+        opts.url = url;
+        opts.located_by = located_by;
+        all.push(opts);
+    }
     if verbose > 0 {
-        match &opts.kerberos {
-            Some(k) => note!(
-                "hvaudit: connecting to {url} with Kerberos (service ldap/{})",
-                k.spn_host
-            ),
-            None => note!("hvaudit: connecting to {url} as {}", opts.user),
+        for opts in &all {
+            let how = if opts.seal { " (sealed)" } else { "" };
+            match &opts.kerberos {
+                Some(k) => note!(
+                    "hvaudit: DC candidate {} ({}) with Kerberos{how} (service ldap/{})",
+                    opts.url,
+                    opts.located_by,
+                    k.spn_host
+                ),
+                None => note!(
+                    "hvaudit: DC candidate {} ({}) as {}",
+                    opts.url,
+                    opts.located_by,
+                    opts.user
+                ),
+            }
         }
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -159,7 +229,10 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
         ProgressBar::hidden()
     };
     let mut progress = |n: u64| bar.set_message(format!("{n} entries read"));
-    let res = ldap::collect(opts, &mut progress);
+    let mut skipped = |url: &str, e: &ldap::CollectError| {
+        note!("hvaudit: {url} did not answer ({e}); trying the next DC")
+    };
+    let res = ldap::collect_any(all, &mut progress, &mut skipped);
     bar.finish_and_clear();
     res.map_err(|e| {
         let tail = match &e {

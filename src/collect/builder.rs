@@ -912,6 +912,7 @@ mod closure_tests {
             reads: vec![],
             gaps: vec![],
             tls_verification_disabled: false,
+            connection: None,
         }
     }
 

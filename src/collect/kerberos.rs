@@ -134,6 +134,11 @@ mod gss {
         pub fn principal(&self) -> &str {
             &self.principal
         }
+
+        /// The GSS-API credential itself, for the sealed bind hvaudit runs on its own.
+        pub fn into_cred(self) -> Cred {
+            self.cred
+        }
     }
 
     /// Acquires the default credential before connecting, so a missing or expired ticket is

@@ -55,6 +55,11 @@ pub struct LdapOptions {
     pub build: BuildOptions,
     /// Bind with Kerberos (SASL GSSAPI) instead of `user`/`password`, which are then unused.
     pub kerberos: Option<KerberosBind>,
+    /// With `kerberos` and an `ldap://` URL: no StartTLS; the bind negotiates the Kerberos
+    /// confidentiality layer and every later message is sealed (see [`super::sealed`]).
+    pub seal: bool,
+    /// How the DC was chosen, recorded in the snapshot (`--server`, or the SRV name).
+    pub located_by: String,
 }
 
 impl LdapOptions {
@@ -72,6 +77,8 @@ impl LdapOptions {
             partial_ok: false,
             build: BuildOptions::default(),
             kerberos: None,
+            seal: false,
+            located_by: "--server".into(),
         }
     }
 
@@ -185,6 +192,8 @@ pub struct Collector {
     identity: String,
     /// Send the SD-flags control (DACL only) with the next searches.
     sd_flags: bool,
+    /// How the connection is protected, for the snapshot.
+    connection: crate::model::Connection,
 }
 
 /// Connects, binds, reads everything the audit needs and returns the snapshot.
@@ -194,6 +203,48 @@ pub fn collect(opts: LdapOptions, progress: Progress<'_>) -> Result<Snapshot, Co
     // Unbind is a courtesy; the snapshot is already complete or marked incomplete.
     let _ = c.conn.unbind();
     snap
+}
+
+/// Like [`collect`] over DCs to try in order (DNS discovery): a DC that cannot be reached
+/// (nothing listening, no route, timeout, TLS handshake cut) is skipped with `skipped` called,
+/// and the next one tried. Any other failure (a bind refused, an untrusted certificate, a
+/// search failing) ends the run there: retrying a password on every DC could lock the account.
+pub fn collect_any(
+    candidates: Vec<LdapOptions>,
+    progress: Progress<'_>,
+    skipped: &mut dyn FnMut(&str, &CollectError),
+) -> Result<Snapshot, CollectError> {
+    let n = candidates.len();
+    let mut last = None;
+    for (i, opts) in candidates.into_iter().enumerate() {
+        let url = opts.url.clone();
+        match Collector::connect(opts) {
+            Ok(mut c) => {
+                let snap = c.read_all(progress);
+                let _ = c.conn.unbind();
+                return snap;
+            }
+            Err(e @ CollectError::Connect { .. }) if unreachable(&e) && i + 1 < n => {
+                skipped(&url, &e);
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| CollectError::Url {
+        url: String::new(),
+        reason: "no domain controller to connect to".into(),
+    }))
+}
+
+/// Whether a connection failure means the DC is not there (as opposed to a DC that answered
+/// and refused, or a certificate that failed verification).
+fn unreachable(e: &CollectError) -> bool {
+    let CollectError::Connect { reason, .. } = e else {
+        return false;
+    };
+    let r = reason.to_ascii_lowercase();
+    !r.contains("certificate") && !r.contains("ldap operation result")
 }
 
 impl Collector {
@@ -210,35 +261,78 @@ impl Collector {
                 reason: "use ldaps://host or ldap://host (StartTLS)".into(),
             });
         };
+        let sealed = opts.seal && starttls;
+        if opts.seal && (!starttls || opts.kerberos.is_none()) {
+            return Err(CollectError::Url {
+                url: url.clone(),
+                reason: "sealing needs --kerberos and an ldap:// URL".into(),
+            });
+        }
         // Credentials first: a missing ticket is the caller's problem, not the DC's.
         let credential = match &opts.kerberos {
             Some(_) => Some(kerberos::acquire()?),
             None => None,
         };
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(opts.timeout)
-            .set_starttls(starttls);
-        if opts.insecure_skip_verify {
-            settings = settings.set_no_tls_verify(true);
+        let mut connection = crate::model::Connection {
+            server: url.clone(),
+            protection: "tls".into(),
+            certificate: None,
+            service_principal: opts
+                .kerberos
+                .as_ref()
+                .map(|k| format!("ldap/{}", k.spn_host)),
+            located_by: opts.located_by.clone(),
+        };
+        let (conn, res, identity) = if sealed {
+            let (Some(how), Some(cred)) = (&opts.kerberos, credential) else {
+                return Err(CollectError::Url {
+                    url: url.clone(),
+                    reason: "sealing needs --kerberos".into(),
+                });
+            };
+            connection.protection = "kerberos-sealing".into();
+            let principal = cred.principal().to_string();
+            let conn = sealed_connect(&opts, how, cred)?;
+            let ok = ldap3::LdapResult {
+                rc: 0,
+                matched: String::new(),
+                text: String::new(),
+                refs: Vec::new(),
+                ctrls: Vec::new(),
+            };
+            (conn, ok, principal)
         } else {
-            let cfg = tls::client_config(opts.ca_file.as_deref())?;
-            settings = settings.set_config(Arc::new(cfg));
-        }
-        let mut conn =
-            LdapConn::with_settings(settings, url).map_err(|e| CollectError::Connect {
-                url: url.clone(),
-                hint: connect_hint(&e),
-                reason: one_line(&e.to_string()),
-            })?;
-        let (res, identity) = match (&opts.kerberos, credential) {
-            (Some(how), Some(cred)) => {
-                let principal = cred.principal().to_string();
-                (
-                    kerberos::bind(&mut conn, how, cred, opts.timeout)?,
-                    principal,
-                )
+            let mut settings = LdapConnSettings::new()
+                .set_conn_timeout(opts.timeout)
+                .set_starttls(starttls);
+            let mut seen = None;
+            if opts.insecure_skip_verify {
+                settings = settings.set_no_tls_verify(true);
+            } else {
+                let (cfg, s) = tls::recording_client_config(opts.ca_file.as_deref())?;
+                seen = Some(s);
+                settings = settings.set_config(Arc::new(cfg));
             }
-            _ => (simple_bind(&mut conn, &opts)?, opts.user.clone()),
+            let mut conn = LdapConn::with_settings(settings, url).map_err(|e| {
+                let reason = one_line(&e.to_string());
+                CollectError::Connect {
+                    url: url.clone(),
+                    hint: connect_hint(&e, starttls),
+                    reason,
+                }
+            })?;
+            connection.certificate = seen.and_then(|s| s.describe());
+            let (res, identity) = match (&opts.kerberos, credential) {
+                (Some(how), Some(cred)) => {
+                    let principal = cred.principal().to_string();
+                    (
+                        kerberos::bind(&mut conn, how, cred, opts.timeout)?,
+                        principal,
+                    )
+                }
+                _ => (simple_bind(&mut conn, &opts)?, opts.user.clone()),
+            };
+            (conn, res, identity)
         };
         if opts.kerberos.is_some() && res.rc != 0 {
             return Err(CollectError::Bind {
@@ -258,6 +352,7 @@ impl Collector {
             reads: Vec::new(),
             identity,
             sd_flags: false,
+            connection,
         })
     }
 
@@ -399,6 +494,7 @@ impl Collector {
             reads: std::mem::take(&mut self.reads),
             gaps: Vec::new(),
             tls_verification_disabled: self.opts.insecure_skip_verify,
+            connection: Some(self.connection.clone()),
         };
         Ok(builder.finish(meta))
     }
@@ -642,7 +738,7 @@ impl Collector {
         attrs: &[&str],
         sink: &mut dyn FnMut(RawEntry),
     ) -> Result<(), (String, String)> {
-        let err = |e: LdapError| (one_line(&e.to_string()), connect_hint(&e));
+        let err = |e: LdapError| (one_line(&e.to_string()), connect_hint(&e, false));
         let mut cookie = Vec::new();
         loop {
             let mut controls: Vec<RawControl> = vec![
@@ -755,12 +851,87 @@ impl Collector {
     }
 }
 
+/// The sealed path: hvaudit binds and seals (see [`super::sealed`]) and ldap3 talks plain LDAP
+/// over the local end of the relay.
+#[cfg(feature = "kerberos")]
+fn sealed_connect(
+    opts: &LdapOptions,
+    how: &KerberosBind,
+    cred: kerberos::Credential,
+) -> Result<LdapConn, CollectError> {
+    use super::sealed::{self, SealError};
+    let url = &opts.url;
+    let parsed = url::Url::parse(url).map_err(|e| CollectError::Url {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    let host = parsed
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let port = parsed.port().unwrap_or(389);
+    let spn = format!("ldap/{}", how.spn_host);
+    let local = sealed::connect(host, port, how, cred, opts.timeout).map_err(|e| match e {
+        SealError::Connect(reason) => CollectError::Connect {
+            url: url.clone(),
+            hint: connect_hint_text(&reason, false),
+            reason: one_line(&reason),
+        },
+        SealError::Refused { rc, text } => CollectError::Bind {
+            user: spn.clone(),
+            rc,
+            name: rc_name(rc),
+            text: one_line(&text),
+            hint: sealed_bind_hint(rc),
+        },
+        SealError::Failed(reason) => CollectError::Kerberos(KerberosError::Failed {
+            spn: spn.clone(),
+            hint: String::new(),
+            reason: one_line(&reason),
+        }),
+    })?;
+    let settings = LdapConnSettings::new()
+        .set_conn_timeout(opts.timeout)
+        .set_std_stream(ldap3::StdStream::Unix(local));
+    LdapConn::with_settings(settings, "ldapi://sealed").map_err(|e| CollectError::Connect {
+        url: url.clone(),
+        hint: String::new(),
+        reason: one_line(&e.to_string()),
+    })
+}
+
+#[cfg(not(feature = "kerberos"))]
+fn sealed_connect(
+    _: &LdapOptions,
+    _: &KerberosBind,
+    cred: kerberos::Credential,
+) -> Result<LdapConn, CollectError> {
+    // No credential exists without the feature.
+    match cred {}
+}
+
+#[cfg(feature = "kerberos")]
+fn sealed_bind_hint(rc: u32) -> String {
+    hint(match rc {
+        49 => {
+            "the DC could not accept the Kerberos ticket: check that --kerberos-host (or the \
+             SRV target) is this DC's DNS name as registered in its servicePrincipalName"
+        }
+        8 | 13 => {
+            "the DC refuses sealed LDAP on this port: use ldaps:// or ldap:// with StartTLS \
+             (without --seal)"
+        }
+        7 => "the DC does not offer SASL GSSAPI",
+        _ => "",
+    })
+}
+
 fn simple_bind(conn: &mut LdapConn, opts: &LdapOptions) -> Result<ldap3::LdapResult, CollectError> {
     conn.with_timeout(opts.timeout)
         .simple_bind(&opts.user, opts.password.expose())
         .map_err(|e| CollectError::Connect {
             url: opts.url.clone(),
-            hint: connect_hint(&e),
+            hint: connect_hint(&e, false),
             reason: one_line(&e.to_string()),
         })
 }
@@ -1082,9 +1253,19 @@ fn search_hint(rc: u32) -> String {
     })
 }
 
-fn connect_hint(e: &LdapError) -> String {
-    let s = e.to_string().to_ascii_lowercase();
-    let h = if s.contains("unknownissuer") || s.contains("unknown issuer") {
+fn connect_hint(e: &LdapError, starttls: bool) -> String {
+    connect_hint_text(&e.to_string(), starttls)
+}
+
+/// The hint for a connection failure's text. `starttls`: the failure happened on an
+/// `ldap://` URL, where a DC without a certificate answers StartTLS with an error.
+fn connect_hint_text(text: &str, starttls: bool) -> String {
+    let s = text.to_ascii_lowercase();
+    // On `ldap://` the only LDAP result before the bind is the answer to StartTLS.
+    let h = if starttls && s.contains("ldap operation result") {
+        "the DC did not start TLS (a DC without a certificate cannot): bind with Kerberos \
+         sealing instead, `--kerberos --seal` (build with --features kerberos)"
+    } else if s.contains("unknownissuer") || s.contains("unknown issuer") {
         "the DC's certificate is not trusted: pass --ca-file with the CA that issued it"
     } else if s.contains("notvalidforname") || s.contains("not valid for name") {
         "the DC's certificate is not issued for the name in --server: connect with a name the \
@@ -1179,6 +1360,7 @@ mod tests {
             reads: vec![],
             gaps: vec![],
             tls_verification_disabled: false,
+            connection: None,
         }
     }
 

@@ -5,7 +5,9 @@ pub mod builder;
 pub mod kerberos;
 pub mod ldap;
 pub mod ldif;
+pub mod locate;
 pub mod replmeta;
+pub mod sealed;
 pub mod secdesc;
 pub mod tls;
 
@@ -108,6 +110,7 @@ pub fn ldif_snapshot(
         }],
         gaps: Vec::new(),
         tls_verification_disabled: false,
+        connection: None,
     };
     Ok(b.finish(meta))
 }

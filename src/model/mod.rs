@@ -43,6 +43,30 @@ pub struct ScanMeta {
     /// Recorded so reports can say verification was off.
     #[serde(default)]
     pub tls_verification_disabled: bool,
+    /// How the connection to the DC was protected and which DC answered (LDAP sources only;
+    /// absent for LDIF and in snapshots written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
+}
+
+/// The DC a live scan read and how the connection to it was protected.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Connection {
+    /// The DC's URL as connected (`ldaps://dc1.corp.example`, `ldap://dc1.corp.example:389`).
+    pub server: String,
+    /// `tls` (LDAPS or StartTLS) or `kerberos-sealing` (SASL GSSAPI confidentiality layer on
+    /// plain LDAP, RFC 4752).
+    pub protection: String,
+    /// TLS: the subject of the DC's certificate, then its DNS names (`CN=dc1... (DNS:
+    /// dc1.corp.example)`); absent when verification was disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// Kerberos binds: the DC's service principal the ticket was for (`ldap/dc1.corp.example`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principal: Option<String>,
+    /// How the DC was chosen: `--server`, or the DNS SRV name it was found under
+    /// (`_ldap._tcp.dc._msdcs.corp.example`).
+    pub located_by: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -280,6 +280,7 @@ pub fn fixture_report(generated: usize) -> ReportData {
             }],
             gaps: gaps.clone(),
             tls_verification_disabled: false,
+            connection: None,
         },
         domain: Domain {
             dn: "DC=corp,DC=example".into(),

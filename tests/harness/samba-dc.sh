@@ -4,6 +4,10 @@
 #   samba-dc.sh provision DIR IP   provision into DIR, load the fixtures offline, write DIR/dc.env
 #   samba-dc.sh start DIR          start samba on the IP given at provisioning, wait for LDAPS
 #   samba-dc.sh stop DIR           stop it and wait until every samba process has exited
+#   samba-dc.sh start-netns DIR NS start it inside network namespace NS (see netns-up) with its
+#                                  DNS server on and `ldap server require strong auth = yes`
+#   samba-dc.sh netns-up NS IP     create namespace NS (loopback only) whose resolv.conf names
+#                                  the DC's DNS server at IP; netns-down NS removes it
 #   samba-dc.sh load DIR LDIF...   apply more LDIF offline (samba must be stopped), in order,
 #                                  500 records per ldb transaction; records with a changetype
 #                                  go through ldbmodify, the others through ldbadd
@@ -120,7 +124,7 @@ cmd_provision() {
 
     local t0=$SECONDS
     env -u SMB_CONF_PATH samba-tool domain provision --targetdir="$DIR" --realm="$REALM" --domain="$DOMAIN" \
-        --host-name="$HOST" --host-ip="$IP" --server-role=dc --dns-backend=NONE \
+        --host-name="$HOST" --host-ip="$IP" --server-role=dc --dns-backend=SAMBA_INTERNAL \
         --option="interfaces = $IP/8" --option="bind interfaces only = yes" \
         --option="server services = ldap cldap kdc" \
         --option="pid directory = $DIR/run" --option="ncalrpc dir = $DIR/run/ncalrpc" \
@@ -185,6 +189,54 @@ PY
     samba_spnupdate -s "$CONF" >>"$DIR/log/fixtures.log" 2>&1 ||
         die "samba_spnupdate failed: $(tail -n 5 "$DIR/log/fixtures.log")"
 
+    # DNS for the locator test (start-netns): a DC that is down listed first, with priority 0,
+    # the real one at priority 10; under site Lab-Site, only the dead one.
+    "${samba_py[@]}" - "$SAM" "$CONF" "$DNS_DOMAIN" "$HOST" "$IP" >>"$DIR/log/fixtures.log" 2>&1 <<'PY' ||
+import sys
+import samba.param
+from samba.samdb import SamDB
+from samba.auth import system_session
+from samba.dcerpc import dnsp
+
+sam, conf, dom, host, ip = sys.argv[1:6]
+lp = samba.param.LoadParm()
+lp.load(conf)
+db = SamDB(url=sam, session_info=system_session(), lp=lp)
+
+
+def rec(kind, data):
+    r = dnsp.DnssrvRpcRecord()
+    r.wType = kind
+    r.rank = dnsp.DNS_RANK_ZONE
+    r.dwSerial = 1
+    r.dwTtlSeconds = 900
+    r.data = data
+    return r
+
+
+def srv(target, port, priority):
+    s = dnsp.srv()
+    s.wPriority, s.wWeight, s.wPort, s.nameTarget = priority, 100, port, target
+    return rec(dnsp.DNS_TYPE_SRV, s)
+
+
+head, last = ip.rsplit(".", 1)
+dead_ip = f"{head}.{(int(last) + 1) % 256}"
+from samba.ndr import ndr_pack
+import ldb
+base = db.domain_dn()
+for dn, records in [
+    (f"DC=dcdown,DC={dom},CN=MicrosoftDNS,DC=DomainDnsZones,{base}", [rec(dnsp.DNS_TYPE_A, dead_ip)]),
+    (f"DC=_ldap._tcp.Lab-Site._sites.dc,DC=_msdcs.{dom},CN=MicrosoftDNS,DC=ForestDnsZones,{base}",
+     [srv(f"dcdown.{dom}", 389, 0)]),
+]:
+    db.add({"dn": dn, "objectClass": ["top", "dnsNode"],
+            "dnsRecord": [ndr_pack(r) for r in records]})
+db.dns_replace(f"_ldap._tcp.dc._msdcs.{dom}",
+               [srv(f"dcdown.{dom}", 389, 0), srv(f"{host}.{dom}", 389, 10)])
+PY
+        die "DNS fixtures failed: $(tail -n 5 "$DIR/log/fixtures.log")"
+
     # Last: rename Domain Admins, so tests prove groups are found by SID, not by name.
     ldbmodify -H "$SAM" "$DIR/fixtures/90-rename.ldif" >>"$DIR/log/fixtures.log" 2>&1 ||
         die "rename of Domain Admins failed: $(tail -n 5 "$DIR/log/fixtures.log")"
@@ -216,9 +268,16 @@ samba_pid() {
 }
 
 cmd_start() {
-    [[ $# -eq 1 ]] || die "usage: samba-dc.sh start DIR"
+    [[ $# -eq 1 || $# -eq 2 ]] || die "usage: samba-dc.sh start DIR | start-netns DIR NS"
     need_tools samba ldapsearch flock
     use_dir "$1"
+    # In a namespace: the DC's DNS server on, and sealing (or TLS) required for every bind.
+    local in_ns=() opts=()
+    if [[ $# -eq 2 ]]; then
+        in_ns=(ip netns exec "$2")
+        opts=(--option="server services = ldap cldap kdc dns"
+            --option="ldap server require strong auth = yes")
+    fi
     ! samba_pid >/dev/null || die "samba for $DIR is already running (pid $(samba_pid))"
     local lock wait_s="${HVAUDIT_TEST_DC_LOCK_WAIT:-300}"
     lock="$(lock_file "$IP")"
@@ -231,13 +290,13 @@ cmd_start() {
     echo "$DIR" >"$lock"
     rm -f "$DIR/run/samba.pid"
     # samba and its workers inherit fd 9: the lock lives exactly as long as they do.
-    samba -s "$CONF" -D >>"$DIR/log/start.log" 2>&1 ||
+    "${in_ns[@]}" samba -s "$CONF" -D "${opts[@]}" >>"$DIR/log/start.log" 2>&1 ||
         die "samba failed to start: $(tail -n 20 "$DIR/log/start.log" "$DIR/log/samba.log" 2>/dev/null)"
     exec 9>&-
 
     local i
     for ((i = 0; i < 150; i++)); do
-        if LDAPTLS_CACERT="$DIR/ca.pem" ldapsearch -x -LLL -o nettimeout=2 -H "ldaps://$IP" \
+        if LDAPTLS_CACERT="$DIR/ca.pem" "${in_ns[@]}" ldapsearch -x -LLL -o nettimeout=2 -H "ldaps://$IP" \
             -s base -b "" defaultNamingContext >/dev/null 2>&1; then
             echo "samba-dc.sh: DC up at ldaps://$IP (pid $(samba_pid || echo '?'))" >&2
             return 0
@@ -316,7 +375,37 @@ cmd_load() {
     echo "samba-dc.sh: loaded $# file(s) in $n chunk(s) into $DIR in $((SECONDS - t0))s" >&2
 }
 
+cmd_netns_up() {
+    [[ $# -eq 2 ]] || die "usage: samba-dc.sh netns-up NS IP"
+    [[ "$2" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "IP must be a loopback address, got '$2'"
+    need_tools ip
+    ip netns add "$1" || die "cannot create network namespace $1 (needs root)"
+    ip netns exec "$1" ip link set lo up
+    # `ip netns exec` bind-mounts this over /etc/resolv.conf for everything run in NS.
+    mkdir -p "/etc/netns/$1"
+    printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$2" >"/etc/netns/$1/resolv.conf"
+}
+
+cmd_netns_down() {
+    [[ $# -eq 1 ]] || die "usage: samba-dc.sh netns-down NS"
+    ip netns del "$1" 2>/dev/null || true
+    rm -rf "/etc/netns/$1"
+}
+
 case "${1:-}" in
+start-netns)
+    shift
+    [[ $# -eq 2 ]] || die "usage: samba-dc.sh start-netns DIR NS"
+    cmd_start "$@"
+    ;;
+netns-up)
+    shift
+    cmd_netns_up "$@"
+    ;;
+netns-down)
+    shift
+    cmd_netns_down "$@"
+    ;;
 load)
     shift
     cmd_load "$@"

@@ -60,6 +60,7 @@ impl Fx {
                     reads: vec![],
                     gaps: vec![],
                     tls_verification_disabled: false,
+                    connection: None,
                 },
                 domain: Domain {
                     dn: "DC=corp,DC=example".into(),
