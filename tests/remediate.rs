@@ -14,6 +14,7 @@ fn meta() -> RemediationMeta {
         tool_version: "0.1.0".into(),
         domain: "corp.example".into(),
         scan_time: Utc.with_ymd_and_hms(2026, 11, 20, 9, 30, 0).unwrap(),
+        left_out_candidates: Vec::new(),
     }
 }
 

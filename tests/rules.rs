@@ -88,7 +88,8 @@ fn hv002_missing_migration_delegation_one_per_pair() {
     fx.comp("HVA01")
         .allowed_to_delegate_to
         .retain(|s| !s.starts_with(MIG));
-    let out = fx.audit(&Config::default(), None);
+    // Both hosts confirmed by the configuration: the script may grant delegation between them.
+    let out = fx.audit(&cfg("extra_hyperv_hosts = [\"HVA01\", \"HVA02\"]\n"), None);
     assert_eq!(keys(&out), vec![k("HV002", "HVA01", Some("HVA02"))]);
     assert_eq!(
         out.findings[0].remediation.as_deref(),
@@ -481,6 +482,8 @@ fn hv015_and_sc001_coverage_gaps() {
         keys(&out),
         vec![
             k("SC001", "corp.example", None),
+            // HVA01 is confirmed by its inventory row; HVA02 only claims to be a host.
+            k("HV021", "HVA02", None),
             k("HV015", "HVA01", None),
             k("HV015", "HVA02", None),
             k("HV015", "HVZ99", None),
@@ -489,15 +492,15 @@ fn hv015_and_sc001_coverage_gaps() {
     assert!(!out.complete);
     let msgs: Vec<_> = out.findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(
-        msgs[1],
+        msgs[2],
         "HVA01 could not be read by the inventory collector: WinRM cannot complete the operation"
     );
     assert_eq!(
-        msgs[2],
+        msgs[3],
         "HVA02 is a Hyper-V host in the directory but missing from the host inventory: its migration settings were not checked."
     );
     assert_eq!(
-        msgs[3],
+        msgs[4],
         "HVZ99 is in the host inventory but no computer account in the directory matches it."
     );
     // A complete inventory: nothing.

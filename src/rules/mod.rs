@@ -351,7 +351,7 @@ mod tests {
             vec![
                 "HV001", "HV002", "HV003", "HV004", "HV005", "HV006", "HV007", "HV008", "HV009",
                 "HV010", "HV011", "HV012", "HV013", "HV014", "HV015", "HV016", "HV017", "HV018",
-                "HV019", "PA001", "PA002", "SC001"
+                "HV019", "HV020", "HV021", "PA001", "PA002", "SC001"
             ]
         );
         let sev = |id: &str| set.get(id).unwrap().severity.as_str();
@@ -359,6 +359,8 @@ mod tests {
         assert_eq!(sev("HV005"), "high");
         assert_eq!(sev("HV015"), "info");
         assert_eq!(sev("PA002"), "low");
+        assert_eq!(sev("HV020"), "high");
+        assert_eq!(sev("HV021"), "medium");
         assert_eq!(sev("SC001"), "high");
     }
 }
