@@ -77,6 +77,8 @@ fn main() {
             delegation_changed: None,
             uac_changed: None,
             hyperv_scp: false,
+            creator_sid: None,
+            owner_sid: None,
         });
     }
     let mut da = Group {

@@ -38,6 +38,11 @@ pub struct HostSummary {
     pub in_directory: bool,
     pub in_inventory: bool,
     pub enabled: bool,
+    /// Named a host by what an administrator controls (config, inventory) and not created by
+    /// a non-privileged account: only such hosts are granted delegation by remediations.
+    pub confirmed: bool,
+    /// Why it is not confirmed and how to confirm it; None when confirmed.
+    pub unconfirmed_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -411,6 +416,8 @@ fn summaries(a: &Analysis) -> Vec<HostSummary> {
             in_directory: h.in_directory(),
             in_inventory: h.inventory.is_some(),
             enabled: h.enabled,
+            confirmed: h.confirmed(),
+            unconfirmed_note: (!h.confirmed()).then(|| unconfirmed_note(h)),
         })
         .collect()
 }
@@ -506,14 +513,39 @@ fn matrix_forms(a: &Analysis, to: usize) -> [(&'static str, Option<String>); 2] 
     [("netbios", Some(t.name.clone())), ("fqdn", t.fqdn.clone())]
 }
 
+/// Why host `h` is not confirmed, and what would confirm it.
+fn unconfirmed_note(h: &crate::analysis::HostFacts) -> String {
+    match &h.creator {
+        Some(c) if h.created_by_unprivileged() => format!(
+            "{}: created through MachineAccountQuota by the non-privileged account {}; it is \
+             in no migration group whatever names it a host (HV020)",
+            h.name,
+            c.display()
+        ),
+        _ => format!(
+            "{}: unconfirmed Hyper-V host candidate ({}); {}",
+            h.name,
+            h.reasons.join("; "),
+            h.how_to_confirm()
+        ),
+    }
+}
+
 /// What is unknown about `from` -> `to` whatever the name form: the host settings that decide
 /// it and the scan gaps touching either host. Hosts of one failover cluster migrate through the
 /// cluster: nothing host-side is needed from the audit.
 fn pair_unknowns(a: &Analysis, from: usize, to: usize) -> Vec<String> {
+    // A host only the directory calls one may be anyone's machine: never ready, whatever the
+    // rest says (this holds inside a configured cluster too, which confirms its members).
+    let mut out: Vec<String> = [from, to]
+        .iter()
+        .filter(|h| !a.hosts[**h].confirmed())
+        .map(|h| unconfirmed_note(&a.hosts[*h]))
+        .collect();
     if a.same_cluster(from, to) {
-        return Vec::new();
+        return out;
     }
-    let mut out = a.host_setting_unknowns(from, Role::Source);
+    out.extend(a.host_setting_unknowns(from, Role::Source));
     out.extend(a.host_setting_unknowns(to, Role::Destination));
     out.extend(a.gaps_touching(from));
     if from != to {

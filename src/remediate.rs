@@ -29,6 +29,10 @@ pub struct RemediationMeta {
     /// (`changes_delegation = true` in the rule file): the script lists their hosts for a
     /// reboot (or a ticket purge) before live migration sees the change.
     pub delegation_rules: BTreeSet<String>,
+    /// Hosts that only claim to be Hyper-V hosts (see [`crate::audit::HostSummary::confirmed`]),
+    /// one line each (`NAME: why left out; how to confirm it`): the script grants them no
+    /// delegation and no protocol transition, and lists them in a section of its own.
+    pub left_out_candidates: Vec<String>,
 }
 
 impl RemediationMeta {
@@ -45,6 +49,7 @@ impl RemediationMeta {
                 .filter(|r| r.changes_delegation)
                 .map(|r| r.id.to_ascii_uppercase())
                 .collect(),
+            left_out_candidates: Vec::new(),
         }
     }
 }
@@ -190,6 +195,7 @@ pub fn script(findings: &[Finding], meta: &RemediationMeta) -> String {
         suppressed,
         manual + refused,
     );
+    left_out(&mut s, &meta.left_out_candidates);
     if by_object.is_empty() {
         s.push_str("# No open finding carries a remediation: nothing to change.\n");
         return s;
@@ -256,6 +262,24 @@ fn header(
         domain = ps_comment(&meta.domain),
         time = meta.scan_time.format("%Y-%m-%d %H:%M:%S UTC"),
     );
+}
+
+/// The section naming the would-be hosts the script grants nothing (comments only).
+fn left_out(s: &mut String, candidates: &[String]) {
+    if candidates.is_empty() {
+        return;
+    }
+    s.push_str(
+        "#region Hyper-V host candidates left out\n\
+         # These computers claim to be Hyper-V hosts (a Hyper-V SPN or serviceConnectionPoint,\n\
+         # which whoever created or owns the account can write), but nothing an administrator\n\
+         # controls confirms them. This script adds no delegation to or from them and no\n\
+         # protocol transition; removals of dangerous settings on them are still below.\n",
+    );
+    for c in candidates {
+        let _ = writeln!(s, "#   {}", ps_comment(c));
+    }
+    s.push_str("#endregion Hyper-V host candidates left out\n\n");
 }
 
 fn region(s: &mut String, group: &[&Finding], meta: &RemediationMeta) {

@@ -105,6 +105,9 @@ fn remediation_never_writes_an_undecodable_value() {
         "remediate",
         "--ldif",
         "invalid-utf8/input.ldif",
+        // Confirms the hosts: delegation is only ever granted between confirmed hosts.
+        "--config",
+        "invalid-utf8/confirm-hosts.toml",
         "--out",
         script.to_str().unwrap(),
     ]);

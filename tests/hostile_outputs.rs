@@ -345,12 +345,21 @@ fn collect_snapshot_round_trips_values_exactly() {
     assert!(strings(accounts, "sam_account_name").contains(C0C1));
 }
 
+/// Confirms every host (a `*` name glob): delegation is granted only between confirmed hosts,
+/// and these tests need the script and the check to carry the hostile values.
+const CONFIRM_HOSTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/hostile/confirm-hosts.toml"
+);
+
 #[test]
 fn check_terminal_output_is_clean() {
     let o = hvaudit(&[
         "check",
         "--ldif",
         &fixture(),
+        "--config",
+        CONFIRM_HOSTS,
         "--from",
         SCRIPT,
         "--to",
@@ -565,6 +574,8 @@ fn remediation_script_holds_values_only_in_literals_and_comments() {
         "remediate",
         "--ldif",
         &fixture(),
+        "--config",
+        CONFIRM_HOSTS,
         "--out",
         script.to_str().unwrap(),
     ]);

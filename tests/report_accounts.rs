@@ -45,6 +45,8 @@ fn computer(
         delegation_changed: None,
         uac_changed: None,
         hyperv_scp: false,
+        creator_sid: None,
+        owner_sid: None,
     }
 }
 

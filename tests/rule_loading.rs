@@ -148,7 +148,7 @@ rationale = "site policy"
     .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
     let set = RuleSet::load(Some(dir.path())).unwrap();
-    assert_eq!(set.rules().len(), 23);
+    assert_eq!(set.rules().len(), 25);
     assert_eq!(set.get("HV001").unwrap().severity.as_str(), "high");
 
     let mut fx = Fx::new();

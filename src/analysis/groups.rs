@@ -75,7 +75,12 @@ pub fn assign(
                         "{} is a member of clusters {other} and {}; {other} is used",
                         hosts[h].name, c.name
                     )),
-                    None => hosts[h].cluster = Some(c.name.clone()),
+                    None => {
+                        hosts[h].cluster = Some(c.name.clone());
+                        hosts[h]
+                            .confirmed_by
+                            .push(format!("configuration ([[cluster]] {})", c.name));
+                    }
                 },
                 None => notes.push(format!(
                     "[[cluster]] {} names '{m}', which is not a Hyper-V host",
@@ -167,8 +172,21 @@ pub fn assign(
             ou: g.ou.as_ref().map(|o| o.to_lowercase()),
         })
         .collect();
+    // Without configured groups, the default group holds the hosts an administrator confirmed
+    // (inventory, extra_hyperv_hosts, clusters); only when nothing confirms any host do the
+    // directory's candidates form it, each marked unconfirmed.
+    let default_confirmed_only = config.groups.is_empty() && hosts.iter().any(|h| h.confirmed());
     for (i, h) in hosts.iter_mut().enumerate() {
         if !eligible(h, notes) {
+            continue;
+        }
+        if default_confirmed_only && !h.confirmed() && !h.created_by_unprivileged() {
+            notes.push(format!(
+                "{} is an unconfirmed Hyper-V host candidate ({}): it is in no migration group; {}",
+                h.name,
+                h.reasons.join("; "),
+                h.how_to_confirm()
+            ));
             continue;
         }
         let gi = if config.groups.is_empty() {
@@ -195,9 +213,43 @@ pub fn assign(
             }
             first
         };
+        // A non-privileged account created it through MachineAccountQuota: whatever names it
+        // a host (its own SPNs, a name glob it was named to match), it joins no group.
+        if h.created_by_unprivileged() {
+            let creator = h.creator.as_ref().map(|c| c.display()).unwrap_or_default();
+            match gi {
+                Some(gi) if !config.groups.is_empty() => {
+                    h.refused_group = Some(config.groups[gi].name.clone());
+                    notes.push(format!(
+                        "{} matches [[group]] {} but was created by the non-privileged account \
+                         {creator} (mS-DS-CreatorSID): it is in no migration group",
+                        h.name, config.groups[gi].name
+                    ));
+                }
+                _ => notes.push(format!(
+                    "{} was created by the non-privileged account {creator} \
+                     (mS-DS-CreatorSID): it is in no migration group",
+                    h.name
+                )),
+            }
+            continue;
+        }
         if let Some(gi) = gi {
             h.group = Some(gi);
             groups[gi].hosts.push(i);
+            if !config.groups.is_empty() {
+                h.confirmed_by.push(format!(
+                    "configuration ([[group]] {})",
+                    config.groups[gi].name
+                ));
+            } else if !h.confirmed() {
+                notes.push(format!(
+                    "{} is an unconfirmed Hyper-V host candidate ({}): {}",
+                    h.name,
+                    h.reasons.join("; "),
+                    h.how_to_confirm()
+                ));
+            }
         }
     }
     // A listed name that selects no host is said, like storage names: outside the domain, not

@@ -23,6 +23,31 @@ pub struct DelegationForms {
     pub cifs_netbios: bool,
 }
 
+/// Who created a host's computer account through ms-DS-MachineAccountQuota
+/// (`mS-DS-CreatorSID`), and whether that account is privileged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatorFacts {
+    /// The creator's SID.
+    pub sid: Sid,
+    /// Its name when the snapshot holds it (sAMAccountName, without `$` for computers).
+    pub name: Option<String>,
+    /// How it is privileged (a privileged group by SID, the RID-500 account, a domain
+    /// controller); None when it is not known to be privileged (unknown SIDs included).
+    pub privileged_via: Option<String>,
+    /// The owner of the account's security descriptor is the creator itself.
+    pub owner_is_creator: bool,
+}
+
+impl CreatorFacts {
+    /// `name (SID)`, or the SID alone when the snapshot does not hold the creator.
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.sid),
+            None => format!("{} (not in the directory)", self.sid),
+        }
+    }
+}
+
 /// A Hyper-V host: a computer account recognised as one, or an inventory row naming a host
 /// the directory does not hold.
 #[derive(Debug, Clone)]
@@ -36,6 +61,18 @@ pub struct HostFacts {
     pub computer: Option<usize>,
     /// Why it is considered a Hyper-V host, one line per reason.
     pub reasons: Vec<String>,
+    /// The directory says it is one (a Hyper-V SPN or a `CN=Microsoft Hyper-V` SCP): a claim
+    /// the account's creator or owner can make, which proves nothing.
+    pub candidate: bool,
+    /// What an administrator controls that names it a host, one line each: a configured
+    /// `[[group]]` (OU, list or glob), `extra_hyperv_hosts`, a `[[cluster]]`, or a row of the
+    /// host inventory (the collector ran on it).
+    pub confirmed_by: Vec<String>,
+    /// Who created the account through ms-DS-MachineAccountQuota, if anyone.
+    pub creator: Option<CreatorFacts>,
+    /// A configured `[[group]]` that matched the host but was refused because a
+    /// non-privileged account created it.
+    pub refused_group: Option<String>,
     pub os_build: Option<u32>,
     pub os_generation: OsGeneration,
     pub enabled: bool,
@@ -75,6 +112,10 @@ impl HostFacts {
             sid: c.sid.clone(),
             computer: Some(i),
             reasons: Vec::new(),
+            candidate: false,
+            confirmed_by: Vec::new(),
+            creator: None,
+            refused_group: None,
             os_build: build,
             os_generation: OsGeneration::from_build(build),
             enabled: !c.uac.disabled(),
@@ -94,6 +135,69 @@ impl HostFacts {
 
     pub fn in_directory(&self) -> bool {
         self.computer.is_some()
+    }
+
+    /// Created through ms-DS-MachineAccountQuota by an account not known to be privileged:
+    /// whoever did can make it claim anything, so it is in no migration group.
+    pub fn created_by_unprivileged(&self) -> bool {
+        self.creator
+            .as_ref()
+            .is_some_and(|c| c.privileged_via.is_none())
+    }
+
+    /// An administrator-controlled source names it a host, and no non-privileged account
+    /// created it: only such hosts are granted delegation by the remediation script.
+    pub fn confirmed(&self) -> bool {
+        !self.confirmed_by.is_empty() && !self.created_by_unprivileged()
+    }
+
+    /// How an administrator confirms a candidate, for notes, findings and the script.
+    pub fn how_to_confirm(&self) -> String {
+        format!(
+            "confirm {} by naming it in a [[group]] of the configuration (ou, hosts or \
+             name glob) or in extra_hyperv_hosts, or by its row in the host inventory (--hosts)",
+            self.name
+        )
+    }
+}
+
+/// Fills each directory host's [`CreatorFacts`] from mS-DS-CreatorSID and the owner of its
+/// security descriptor. A creator is privileged when its SID is a privileged group's, or it is
+/// an account `accounts` finds privileged (group membership by SID, the RID-500 account), or a
+/// domain controller; a SID the snapshot does not hold is not known to be privileged.
+pub fn creators(
+    hosts: &mut [HostFacts],
+    snapshot: &Snapshot,
+    index: &Index,
+    accounts: &[super::AccountFacts],
+    config: &Config,
+) {
+    for h in hosts.iter_mut() {
+        let Some(c) = h.computer.map(|c| &snapshot.computers[c]) else {
+            continue;
+        };
+        let Some(sid) = &c.creator_sid else { continue };
+        let p = index.by_sid(sid);
+        let privileged_via =
+            if super::privileged::is_privileged_group(sid, &config.extra_privileged_groups) {
+                Some("a privileged group".to_string())
+            } else {
+                match p {
+                    Some(Principal::Account(i)) if !accounts[i].privileged_via.is_empty() => {
+                        Some(accounts[i].privileged_via.join("; "))
+                    }
+                    Some(Principal::Computer(i)) if index.computer_is_dc(i) => {
+                        Some("domain controller".to_string())
+                    }
+                    _ => None,
+                }
+            };
+        h.creator = Some(CreatorFacts {
+            sid: sid.clone(),
+            name: p.map(|p| super::principal_name(snapshot, p)),
+            privileged_via,
+            owner_is_creator: c.owner_sid.as_ref() == Some(sid),
+        });
     }
 }
 
@@ -132,6 +236,7 @@ pub fn discover(
         if !reasons.is_empty() {
             let h = host_for(i, &mut hosts);
             hosts[h].reasons.extend(reasons);
+            hosts[h].candidate = true;
         }
     }
 
@@ -141,6 +246,9 @@ pub fn discover(
                 let h = host_for(i, &mut hosts);
                 hosts[h]
                     .reasons
+                    .push("configuration (extra_hyperv_hosts)".to_string());
+                hosts[h]
+                    .confirmed_by
                     .push("configuration (extra_hyperv_hosts)".to_string());
             }
             None => notes.push(format!(
@@ -163,6 +271,7 @@ pub fn discover(
                     }
                     hosts[h].inventory = Some(row);
                     hosts[h].reasons.push("host inventory".to_string());
+                    hosts[h].confirmed_by.push("host inventory".to_string());
                 }
                 None => hosts.push(HostFacts {
                     name: ih.computer_name.clone(),
@@ -174,6 +283,10 @@ pub fn discover(
                     sid: None,
                     computer: None,
                     reasons: vec!["host inventory (not in the directory)".to_string()],
+                    candidate: false,
+                    confirmed_by: vec!["host inventory".to_string()],
+                    creator: None,
+                    refused_group: None,
                     os_build: None,
                     os_generation: OsGeneration::Unknown,
                     enabled: false,

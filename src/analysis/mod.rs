@@ -19,7 +19,7 @@ use crate::model::sid::well_known;
 use crate::model::{Sid, Snapshot, uac};
 
 pub use groups::{MigrationGroup, StorageServer};
-pub use hosts::{DelegationForms, HostFacts};
+pub use hosts::{CreatorFacts, DelegationForms, HostFacts};
 pub use os::OsGeneration;
 pub use privileged::AccountFacts;
 pub use rbcd::{RbcdCoverage, Requester};
@@ -276,6 +276,9 @@ impl<'a> Analysis<'a> {
                         host_by_computer.insert(c, i);
                     }
                 }
+                // Who created each host decides whether it may join a group.
+                let accounts = privileged::classify(snapshot, config, &index, &mut notes);
+                hosts::creators(&mut hosts, snapshot, &index, &accounts, config);
                 let groups = groups::assign(
                     &mut hosts,
                     &host_by_name,
@@ -284,7 +287,6 @@ impl<'a> Analysis<'a> {
                     &index,
                     &mut notes,
                 );
-                let accounts = privileged::classify(snapshot, config, &index, &mut notes);
                 let entries = entries
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p));

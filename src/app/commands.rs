@@ -454,11 +454,16 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     for n in suppressions(&a.audit, &mut findings)? {
         note!("hvaudit: note: {}", report::text::terminal_safe(&n));
     }
-    let meta = remediate::RemediationMeta::new(
+    let mut meta = remediate::RemediationMeta::new(
         &inputs.snapshot.domain.dns_name,
         inputs.snapshot.meta.collected_at,
         &inputs.rules,
     );
+    meta.left_out_candidates = outcome
+        .hosts
+        .iter()
+        .filter_map(|h| h.unconfirmed_note.clone())
+        .collect();
     let script = remediate::script(&findings, &meta);
     write_file(&a.out, script.as_bytes())?;
     let fixable = findings

@@ -127,6 +127,29 @@ pub fn can_read(
     false
 }
 
+/// The owner SID of a self-relative security descriptor (MS-DTYP 2.4.6: OffsetOwner at byte
+/// 4); `Ok(None)` when it has none (offset 0, as when the SD-flags control did not ask for it).
+/// The descriptor is attacker-controlled: the offset and the SID are bounds-checked.
+pub fn parse_owner(sd: &[u8]) -> Result<Option<Sid>, DaclError> {
+    if sd.len() < 20 {
+        return Err(DaclError(format!(
+            "{} bytes, shorter than its header",
+            sd.len()
+        )));
+    }
+    let off = u32_at(sd, 4) as usize;
+    if off == 0 {
+        return Ok(None);
+    }
+    let bytes = sd
+        .get(off..)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| DaclError(format!("owner offset {off} outside {} bytes", sd.len())))?;
+    Sid::from_bytes_prefix(bytes)
+        .map(|(sid, _)| Some(sid))
+        .map_err(|e| DaclError(format!("owner: {e}")))
+}
+
 /// The DACL of a self-relative security descriptor; `Ok(None)` when it has none.
 pub fn parse_dacl(sd: &[u8]) -> Result<Option<Vec<Ace>>, DaclError> {
     let bad = |m: String| DaclError(m);
@@ -226,6 +249,23 @@ mod tests {
         a.extend_from_slice(&((4 + body.len()) as u16).to_le_bytes());
         a.extend(body);
         a
+    }
+
+    #[test]
+    fn owner_is_read_and_bounds_checked() {
+        let owner = Sid::parse("S-1-5-21-1-2-3-1105").unwrap();
+        let bytes = crate::collect::secdesc::build_rbcd_sd(&owner, &[]);
+        assert_eq!(parse_owner(&bytes).unwrap(), Some(owner));
+        let mut none = bytes.clone();
+        none[4..8].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(parse_owner(&none).unwrap(), None);
+        let mut outside = bytes.clone();
+        outside[4..8].copy_from_slice(&10_000u32.to_le_bytes());
+        assert!(parse_owner(&outside).is_err());
+        let mut cut = bytes;
+        cut.truncate(24);
+        assert!(parse_owner(&cut).is_err());
+        assert!(parse_owner(&[1, 0]).is_err());
     }
 
     fn sd(aces: &[Vec<u8>]) -> Vec<u8> {

@@ -257,6 +257,31 @@ impl SnapshotBuilder {
         }
     }
 
+    /// mS-DS-CreatorSID (binary SID); a value that does not parse is a gap, never a guess.
+    fn creator_sid(&mut self, e: &RawEntry) -> Option<Sid> {
+        let raw = e.first("ms-ds-creatorsid")?;
+        match Sid::from_bytes(raw) {
+            Ok(s) => Some(s),
+            Err(err) => {
+                self.gap(format!("mS-DS-CreatorSID of {}", e.dn), err.to_string());
+                None
+            }
+        }
+    }
+
+    /// The owner of nTSecurityDescriptor, when the collector kept it (LDAP scans ask for owner
+    /// and DACL with the SD-flags control) or an LDIF export carries it.
+    fn owner_sid(&mut self, e: &RawEntry) -> Option<Sid> {
+        let raw = e.first("ntsecuritydescriptor")?;
+        match crate::collect::access::parse_owner(raw) {
+            Ok(o) => o,
+            Err(err) => {
+                self.gap(format!("nTSecurityDescriptor of {}", e.dn), err.to_string());
+                None
+            }
+        }
+    }
+
     fn require(&mut self, e: &RawEntry, attr: &'static str) {
         if e.first(&attr.to_ascii_lowercase()).is_none() {
             let slot = self.missing.entry(attr).or_insert((0, e.dn.clone()));
@@ -377,6 +402,8 @@ impl SnapshotBuilder {
             delegation_changed,
             uac_changed,
             hyperv_scp: false,
+            creator_sid: self.creator_sid(e),
+            owner_sid: self.owner_sid(e),
         };
         self.computers.push(computer);
     }

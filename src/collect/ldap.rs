@@ -178,6 +178,7 @@ const ACCOUNT_ATTRS: &[&str] = &[
     "replPropertyMetaData",
     "primaryGroupID",
     "adminCount",
+    "mS-DS-CreatorSID",
 ];
 
 const ACCOUNT_FILTER: &str = "(|(objectClass=user)(objectClass=group)\
@@ -754,11 +755,14 @@ impl Collector {
                 },
             ];
             if self.sd_flags {
-                // DACL only: ordinary users may read it, unlike owner, group and SACL.
+                // Owner and DACL (OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                // MS-ADTS 3.1.1.3.4.1.11): READ_CONTROL suffices for both, which ordinary users
+                // hold; the SACL would need SeSecurityPrivilege and make the DC omit the whole
+                // attribute.
                 controls.push(RawControl {
                     ctype: SD_FLAGS_OID.to_string(),
                     crit: false,
-                    val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
+                    val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x05]),
                 });
             }
             record.pages += 1;
@@ -954,9 +958,19 @@ struct ReadCheck {
 }
 
 impl ReadCheck {
-    /// Checks one entry and drops its security descriptor (it is not kept).
+    /// Checks one entry and drops its security descriptor, except on computers, whose owner
+    /// the snapshot builder reads (who controls a would-be Hyper-V host).
     fn inspect(&mut self, e: &mut RawEntry) {
         let sd = e.attrs.remove("ntsecuritydescriptor");
+        self.check(e, sd.as_deref());
+        if e.has_object_class("computer")
+            && let Some(sd) = sd
+        {
+            e.attrs.insert("ntsecuritydescriptor".to_string(), sd);
+        }
+    }
+
+    fn check(&mut self, e: &RawEntry, sd: Option<&[Vec<u8>]>) {
         let is_group = e.has_object_class("group");
         if !is_group && !e.has_object_class("user") {
             return;
@@ -975,7 +989,7 @@ impl ReadCheck {
         if absent.is_empty() {
             return;
         }
-        let dacl = match sd.as_deref().and_then(|v| v.first()) {
+        let dacl = match sd.and_then(|v| v.first()) {
             None => Err("not returned".to_string()),
             Some(b) => access::parse_dacl(b).map_err(|err| err.to_string()),
         };

@@ -128,6 +128,16 @@ pub struct Computer {
     pub uac_changed: Option<DateTime<Utc>>,
     /// A `CN=Microsoft Hyper-V` serviceConnectionPoint sits under the account.
     pub hyperv_scp: bool,
+    /// mS-DS-CreatorSID: the account that created this computer through
+    /// ms-DS-MachineAccountQuota (MS-ADTS 3.1.1.5.2.1.1: the DC sets it only for such a
+    /// create). None when absent (created by an account with the right to create computers,
+    /// or not read). Snapshots older than this field read as None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_sid: Option<Sid>,
+    /// Owner SID of the object's security descriptor (nTSecurityDescriptor, read with the
+    /// SD-flags control asking for owner and DACL; MS-DTYP 2.4.6). None when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_sid: Option<Sid>,
 }
 
 /// Resource-based constrained delegation: who may delegate to this account.

@@ -135,6 +135,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "domain functional level (msDS-Behavior-Version of the domain: 6 = 2012 R2, 7 = 2016)",
     ),
     v("scan.host_count", "int", "Hyper-V hosts found"),
+    v(
+        "scan.confirmed_host_count",
+        "int",
+        "hosts an administrator confirmed (`host.confirmed`)",
+    ),
     v("scan.group_count", "int", "migration groups"),
     // host
     v(
@@ -164,6 +169,56 @@ pub const VARIABLES: &[VarDoc] = &[
         "host.reasons",
         "list of string",
         "why it is considered a Hyper-V host",
+    ),
+    v(
+        "host.candidate",
+        "bool",
+        "the directory claims it is a Hyper-V host (a Hyper-V SPN or a `CN=Microsoft Hyper-V` serviceConnectionPoint); whoever created or owns the account can make that claim",
+    ),
+    v(
+        "host.confirmed",
+        "bool",
+        "an administrator-controlled source names it a host (a configured `[[group]]` by OU, list or glob, `extra_hyperv_hosts`, a `[[cluster]]`, or a host inventory row) and no non-privileged account created it; only confirmed hosts are granted delegation by remediations",
+    ),
+    v(
+        "host.confirmed_by",
+        "list of string",
+        "the administrator-controlled sources that name it a host",
+    ),
+    v(
+        "host.how_to_confirm",
+        "string",
+        "how an administrator confirms it (a config group or an inventory row)",
+    ),
+    v(
+        "host.creator",
+        "string|none",
+        "the account that created it through ms-DS-MachineAccountQuota (mS-DS-CreatorSID): `name (SID)`",
+    ),
+    v(
+        "host.creator_privileged_via",
+        "string|none",
+        "how that creator is privileged (a privileged group by SID, RID 500, a domain controller); none when it is not known to be",
+    ),
+    v(
+        "host.created_by_unprivileged",
+        "bool",
+        "mS-DS-CreatorSID names an account not known to be privileged: the host is in no migration group",
+    ),
+    v(
+        "host.owner",
+        "string|none",
+        "owner of its security descriptor: `name (SID)`",
+    ),
+    v(
+        "host.owner_is_creator",
+        "bool",
+        "the owner is the creator itself",
+    ),
+    v(
+        "host.refused_group",
+        "string|none",
+        "a configured `[[group]]` that matches it but was refused because a non-privileged account created it",
     ),
     v("host.os", "string|none", "operatingSystem"),
     v("host.os_version", "string|none", "operatingSystemVersion"),
@@ -393,6 +448,11 @@ pub const VARIABLES: &[VarDoc] = &[
     v("pair.to.dn", "string|none", "destination DN"),
     v("pair.to.in_directory", "bool", "destination has an account"),
     v(
+        "pair.to.confirmed",
+        "bool",
+        "destination confirmed by an administrator (a storage server is: it is configured)",
+    ),
+    v(
         "pair.same_cluster",
         "bool",
         "both hosts are in the same failover cluster",
@@ -482,6 +542,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "its migration group, when a host",
     ),
     v(
+        "entry.target_confirmed",
+        "bool|none",
+        "when the target is a Hyper-V host: whether an administrator confirmed it (`host.confirmed`); none otherwise",
+    ),
+    v(
         "entry.classification",
         "string",
         "`malformed` (no request can equal the value: see `entry.defect`), else `dc_service` (any service on a DC or of the domain name itself, or ldap/gc/krbtgt/kadmin/kpasswd/DRS anywhere), `migration`, `cifs` or `other`",
@@ -544,6 +609,11 @@ pub const VARIABLES: &[VarDoc] = &[
         "the owner has TRUSTED_TO_AUTH_FOR_DELEGATION",
     ),
     v("entry.owner.enabled", "bool", "the owner is not disabled"),
+    v(
+        "entry.owner.confirmed",
+        "bool",
+        "the owner is a Hyper-V host an administrator confirmed (`host.confirmed`)",
+    ),
     // account
     v("account.name", "string", "sAMAccountName"),
     v("account.dn", "string", "DN"),
@@ -738,6 +808,7 @@ pub struct ScanView {
     pub notes: Vec<String>,
     pub functional_level: Option<u32>,
     pub host_count: usize,
+    pub confirmed_host_count: usize,
     pub group_count: usize,
 }
 
@@ -773,6 +844,7 @@ pub fn scan_view(a: &Analysis, now: DateTime<Utc>) -> ScanView {
         notes: a.notes.clone(),
         functional_level: s.domain.functional_level,
         host_count: a.hosts.len(),
+        confirmed_host_count: a.hosts.iter().filter(|h| h.confirmed()).count(),
         group_count: a.groups.len(),
     }
 }
@@ -823,6 +895,16 @@ pub struct HostView {
     pub enabled: bool,
     pub is_dc: bool,
     pub reasons: Vec<String>,
+    pub candidate: bool,
+    pub confirmed: bool,
+    pub confirmed_by: Vec<String>,
+    pub how_to_confirm: String,
+    pub creator: Option<String>,
+    pub creator_privileged_via: Option<String>,
+    pub created_by_unprivileged: bool,
+    pub owner: Option<String>,
+    pub owner_is_creator: bool,
+    pub refused_group: Option<String>,
     pub os: Option<String>,
     pub os_version: Option<String>,
     pub os_build: Option<u32>,
@@ -887,6 +969,21 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
         enabled: host.enabled,
         is_dc: host.is_dc,
         reasons: host.reasons.clone(),
+        candidate: host.candidate,
+        confirmed: host.confirmed(),
+        confirmed_by: host.confirmed_by.clone(),
+        how_to_confirm: host.how_to_confirm(),
+        creator: host.creator.as_ref().map(|c| c.display()),
+        creator_privileged_via: host.creator.as_ref().and_then(|c| c.privileged_via.clone()),
+        created_by_unprivileged: host.created_by_unprivileged(),
+        owner: computer
+            .and_then(|c| c.owner_sid.as_ref())
+            .map(|o| match a.index.by_sid(o) {
+                Some(p) => format!("{} ({o})", principal_name(a.snapshot, p)),
+                None => o.to_string(),
+            }),
+        owner_is_creator: host.creator.as_ref().is_some_and(|c| c.owner_is_creator),
+        refused_group: host.refused_group.clone(),
         os: computer.and_then(|c| c.operating_system.clone()),
         os_version: computer.and_then(|c| c.operating_system_version.clone()),
         os_build: host.os_build,
@@ -987,6 +1084,8 @@ pub struct StorageView {
     pub fqdn: Option<String>,
     pub dn: Option<String>,
     pub in_directory: bool,
+    /// Always true: the storage server is named by the configuration.
+    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1169,6 +1268,7 @@ pub fn storage_pair_view(
             fqdn,
             dn: computer.map(|c| c.dn.clone()),
             in_directory: computer.is_some(),
+            confirmed: true,
         }),
         same_cluster: false,
         has_migration: false,
@@ -1203,6 +1303,7 @@ pub struct OwnerView {
     pub group: Option<String>,
     pub protocol_transition: bool,
     pub enabled: bool,
+    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1222,6 +1323,7 @@ pub struct EntryView {
     pub target_is_dc: bool,
     pub target_is_hyperv_host: bool,
     pub target_group: Option<String>,
+    pub target_confirmed: Option<bool>,
     pub classification: &'static str,
     pub defect: Option<String>,
     pub intended: Option<String>,
@@ -1271,6 +1373,7 @@ pub fn owner_view(a: &Analysis, owner: Principal) -> OwnerView {
         group: group_name(a, owner_host),
         protocol_transition: owner_uac.protocol_transition(),
         enabled: !owner_uac.disabled(),
+        confirmed: owner_host.is_some_and(|h| a.hosts[h].confirmed()),
     }
 }
 
@@ -1301,6 +1404,7 @@ pub fn entry_view_with_owner(a: &Analysis, e: usize, owner: Value) -> EntryView 
         target_is_dc: e.target_is_dc,
         target_is_hyperv_host: target_host.is_some(),
         target_group: group_name(a, target_host),
+        target_confirmed: target_host.map(|h| a.hosts[h].confirmed()),
         classification: e.classification.as_str(),
         defect: e.defect.clone(),
         intended: e

@@ -114,6 +114,8 @@ impl Fx {
             delegation_changed: None,
             uac_changed: None,
             hyperv_scp: false,
+            creator_sid: None,
+            owner_sid: None,
         });
         self.snap.computers.len() - 1
     }

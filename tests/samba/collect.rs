@@ -237,7 +237,7 @@ pub fn collect_starttls(dc: &TestDc) {
 
 /// The same directory exported with ldapsearch and read with --ldif gives the same snapshot.
 pub fn ldif_export_agrees_with_ldap(dc: &TestDc) {
-    let snap = collect_ldaps(dc, &out_path(dc, "snap-agree.json"), &[]);
+    let mut snap = collect_ldaps(dc, &out_path(dc, "snap-agree.json"), &[]);
     let ldif = out_path(dc, "export.ldif");
     let attrs = [
         "objectClass",
@@ -256,6 +256,7 @@ pub fn ldif_export_agrees_with_ldap(dc: &TestDc) {
         "adminCount",
         "member",
         "msDS-Behavior-Version",
+        "mS-DS-CreatorSID",
         "nETBIOSName",
         "nCName",
     ];
@@ -294,6 +295,16 @@ pub fn ldif_export_agrees_with_ldap(dc: &TestDc) {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let from_ldif: Value = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+    // The LDAP scan reads each computer's owner from nTSecurityDescriptor (SD-flags: owner and
+    // DACL); the README's export carries no descriptor. Every fixture computer has an owner.
+    for c in snap["computers"].as_array_mut().unwrap() {
+        let owner = c
+            .as_object_mut()
+            .unwrap()
+            .remove("owner_sid")
+            .unwrap_or_else(|| panic!("no owner read for {}", c["dn"]));
+        assert!(owner.as_str().unwrap().starts_with("S-1-5-"), "{owner}");
+    }
     for part in ["domain", "computers", "accounts", "groups"] {
         assert!(
             snap[part] == from_ldif[part],
