@@ -277,7 +277,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         &outcome.accounts,
         &ruleset_version(&a.audit),
     );
-    data.sources = inputs.sources;
+    data.sources = inputs.sources.clone();
     data.readiness = outcome.readiness;
     data.rules = rule_docs(&inputs.rules);
     data.suppression_notes = notes;
@@ -318,6 +318,11 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         data.complete = false;
     }
     data.findings = findings;
+    data.checks = report::checks::build_checks(
+        inputs.rules.rules(),
+        &check_context(&inputs, &outcome.hosts, &data, &outcome.errors),
+        &data.findings,
+    );
     // After suppressions (they match whole values), before the diff: a previous findings.json
     // holds the same shortened keys.
     report::shorten::shorten_long_values(&mut data);
@@ -353,6 +358,45 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(exit_for(&data.findings, fail_on))
+}
+
+/// What decides whether each rule could run and over what (see `report::checks`).
+fn check_context(
+    inputs: &Inputs,
+    hosts: &[crate::audit::HostSummary],
+    data: &ReportData,
+    errors: &[crate::rules::EvalError],
+) -> report::checks::CheckContext {
+    let host_accounts: std::collections::HashSet<String> = hosts
+        .iter()
+        .map(|h| format!("{}$", h.name).to_ascii_lowercase())
+        .collect();
+    let delegation_entries = data
+        .delegations
+        .iter()
+        .filter(|d| host_accounts.contains(&d.account.to_ascii_lowercase()))
+        .filter(|d| {
+            matches!(
+                d.delegation_type,
+                report::DelegationType::Constrained
+                    | report::DelegationType::ConstrainedProtocolTransition
+            )
+        })
+        .map(|d| d.targets.len())
+        .sum();
+    let mut errs = std::collections::HashMap::new();
+    for e in errors {
+        *errs.entry(e.rule_id.clone()).or_default() += 1;
+    }
+    report::checks::CheckContext {
+        inventory_supplied: inputs.inventory.is_some(),
+        hosts: hosts.len(),
+        pairs: data.readiness.iter().map(|g| g.cells.len()).sum(),
+        groups: data.readiness.len(),
+        delegation_entries,
+        accounts: inputs.snapshot.accounts.len(),
+        errors: errs,
+    }
 }
 
 /// 1 when an unsuppressed finding reaches `fail_on`, else 0.

@@ -10,6 +10,7 @@ use hvaudit::findings::{
     Finding, GroupReadiness, ReadinessCell, ReadinessState, Scope, Severity, Status,
 };
 use hvaudit::model::{Domain, DomainController, Gap, ReadRecord, ScanMeta};
+use hvaudit::report::checks::{Category, Check, CheckStatus, category_of, sort_checks};
 use hvaudit::report::{
     AccountClass, DelegationRow, DelegationType, DiffSummary, PrivilegedRow, ReportData, RuleDoc,
 };
@@ -217,10 +218,82 @@ fn rule(id: &str, sev: Severity) -> RuleDoc {
     }
 }
 
+/// The checks of the fixture: each rule with findings failed (counted from `findings`), plus
+/// HV018 and HV019 passed and HV011 and HV012 not evaluated (no inventory). In report order:
+/// the failed ones by severity and count, then HV012, HV011, then HV018, HV019.
+pub fn fixture_checks(findings: &[Finding]) -> Vec<Check> {
+    let mut by_rule: BTreeMap<&str, (Severity, usize, usize)> = BTreeMap::new();
+    for f in findings {
+        let e = by_rule.entry(&f.rule_id).or_insert((f.severity, 0, 0));
+        if f.status == Status::Suppressed {
+            e.2 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    let mut v: Vec<Check> = by_rule
+        .into_iter()
+        .map(|(id, (severity, n, sup))| Check {
+            rule_id: id.into(),
+            title: format!("{id} title"),
+            severity,
+            category: category_of(id, Scope::Host),
+            status: CheckStatus::Failed,
+            findings: n,
+            suppressed: sup,
+            checked: "7 Hyper-V hosts".into(),
+            reason: None,
+        })
+        .collect();
+    let other = |id: &str, severity, category, status, reason: Option<&str>| Check {
+        rule_id: id.into(),
+        title: format!("{id} title"),
+        severity,
+        category,
+        status,
+        findings: 0,
+        suppressed: 0,
+        checked: "7 Hyper-V hosts".into(),
+        reason: reason.map(str::to_string),
+    };
+    let no_inv = "needs the host inventory (--hosts), which was not given: the hosts' migration settings are unknown";
+    v.push(other(
+        "HV018",
+        Severity::Medium,
+        Category::DelegationHygiene,
+        CheckStatus::Passed,
+        None,
+    ));
+    v.push(other(
+        "HV019",
+        Severity::Medium,
+        Category::DelegationHygiene,
+        CheckStatus::Passed,
+        None,
+    ));
+    v.push(other(
+        "HV011",
+        Severity::Medium,
+        Category::HostSettings,
+        CheckStatus::NotEvaluated,
+        Some(no_inv),
+    ));
+    v.push(other(
+        "HV012",
+        Severity::High,
+        Category::HostSettings,
+        CheckStatus::NotEvaluated,
+        Some(no_inv),
+    ));
+    sort_checks(&mut v);
+    v
+}
+
 /// A report with the ten hostile findings plus `generated` generated ones.
 pub fn fixture_report(generated: usize) -> ReportData {
     let mut findings = hostile_findings();
     findings.extend((0..generated).map(generated_finding));
+    let checks = fixture_checks(&findings);
     let gaps = vec![
         Gap {
             what: "msDS-AllowedToActOnBehalfOfOtherIdentity on CN=HV03".into(),
@@ -345,5 +418,6 @@ pub fn fixture_report(generated: usize) -> ReportData {
             unchanged: 47,
             resolved: vec![f("HV013", Severity::Medium, "OLD-HOST", None, "fixed")],
         }),
+        checks,
     }
 }
