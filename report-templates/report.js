@@ -275,6 +275,18 @@
     setOpen(i, !(details[i] && details[i].open));
   });
 
+  // A host's finding count shows its findings (the host filter covers object and target).
+  Array.prototype.forEach.call(document.querySelectorAll('#hosts-table button.host-findings'), function (b) {
+    b.addEventListener('click', function () {
+      var h = b.getAttribute('data-host');
+      selSev.value = ''; selRule.value = ''; selSt.value = ''; search.value = '';
+      selHost.value = h;
+      if (selHost.value !== h) { selHost.value = ''; search.value = h; }
+      applyFilter();
+      document.getElementById('findings').scrollIntoView();
+    });
+  });
+
   // A fix-first entry opens its finding: filters are cleared so the row can be shown, a row
   // beyond the current page is shown on its own, and the page scrolls to it.
   Array.prototype.forEach.call(document.querySelectorAll('#fix-first a.open-detail'), function (a) {

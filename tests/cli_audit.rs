@@ -115,6 +115,7 @@ fn example_directory_gives_exactly_the_planted_findings() {
         "report.html",
         "findings.csv",
         "readiness.csv",
+        "hosts.csv",
         "findings.json",
     ] {
         assert!(dir.path().join(name).exists(), "{name} written");

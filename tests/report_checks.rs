@@ -115,3 +115,79 @@ fn with_inventory_every_rule_is_evaluated_and_disabled_ones_say_so() {
     assert_eq!(first_medium["rule_id"], "HV016");
     assert_eq!(first_medium["unblocks"], 10);
 }
+
+/// The hosts view of the example, from findings.json and hosts.csv: the same rows.
+#[test]
+fn hosts_view_of_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hvaudit"))
+        .current_dir(root())
+        .args([
+            "audit",
+            "--ldif",
+            "examples/corp.ldif",
+            "--hosts",
+            "examples/hosts.csv",
+            "--config",
+            "examples/hvaudit.toml",
+            "--format",
+            "csv,json",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
+    let hosts = r["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 12);
+    let h = |name: &str| hosts.iter().find(|h| h["name"] == name).unwrap();
+    // HVL06 delegates to none of its 5 peers (HV002 x5, HV013).
+    assert_eq!(
+        (
+            h("HVL06")["peers_covered"].as_u64(),
+            h("HVL06")["peers"].as_u64()
+        ),
+        (Some(0), Some(5))
+    );
+    assert_eq!(h("HVL06")["findings"]["medium"], 6);
+    // HVP05/HVP06 share a cluster: 4 peers need delegation.
+    assert_eq!(h("HVP06")["peers"], 4);
+    assert_eq!(h("HVP06")["cluster"], "CLPROD1");
+    // Inventory: HVL04 unreachable, HVL02 without a row; unknown settings are null.
+    assert_eq!(h("HVL04")["inventory"], "error");
+    assert_eq!(h("HVL04")["authentication_type"], Value::Null);
+    assert_eq!(h("HVL02")["inventory"], "missing");
+    assert_eq!(h("HVP02")["authentication_type"], "CredSSP");
+    assert_eq!(h("HVP02")["credential_guard"], true);
+    assert_eq!(h("HVL05")["migration_enabled"], false);
+    assert_eq!(h("HVL02")["protocol_transition"], false);
+    assert_eq!(h("HVP01")["can_migrate_to"], 5);
+    assert_eq!(h("HVL05")["can_migrate_to"], 0);
+    assert_eq!(h("HVL05")["blocked_to"], 5);
+
+    let csv = std::fs::read_to_string(dir.path().join("hosts.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 28);
+    let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let hvp06: Vec<&str> = lines
+        .clone()
+        .find(|l| l.starts_with("HVP06,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    // The delegation changed after the last boot (HV014): a reboot is pending.
+    assert_eq!(hvp06[col("reboot_pending")], "true");
+    assert_eq!(hvp06[col("delegation_changed")], "2026-11-16T15:47:11Z");
+    let hvl04: Vec<&str> = lines
+        .find(|l| l.starts_with("HVL04,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(hvl04[col("inventory")], "error");
+    assert_eq!(hvl04[col("authentication_type")], "");
+    assert_eq!(hvl04[col("reboot_pending")], "");
+    assert!(csv.contains("\r\n"), "RFC 4180 line ends");
+}

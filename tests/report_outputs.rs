@@ -347,6 +347,7 @@ fn write_all_writes_the_requested_files() {
             "report.html",
             "findings.csv",
             "readiness.csv",
+            "hosts.csv",
             "findings.json"
         ]
     );

@@ -131,7 +131,7 @@ fn write_reports(
 fn report_names(f: report::Format) -> &'static [&'static str] {
     match f {
         report::Format::Html => &["report.html"],
-        report::Format::Csv => &["findings.csv", "readiness.csv"],
+        report::Format::Csv => &["findings.csv", "readiness.csv", "hosts.csv"],
         report::Format::Json => &["findings.json"],
     }
 }
@@ -318,6 +318,13 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         data.complete = false;
     }
     data.findings = findings;
+    data.hosts = report::hosts::host_rows(
+        &outcome.hosts,
+        &inputs.snapshot,
+        inputs.inventory.as_ref(),
+        &data.readiness,
+        &data.findings,
+    );
     data.checks = report::checks::build_checks(
         inputs.rules.rules(),
         &check_context(&inputs, &outcome.hosts, &data, &outcome.errors),

@@ -167,6 +167,21 @@ struct PageView<'a> {
     groups: Vec<GroupView<'a>>,
     fix_first: Vec<FixItem>,
     checks: Vec<CheckView>,
+    host_rows: Vec<HostView<'a>>,
+}
+
+#[derive(Serialize)]
+struct HostView<'a> {
+    #[serde(flatten)]
+    row: &'a super::HostRow,
+    /// 1-based index of its group's readiness section (`#group-N`).
+    group_anchor: Option<usize>,
+    reboot_pending: Option<bool>,
+    total: usize,
+    worst: Option<&'static str>,
+    last_boot: String,
+    delegation_changed: String,
+    inventory: &'static str,
 }
 
 #[derive(Serialize)]
@@ -275,6 +290,7 @@ fn view(data: &ReportData) -> PageView<'_> {
         rule_ids: rule_ids.into_iter().collect(),
         groups: data.readiness.iter().map(group_view).collect(),
         fix_first: data.fix_first(),
+        host_rows: host_views(data),
         checks: checks_or_rules(data)
             .into_iter()
             .map(|check| CheckView {
@@ -283,6 +299,37 @@ fn view(data: &ReportData) -> PageView<'_> {
             })
             .collect(),
     }
+}
+
+fn host_views(data: &ReportData) -> Vec<HostView<'_>> {
+    let anchors: HashMap<&str, usize> = data
+        .readiness
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.group.as_str(), i + 1))
+        .collect();
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    data.hosts
+        .iter()
+        .map(|h| HostView {
+            group_anchor: h.group.as_deref().and_then(|g| anchors.get(g).copied()),
+            reboot_pending: h.reboot_pending(),
+            total: h.finding_total(),
+            worst: h.worst().map(|s| s.as_str()),
+            last_boot: day(h.last_boot),
+            delegation_changed: day(h.delegation_changed),
+            inventory: match h.inventory {
+                super::InventoryStatus::Read => "read",
+                super::InventoryStatus::Error => "unreachable",
+                super::InventoryStatus::Missing => "no row",
+                super::InventoryStatus::NotSupplied => "no inventory",
+            },
+            row: h,
+        })
+        .collect()
 }
 
 /// The report's checks; a report read back from before checks existed lists the rules with

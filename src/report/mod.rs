@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod checks;
 pub mod csv;
 pub mod diff;
+pub mod hosts;
 pub mod html;
 pub mod json;
 pub mod shorten;
@@ -27,6 +28,7 @@ use crate::model::{Domain, Gap, ScanMeta, Snapshot};
 pub use accounts::{delegation_inventory, privileged_accounts};
 pub use checks::{Category, CategoryCount, Check, CheckStatus, FixItem};
 pub use diff::{DiffSummary, diff_findings};
+pub use hosts::{HostRow, InventoryStatus};
 pub use write::{Format, stage_all, write_all};
 
 /// Everything a report shows. Built by the CLI from the snapshot, the rule engine's output and
@@ -58,6 +60,9 @@ pub struct ReportData {
     /// reports written before this field existed.
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// The hosts view: one row per Hyper-V host, sorted by name ([`hosts::host_rows`]).
+    #[serde(default)]
+    pub hosts: Vec<HostRow>,
 }
 
 /// Kind of account a delegation row is about.
@@ -210,6 +215,7 @@ impl ReportData {
             suppression_notes: Vec::new(),
             diff: None,
             checks: Vec::new(),
+            hosts: Vec::new(),
         }
     }
 

@@ -143,6 +143,28 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   assert.match(await page.locator('#checks tbody tr[data-status="passed"]').first().textContent(), /HV018.*passed.*7 Hyper-V hosts/);
   await page.evaluate(() => window.scrollTo(0, 0));
 
+  // Hosts view: one row per host with settings, coverage, findings and migrate counts;
+  // unknown settings are "?", an unconfirmed candidate is marked, hostile names are text.
+  const hostRows = page.locator('#hosts-table tbody tr');
+  assert.equal(await hostRows.count(), 5);
+  const hv01 = page.locator('#hosts-table tr[data-host="HV01"]');
+  const cellOf = (row, label) => row.locator(`td[data-label="${label}"]`).textContent();
+  assert.equal(await cellOf(hv01, 'Delegation'), '2 / 3');
+  assert.equal(await cellOf(hv01, 'Authentication'), 'Kerberos');
+  assert.match(await cellOf(hv01, 'Last boot / change'), /2025-03-01 06:00 \/ 2025-03-02 06:00 reboot pending/);
+  assert.equal(await cellOf(hv01, 'Migrate to / from'), '3 / 3');
+  assert.equal(await hv01.locator('td[data-label="Migrate to / from"] a').getAttribute('href'), '#group-1');
+  const hv02 = page.locator('#hosts-table tr[data-host="HV02"]');
+  assert.equal(await cellOf(hv02, 'Inventory'), 'unreachable');
+  assert.equal(await cellOf(hv02, 'Authentication'), '?');
+  assert.match(await cellOf(page.locator('#hosts-table tr[data-host="HV03"]'), 'Host'), /unconfirmed/);
+  assert.equal(await page.locator('#hosts-table tr[data-host="<b>HV04</b>"] td[data-label="Host"] strong').textContent(), '<b>HV04</b>');
+  // Its findings count leads to the findings table filtered on it.
+  await hv01.locator('button.host-findings').click();
+  assert.ok((await page.inputValue('#f-host')) === 'HV01' || (await page.inputValue('#f-q')) === 'HV01');
+  await page.click('#f-reset');
+  await page.evaluate(() => window.scrollTo(0, 0));
+
   // 50 findings; severity select, severity card, rule, host and text search.
   assert.equal(await visibleRows(page), 50);
   assert.equal(await countText(page), '50 of 50 findings');

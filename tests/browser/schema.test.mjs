@@ -38,6 +38,8 @@ test('the schema rejects what the docs forbid', () => {
     (r) => { r.checks.find((c) => c.status === 'passed').reason = 'why'; },
     (r) => { r.summary.by_category.pop(); },
     (r) => { r.fix_first[0].unblocks = -1; },
+    (r) => { r.hosts[0].inventory = 'maybe'; },
+    (r) => { r.hosts[0].migration_enabled = 'yes'; },
   ];
   for (const mutate of cases) {
     const r = structuredClone(report);

@@ -12,7 +12,8 @@ use hvaudit::findings::{
 use hvaudit::model::{Domain, DomainController, Gap, ReadRecord, ScanMeta};
 use hvaudit::report::checks::{Category, Check, CheckStatus, category_of, sort_checks};
 use hvaudit::report::{
-    AccountClass, DelegationRow, DelegationType, DiffSummary, PrivilegedRow, ReportData, RuleDoc,
+    AccountClass, DelegationRow, DelegationType, DiffSummary, HostRow, InventoryStatus,
+    PrivilegedRow, ReportData, RuleDoc,
 };
 
 pub const XSS_SCRIPT: &str = "<script>alert(1)</script>";
@@ -289,6 +290,72 @@ pub fn fixture_checks(findings: &[Finding]) -> Vec<Check> {
     v
 }
 
+/// The hosts view of Cluster-A's five hosts (as [`small_group`] has them), in name order:
+/// HV01 read from the inventory, with 3 of 4 peers covered and a reboot pending; HV02 with
+/// an unreachable inventory row; HV03 an unconfirmed candidate; the hostile names with no
+/// inventory row. Finding counts by host are given here, not derived.
+pub fn fixture_hosts() -> Vec<HostRow> {
+    let sev = |c: usize, h: usize, m: usize| {
+        BTreeMap::from([
+            (Severity::Critical, c),
+            (Severity::High, h),
+            (Severity::Medium, m),
+            (Severity::Low, 0),
+            (Severity::Info, 0),
+        ])
+    };
+    let t = |d: u32| Utc.with_ymd_and_hms(2025, 3, d, 6, 0, 0).unwrap();
+    let row = |name: &str| HostRow {
+        name: name.into(),
+        fqdn: Some(format!("{}.corp.example", name.to_lowercase())),
+        group: Some("Cluster-A".into()),
+        cluster: None,
+        os: "2022".into(),
+        os_build: Some(20348),
+        confirmed: Some(true),
+        in_directory: true,
+        enabled: true,
+        inventory: InventoryStatus::Missing,
+        migration_enabled: None,
+        authentication_type: None,
+        credential_guard: None,
+        protocol_transition: Some(true),
+        peers: 4,
+        peers_covered: 4,
+        last_boot: None,
+        delegation_changed: Some(t(1)),
+        findings: sev(0, 0, 0),
+        can_migrate_to: 3,
+        can_migrate_from: 3,
+        blocked_to: 1,
+        unknown_to: 0,
+    };
+    let mut hv01 = row("HV01");
+    hv01.cluster = Some("CL1".into());
+    hv01.inventory = InventoryStatus::Read;
+    hv01.migration_enabled = Some(true);
+    hv01.authentication_type = Some("Kerberos".into());
+    hv01.credential_guard = Some(false);
+    hv01.peers = 3;
+    hv01.peers_covered = 2;
+    hv01.last_boot = Some(t(1));
+    hv01.delegation_changed = Some(t(2));
+    hv01.findings = sev(1, 0, 2);
+    let mut hv02 = row("HV02");
+    hv02.cluster = Some("CL1".into());
+    hv02.inventory = InventoryStatus::Error;
+    let mut hv03 = row("HV03");
+    hv03.confirmed = Some(false);
+    hv03.can_migrate_from = 0;
+    let mut hostile = row("<b>HV04</b>");
+    hostile.fqdn = Some(XSS_IMG.into());
+    hostile.findings = sev(0, 1, 0);
+    hostile.can_migrate_to = 0;
+    hostile.blocked_to = 4;
+    let uni = row(UNICODE);
+    vec![hv01, hv02, hv03, hostile, uni]
+}
+
 /// A report with the ten hostile findings plus `generated` generated ones.
 pub fn fixture_report(generated: usize) -> ReportData {
     let mut findings = hostile_findings();
@@ -419,5 +486,6 @@ pub fn fixture_report(generated: usize) -> ReportData {
             resolved: vec![f("HV013", Severity::Medium, "OLD-HOST", None, "fixed")],
         }),
         checks,
+        hosts: fixture_hosts(),
     }
 }
