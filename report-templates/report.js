@@ -132,7 +132,7 @@
       applyFilter();
     });
   });
-  Array.prototype.forEach.call(document.querySelectorAll('#by-rule button[data-rule]'), function (b) {
+  Array.prototype.forEach.call(document.querySelectorAll('#checks button[data-rule]'), function (b) {
     b.addEventListener('click', function () {
       selRule.value = b.getAttribute('data-rule');
       applyFilter();
@@ -273,6 +273,33 @@
     if (!row || (window.getSelection && String(window.getSelection()) !== '')) return;
     var i = +row.getAttribute('data-i');
     setOpen(i, !(details[i] && details[i].open));
+  });
+
+  // A host's finding count shows its findings (the host filter covers object and target).
+  Array.prototype.forEach.call(document.querySelectorAll('#hosts-table button.host-findings'), function (b) {
+    b.addEventListener('click', function () {
+      var h = b.getAttribute('data-host');
+      selSev.value = ''; selRule.value = ''; selSt.value = ''; search.value = '';
+      selHost.value = h;
+      if (selHost.value !== h) { selHost.value = ''; search.value = h; }
+      applyFilter();
+      document.getElementById('findings').scrollIntoView();
+    });
+  });
+
+  // A fix-first entry opens its finding: filters are cleared so the row can be shown, a row
+  // beyond the current page is shown on its own, and the page scrolls to it.
+  Array.prototype.forEach.call(document.querySelectorAll('#fix-first a.open-detail'), function (a) {
+    a.addEventListener('click', function (e) {
+      e.preventDefault();
+      var i = +a.getAttribute('data-i');
+      if (!byIndex[i]) return;
+      selSev.value = ''; selRule.value = ''; selHost.value = ''; selSt.value = ''; search.value = '';
+      applyFilter();
+      byIndex[i].hidden = false;
+      setOpen(i, true);
+      byIndex[i].scrollIntoView({ block: 'start' });
+    });
   });
 
   // Printing shows every visible finding expanded.

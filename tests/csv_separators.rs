@@ -91,7 +91,11 @@ fn field_case_and_neighbours_start_no_formula_in_any_split() {
         let dir = tempfile::tempdir().unwrap();
         audit(ldif, dir.path());
         let files = csv_files(dir.path());
-        assert_eq!(files.len(), 2, "{ldif}: findings.csv and readiness.csv");
+        assert_eq!(
+            files.len(),
+            3,
+            "{ldif}: findings.csv, readiness.csv and hosts.csv"
+        );
         let mut all = BTreeSet::new();
         for f in &files {
             for c in cells(f) {

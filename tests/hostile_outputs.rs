@@ -155,7 +155,7 @@ fn csv_cells_never_start_a_formula() {
             }
         }
     }
-    assert_eq!(files, 2, "findings.csv and readiness.csv");
+    assert_eq!(files, 3, "findings.csv, readiness.csv and hosts.csv");
     // The attack values arrived, defused by a leading quote and otherwise unchanged.
     for v in [HYPERLINK, CMD, MINUS, AT, TAB, CR] {
         assert!(

@@ -96,6 +96,7 @@ fn a_run_writes_a_manifest_of_its_files() {
             "report.html",
             "findings.csv",
             "readiness.csv",
+            "hosts.csv",
             "findings.json"
         ]
     );
@@ -518,6 +519,6 @@ fn fewer_formats_remove_the_earlier_runs_files() {
     assert!(!dir.path().join("findings.json").exists());
     assert_eq!(
         manifest_files(dir.path()),
-        ["findings.csv", "readiness.csv"]
+        ["findings.csv", "readiness.csv", "hosts.csv"]
     );
 }

@@ -83,6 +83,7 @@ fn check(case: &str, with_config: bool) {
         "findings.csv",
         "findings.json",
         "readiness.csv",
+        "hosts.csv",
         "report.html",
     ] {
         let text = std::fs::read_to_string(report.join(name)).unwrap();

@@ -132,7 +132,7 @@ fn write_reports(
 fn report_names(f: report::Format) -> &'static [&'static str] {
     match f {
         report::Format::Html => &["report.html"],
-        report::Format::Csv => &["findings.csv", "readiness.csv"],
+        report::Format::Csv => &["findings.csv", "readiness.csv", "hosts.csv"],
         report::Format::Json => &["findings.json"],
     }
 }
@@ -278,7 +278,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         &outcome.accounts,
         &ruleset_version(&a.audit),
     );
-    data.sources = inputs.sources;
+    data.sources = inputs.sources.clone();
     data.readiness = outcome.readiness;
     data.rules = rule_docs(&inputs.rules);
     data.suppression_notes = notes;
@@ -319,6 +319,18 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         data.complete = false;
     }
     data.findings = findings;
+    data.hosts = report::hosts::host_rows(
+        &outcome.hosts,
+        &inputs.snapshot,
+        inputs.inventory.as_ref(),
+        &data.readiness,
+        &data.findings,
+    );
+    data.checks = report::checks::build_checks(
+        inputs.rules.rules(),
+        &check_context(&inputs, &outcome.hosts, &data, &outcome.errors),
+        &data.findings,
+    );
     // After suppressions (they match whole values), before the diff: a previous findings.json
     // holds the same shortened keys.
     report::shorten::shorten_long_values(&mut data);
@@ -340,8 +352,22 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     let written = write_reports(&a.out, command, &data, &report_formats(&a.format), |_| {
         Ok(())
     })?;
-    let color = report::terminal::color_wanted(&std::io::stdout());
-    report::terminal::write_summary(&mut output::Stdout, &data, color)
+    let code = if data.complete {
+        exit_for(&data.findings, fail_on)
+    } else {
+        EXIT_INCOMPLETE
+    };
+    let opts = report::terminal::TerminalOptions {
+        color: report::terminal::color_wanted(&std::io::stdout()),
+        width: Some(report::terminal::terminal_width()),
+        report_html: written
+            .iter()
+            .find(|p| p.file_name().is_some_and(|n| n == "report.html"))
+            .map(|p| p.display().to_string()),
+        inputs: Some(inputs_as_typed(&a.input, &a.audit)),
+        exit: Some((code, fail_on)),
+    };
+    report::terminal::write_summary_with(&mut output::Stdout, &data, &opts)
         .map_err(output::stdout_failure)?;
     for n in &data.suppression_notes {
         note!("hvaudit: note: {}", report::text::terminal_safe(n));
@@ -350,10 +376,81 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         say!("wrote {}", p.display());
     }
     if !data.complete {
-        warn_incomplete(&data.gaps);
-        return Ok(EXIT_INCOMPLETE);
+        // The summary above listed each gap once; stderr only says so, for logs that keep
+        // stderr alone.
+        note!(
+            "hvaudit: WARNING: INCOMPLETE SCAN (SC001): {} item(s) could not be read (listed above); nothing here proves compliance",
+            data.gaps.len()
+        );
     }
-    Ok(exit_for(&data.findings, fail_on))
+    Ok(code)
+}
+
+/// The input flags of an audit as the user gave them, for the next steps' commands.
+fn inputs_as_typed(input: &InputArgs, audit: &AuditArgs) -> String {
+    let q = |p: &Path| {
+        let s = p.display().to_string();
+        if s.chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '"')
+        {
+            format!("'{}'", s.replace('\'', "''"))
+        } else {
+            s
+        }
+    };
+    let mut v = Vec::new();
+    if let Some(p) = &input.snapshot {
+        v.push(format!("--snapshot {}", q(p)));
+    } else if let Some(p) = &input.source.ldif {
+        v.push(format!("--ldif {}", q(p)));
+    } else if let Some(u) = &input.source.server {
+        v.push(format!("--server {u} ..."));
+    }
+    for (flag, p) in [("--hosts", &audit.hosts), ("--config", &audit.config)] {
+        if let Some(p) = p {
+            v.push(format!("{flag} {}", q(p)));
+        }
+    }
+    v.join(" ")
+}
+
+/// What decides whether each rule could run and over what (see `report::checks`).
+fn check_context(
+    inputs: &Inputs,
+    hosts: &[crate::audit::HostSummary],
+    data: &ReportData,
+    errors: &[crate::rules::EvalError],
+) -> report::checks::CheckContext {
+    let host_accounts: std::collections::HashSet<String> = hosts
+        .iter()
+        .map(|h| format!("{}$", h.name).to_ascii_lowercase())
+        .collect();
+    let delegation_entries = data
+        .delegations
+        .iter()
+        .filter(|d| host_accounts.contains(&d.account.to_ascii_lowercase()))
+        .filter(|d| {
+            matches!(
+                d.delegation_type,
+                report::DelegationType::Constrained
+                    | report::DelegationType::ConstrainedProtocolTransition
+            )
+        })
+        .map(|d| d.targets.len())
+        .sum();
+    let mut errs = std::collections::HashMap::new();
+    for e in errors {
+        *errs.entry(e.rule_id.clone()).or_default() += 1;
+    }
+    report::checks::CheckContext {
+        inventory_supplied: inputs.inventory.is_some(),
+        hosts: hosts.len(),
+        pairs: data.readiness.iter().map(|g| g.cells.len()).sum(),
+        groups: data.readiness.len(),
+        delegation_entries,
+        accounts: inputs.snapshot.accounts.len(),
+        errors: errs,
+    }
 }
 
 /// 1 when an unsuppressed finding reaches `fail_on`, else 0.

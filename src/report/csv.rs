@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::findings::{Finding, GroupReadiness, Status};
 
-use super::ReportError;
+use super::{HostRow, ReportError, SEVERITIES_DESC};
 
 /// The stable column order. Append only: tools index these by name or position.
 pub const COLUMNS: [&str; 12] = [
@@ -36,6 +36,38 @@ pub const READINESS_COLUMNS: [&str; 12] = [
     "reasons",
     "unknown",
     "ready_forms",
+];
+
+/// `hosts.csv`: one row per host of the hosts view. Append only.
+pub const HOST_COLUMNS: [&str; 28] = [
+    "name",
+    "fqdn",
+    "group",
+    "cluster",
+    "os",
+    "os_build",
+    "confirmed",
+    "in_directory",
+    "enabled",
+    "inventory",
+    "migration_enabled",
+    "authentication_type",
+    "credential_guard",
+    "protocol_transition",
+    "peers_covered",
+    "peers",
+    "last_boot",
+    "delegation_changed",
+    "reboot_pending",
+    "critical",
+    "high",
+    "medium",
+    "low",
+    "info",
+    "can_migrate_to",
+    "can_migrate_from",
+    "blocked_to",
+    "unknown_to",
 ];
 
 /// Characters that make a spreadsheet cell a formula when they start it (`=`, `+`, `-`, `@`),
@@ -159,6 +191,60 @@ pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(
     }
     out.flush().map_err(|source| ReportError::Io {
         what: "readiness CSV".into(),
+        source,
+    })?;
+    Ok(())
+}
+
+/// `true`, `false`, or empty when unknown.
+fn opt_bool(b: Option<bool>) -> String {
+    b.map(|b| b.to_string()).unwrap_or_default()
+}
+
+/// `hosts.csv`: one row per host ([`HOST_COLUMNS`]); unknown values are empty, times
+/// RFC 3339 UTC.
+pub fn write_hosts<W: Write>(w: W, hosts: &[HostRow]) -> Result<(), ReportError> {
+    let mut out = writer(w);
+    out.write_record(HOST_COLUMNS)?;
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    };
+    for h in hosts {
+        let mut row = vec![
+            h.name.clone(),
+            h.fqdn.clone().unwrap_or_default(),
+            h.group.clone().unwrap_or_default(),
+            h.cluster.clone().unwrap_or_default(),
+            h.os.clone(),
+            h.os_build.map(|b| b.to_string()).unwrap_or_default(),
+            opt_bool(h.confirmed),
+            h.in_directory.to_string(),
+            h.enabled.to_string(),
+            h.inventory.as_str().to_string(),
+            opt_bool(h.migration_enabled),
+            h.authentication_type.clone().unwrap_or_default(),
+            opt_bool(h.credential_guard),
+            opt_bool(h.protocol_transition),
+            h.peers_covered.to_string(),
+            h.peers.to_string(),
+            time(h.last_boot),
+            time(h.delegation_changed),
+            opt_bool(h.reboot_pending()),
+        ];
+        for s in SEVERITIES_DESC {
+            row.push(h.findings.get(&s).copied().unwrap_or(0).to_string());
+        }
+        row.extend([
+            h.can_migrate_to.to_string(),
+            h.can_migrate_from.to_string(),
+            h.blocked_to.to_string(),
+            h.unknown_to.to_string(),
+        ]);
+        out.write_record(row.iter().map(|v| neutralise(v)))?;
+    }
+    out.flush().map_err(|source| ReportError::Io {
+        what: "hosts CSV".into(),
         source,
     })?;
     Ok(())

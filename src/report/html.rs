@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::findings::{GroupReadiness, ReadinessCell, ReadinessState, Status};
 use crate::rules::lazy::View;
 
+use super::checks::{Check, CheckStatus, FixItem, category_of};
 use super::csv::status_str;
 use super::text::is_bidi_control;
 use super::{ReportData, ReportError, SEVERITIES_DESC, Summary};
@@ -164,6 +165,30 @@ struct PageView<'a> {
     hosts: Vec<&'a str>,
     rule_ids: Vec<&'a str>,
     groups: Vec<GroupView<'a>>,
+    fix_first: Vec<FixItem>,
+    checks: Vec<CheckView>,
+    host_rows: Vec<HostView<'a>>,
+}
+
+#[derive(Serialize)]
+struct HostView<'a> {
+    #[serde(flatten)]
+    row: &'a super::HostRow,
+    /// 1-based index of its group's readiness section (`#group-N`).
+    group_anchor: Option<usize>,
+    reboot_pending: Option<bool>,
+    total: usize,
+    worst: Option<&'static str>,
+    last_boot: String,
+    delegation_changed: String,
+    inventory: &'static str,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    #[serde(flatten)]
+    check: Check,
+    status_label: &'static str,
 }
 
 #[derive(Serialize)]
@@ -264,7 +289,77 @@ fn view(data: &ReportData) -> PageView<'_> {
         hosts: hosts.into_iter().collect(),
         rule_ids: rule_ids.into_iter().collect(),
         groups: data.readiness.iter().map(group_view).collect(),
+        fix_first: data.fix_first(),
+        host_rows: host_views(data),
+        checks: checks_or_rules(data)
+            .into_iter()
+            .map(|check| CheckView {
+                status_label: check.status.label(),
+                check,
+            })
+            .collect(),
     }
+}
+
+fn host_views(data: &ReportData) -> Vec<HostView<'_>> {
+    let anchors: HashMap<&str, usize> = data
+        .readiness
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.group.as_str(), i + 1))
+        .collect();
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    data.hosts
+        .iter()
+        .map(|h| HostView {
+            group_anchor: h.group.as_deref().and_then(|g| anchors.get(g).copied()),
+            reboot_pending: h.reboot_pending(),
+            total: h.finding_total(),
+            worst: h.worst().map(|s| s.as_str()),
+            last_boot: day(h.last_boot),
+            delegation_changed: day(h.delegation_changed),
+            inventory: match h.inventory {
+                super::InventoryStatus::Read => "read",
+                super::InventoryStatus::Error => "unreachable",
+                super::InventoryStatus::Missing => "no row",
+                super::InventoryStatus::NotSupplied => "no inventory",
+            },
+            row: h,
+        })
+        .collect()
+}
+
+/// The report's checks; a report read back from before checks existed lists the rules with
+/// findings as failed (nothing is known about the others).
+pub(crate) fn checks_or_rules(data: &ReportData) -> Vec<Check> {
+    if !data.checks.is_empty() {
+        return data.checks.clone();
+    }
+    let scope_of = |id: &str| {
+        data.findings
+            .iter()
+            .find(|f| f.rule_id == id)
+            .map(|f| f.scope)
+            .unwrap_or(crate::findings::Scope::Scan)
+    };
+    data.summary()
+        .by_rule
+        .into_iter()
+        .map(|r| Check {
+            category: category_of(&r.rule_id, scope_of(&r.rule_id)),
+            rule_id: r.rule_id,
+            title: r.title,
+            severity: r.severity,
+            status: CheckStatus::Failed,
+            findings: r.count,
+            suppressed: r.suppressed,
+            checked: String::new(),
+            reason: None,
+        })
+        .collect()
 }
 
 /// The name forms a ready cell works under, when not all of them: `" (FQDN only)"`.

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ReportData, ReportError, Summary};
+use super::{FixItem, ReportData, ReportError, Summary};
 
 /// Bumped when a field changes meaning or is removed; adding a field does not bump it.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -15,6 +15,9 @@ pub struct JsonReport {
     pub schema_version: u32,
     /// Derived from `findings`; written for consumers, ignored when read back.
     pub summary: Summary,
+    /// Derived: the findings to fix first; ignored when read back.
+    #[serde(default)]
+    pub fix_first: Vec<FixItem>,
     #[serde(flatten)]
     pub report: ReportData,
 }
@@ -24,6 +27,7 @@ pub struct JsonReport {
 struct JsonReportRef<'a> {
     schema_version: u32,
     summary: Summary,
+    fix_first: Vec<FixItem>,
     #[serde(flatten)]
     report: &'a ReportData,
 }
@@ -32,6 +36,7 @@ pub fn write_report<W: Write>(mut w: W, data: &ReportData) -> Result<(), ReportE
     let doc = JsonReportRef {
         schema_version: REPORT_SCHEMA_VERSION,
         summary: data.summary(),
+        fix_first: data.fix_first(),
         report: data,
     };
     serde_json::to_writer_pretty(&mut w, &doc)?;

@@ -5,8 +5,10 @@
 //! (HTML autoescape + textContent, CSV formula prefix, terminal control-character stripping).
 
 pub mod accounts;
+pub mod checks;
 pub mod csv;
 pub mod diff;
+pub mod hosts;
 pub mod html;
 pub mod json;
 pub mod shorten;
@@ -24,7 +26,9 @@ use crate::findings::{Finding, GroupReadiness, Severity, Status};
 use crate::model::{Domain, Gap, ScanMeta, Snapshot};
 
 pub use accounts::{delegation_inventory, privileged_accounts};
+pub use checks::{Category, CategoryCount, Check, CheckStatus, FixItem};
 pub use diff::{DiffSummary, diff_findings};
+pub use hosts::{HostRow, InventoryStatus};
 pub use write::{Format, stage_all, write_all};
 
 /// Everything a report shows. Built by the CLI from the snapshot, the rule engine's output and
@@ -51,6 +55,14 @@ pub struct ReportData {
     pub suppression_notes: Vec<String>,
     /// Set for `diff` and `scan --previous`.
     pub diff: Option<DiffSummary>,
+    /// Every rule of the rule set and what became of it: failed, passed (with what it
+    /// checked) or not evaluated (with why), in [`checks::sort_checks`] order. Empty in
+    /// reports written before this field existed.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    /// The hosts view: one row per Hyper-V host, sorted by name ([`hosts::host_rows`]).
+    #[serde(default)]
+    pub hosts: Vec<HostRow>,
 }
 
 /// Kind of account a delegation row is about.
@@ -151,8 +163,12 @@ pub struct Summary {
     pub by_severity: BTreeMap<Severity, usize>,
     pub suppressed: usize,
     pub total: usize,
-    /// Per rule, most findings first (ties by rule id).
+    /// Per rule with findings: most severe first, then most findings, then rule id.
     pub by_rule: Vec<RuleCount>,
+    /// Per category (delegation hygiene, live-migration readiness, privileged accounts, host
+    /// settings, scan completeness): worst severity and count, every category present.
+    #[serde(default)]
+    pub by_category: Vec<CategoryCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +214,8 @@ impl ReportData {
             rules: Vec::new(),
             suppression_notes: Vec::new(),
             diff: None,
+            checks: Vec::new(),
+            hosts: Vec::new(),
         }
     }
 
@@ -232,8 +250,9 @@ impl ReportData {
         }
         let mut by_rule: Vec<RuleCount> = rules.into_values().collect();
         by_rule.sort_by(|a, b| {
-            (b.count + b.suppressed)
-                .cmp(&(a.count + a.suppressed))
+            b.severity
+                .cmp(&a.severity)
+                .then((b.count + b.suppressed).cmp(&(a.count + a.suppressed)))
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
         });
         Summary {
@@ -241,7 +260,13 @@ impl ReportData {
             suppressed,
             total: self.findings.len(),
             by_rule,
+            by_category: checks::by_category(&self.findings),
         }
+    }
+
+    /// The findings to fix first ([`checks::fix_first`]), at most [`checks::FIX_FIRST_MAX`].
+    pub fn fix_first(&self) -> Vec<FixItem> {
+        checks::fix_first(self, checks::FIX_FIRST_MAX)
     }
 
     pub fn rule(&self, id: &str) -> Option<&RuleDoc> {

@@ -236,6 +236,15 @@ fn visit(
             }
         }
     }
+    for h in &mut data.hosts {
+        text(&mut h.name);
+        for v in [&mut h.fqdn, &mut h.group, &mut h.cluster]
+            .into_iter()
+            .flatten()
+        {
+            text(v);
+        }
+    }
     for g in &mut data.gaps {
         text(&mut g.what);
         text(&mut g.reason);

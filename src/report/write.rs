@@ -42,7 +42,7 @@ impl Format {
     }
 }
 
-/// Writes `report.html`, `findings.csv` + `readiness.csv`, `findings.json` (those asked for)
+/// Writes `report.html`, `findings.csv` + `readiness.csv` + `hosts.csv`, `findings.json` (those asked for)
 /// into `dir`, creating it if needed. Returns the paths written, in that order. An error
 /// names the file it happened in. All-or-nothing ([`stage_all`], then
 /// [`Staging::commit`]): when any file fails, no earlier file in `dir` is replaced.
@@ -139,7 +139,14 @@ fn write_one(
                 csv::write_readiness(&mut w, &data.readiness)?;
                 flush(w, "readiness CSV")
             })?;
-            Ok(vec![f1, f2])
+            let hosts = dir.join("hosts.csv");
+            let f3 = create(&hosts)?;
+            in_file(&hosts, || {
+                let mut w = f3.writer();
+                csv::write_hosts(&mut w, &data.hosts)?;
+                flush(w, "hosts CSV")
+            })?;
+            Ok(vec![f1, f2, f3])
         }
         Format::Json => {
             let path = dir.join("findings.json");

@@ -113,6 +113,58 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   assert.equal(await page.locator('#ft tbody tr.fr[data-i="0"] td.clip').first().textContent(), XSS_SCRIPT);
   assert.equal(await page.locator('#ft tbody tr.fr[data-i="1"] td.clip').first().textContent(), XSS_IMG);
 
+  // The first screen: completeness, per-category worst severity, fix-first list, checks.
+  assert.match(await page.locator('#completeness').textContent(), /Incomplete scan \(2 gaps\)/);
+  const cat = async (c) => page.locator(`#categories tr[data-category="${c}"] td`).allTextContents();
+  assert.deepEqual(await cat('delegation_hygiene'), ['Delegation hygiene', 'critical', '19', '1']);
+  assert.deepEqual(await cat('privileged_accounts'), ['Privileged accounts', 'high', '1', '0']);
+  assert.deepEqual(await cat('host_settings'), ['Host settings', 'none', '0', '0']);
+  assert.match(await page.locator('#since').textContent(), /3 new, 47 unchanged, 1 resolved/);
+  // Fix first: most severe first; within a severity the finding that exposes a privileged
+  // account (PA001) comes before those that expose or unblock nothing (HV005, SC001).
+  const fixRules = await page.locator('#fix-first li strong').allTextContents();
+  const fixSevs = await page.locator('#fix-first li > .sev').allTextContents();
+  assert.equal(fixRules.length, 25);
+  assert.equal(fixRules[0], 'HV001');
+  const rank = (x) => ['info', 'low', 'medium', 'high', 'critical'].indexOf(x);
+  for (let k = 1; k < fixSevs.length; k++) assert.ok(rank(fixSevs[k - 1]) >= rank(fixSevs[k]), fixSevs.join());
+  assert.equal(fixRules[fixSevs.indexOf('high')], 'PA001');
+  assert.match(await page.locator('#fix-first li').first().textContent(), /exposes 1 privileged account/);
+  // Its link opens the finding's detail.
+  await page.locator('#fix-first li').first().locator('a.open-detail').click();
+  assert.ok(await page.locator('#ft tbody tr.fr[data-i="0"] + tr.detail').isVisible());
+  await page.locator('#ft tbody tr.fr[data-i="0"]').click();
+  // Checks: failed first, then not evaluated with why, then passed with what was checked.
+  const st = await page.locator('#checks tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-status')));
+  assert.deepEqual(st.slice(-4), ['not_evaluated', 'not_evaluated', 'passed', 'passed']);
+  assert.ok(st.slice(0, -4).every((x) => x === 'failed'));
+  const ne = page.locator('#checks tbody tr[data-status="not_evaluated"]').first();
+  assert.match(await ne.textContent(), /HV012.*not evaluated.*needs the host inventory \(--hosts\)/);
+  assert.match(await page.locator('#checks tbody tr[data-status="passed"]').first().textContent(), /HV018.*passed.*7 Hyper-V hosts/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+
+  // Hosts view: one row per host with settings, coverage, findings and migrate counts;
+  // unknown settings are "?", an unconfirmed candidate is marked, hostile names are text.
+  const hostRows = page.locator('#hosts-table tbody tr');
+  assert.equal(await hostRows.count(), 5);
+  const hv01 = page.locator('#hosts-table tr[data-host="HV01"]');
+  const cellOf = (row, label) => row.locator(`td[data-label="${label}"]`).textContent();
+  assert.equal(await cellOf(hv01, 'Delegation'), '2 / 3');
+  assert.equal(await cellOf(hv01, 'Authentication'), 'Kerberos');
+  assert.match(await cellOf(hv01, 'Last boot / change'), /2025-03-01 06:00 \/ 2025-03-02 06:00 reboot pending/);
+  assert.equal(await cellOf(hv01, 'Migrate to / from'), '3 / 3');
+  assert.equal(await hv01.locator('td[data-label="Migrate to / from"] a').getAttribute('href'), '#group-1');
+  const hv02 = page.locator('#hosts-table tr[data-host="HV02"]');
+  assert.equal(await cellOf(hv02, 'Inventory'), 'unreachable');
+  assert.equal(await cellOf(hv02, 'Authentication'), '?');
+  assert.match(await cellOf(page.locator('#hosts-table tr[data-host="HV03"]'), 'Host'), /unconfirmed/);
+  assert.equal(await page.locator('#hosts-table tr[data-host="<b>HV04</b>"] td[data-label="Host"] strong').textContent(), '<b>HV04</b>');
+  // Its findings count leads to the findings table filtered on it.
+  await hv01.locator('button.host-findings').click();
+  assert.ok((await page.inputValue('#f-host')) === 'HV01' || (await page.inputValue('#f-q')) === 'HV01');
+  await page.click('#f-reset');
+  await page.evaluate(() => window.scrollTo(0, 0));
+
   // 50 findings; severity select, severity card, rule, host and text search.
   assert.equal(await visibleRows(page), 50);
   assert.equal(await countText(page), '50 of 50 findings');

@@ -20,6 +20,10 @@ test('fixture JSON report validates against the documented schema', () => {
   const ok = validate(report);
   assert.ok(ok, JSON.stringify(validate.errors, null, 2));
   assert.equal(report.findings.length, 50);
+  // The checks section lists passed and not-evaluated rules besides the failed ones.
+  const st = (s) => report.checks.filter((c) => c.status === s).map((c) => c.rule_id);
+  assert.deepEqual(st('passed'), ['HV018', 'HV019']);
+  assert.deepEqual(st('not_evaluated'), ['HV012', 'HV011']);
 });
 
 test('the schema rejects what the docs forbid', () => {
@@ -29,6 +33,13 @@ test('the schema rejects what the docs forbid', () => {
     (r) => { r.delegations[0].delegation_type = 'bogus'; },
     (r) => { delete r.complete; },
     (r) => { r.readiness[0].cells[0].ready = 'yes'; },
+    (r) => { r.checks[0].status = 'skipped'; },
+    (r) => { delete r.checks.find((c) => c.status === 'not_evaluated').reason; },
+    (r) => { r.checks.find((c) => c.status === 'passed').reason = 'why'; },
+    (r) => { r.summary.by_category.pop(); },
+    (r) => { r.fix_first[0].unblocks = -1; },
+    (r) => { r.hosts[0].inventory = 'maybe'; },
+    (r) => { r.hosts[0].migration_enabled = 'yes'; },
   ];
   for (const mutate of cases) {
     const r = structuredClone(report);

@@ -10,8 +10,10 @@ use hvaudit::findings::{
     Finding, GroupReadiness, ReadinessCell, ReadinessState, Scope, Severity, Status,
 };
 use hvaudit::model::{Domain, DomainController, Gap, ReadRecord, ScanMeta};
+use hvaudit::report::checks::{Category, Check, CheckStatus, category_of, sort_checks};
 use hvaudit::report::{
-    AccountClass, DelegationRow, DelegationType, DiffSummary, PrivilegedRow, ReportData, RuleDoc,
+    AccountClass, DelegationRow, DelegationType, DiffSummary, HostRow, InventoryStatus,
+    PrivilegedRow, ReportData, RuleDoc,
 };
 
 pub const XSS_SCRIPT: &str = "<script>alert(1)</script>";
@@ -250,10 +252,148 @@ fn rule(id: &str, sev: Severity) -> RuleDoc {
     }
 }
 
+/// The checks of the fixture: each rule with findings failed (counted from `findings`), plus
+/// HV018 and HV019 passed and HV011 and HV012 not evaluated (no inventory). In report order:
+/// the failed ones by severity and count, then HV012, HV011, then HV018, HV019.
+pub fn fixture_checks(findings: &[Finding]) -> Vec<Check> {
+    let mut by_rule: BTreeMap<&str, (Severity, usize, usize)> = BTreeMap::new();
+    for f in findings {
+        let e = by_rule.entry(&f.rule_id).or_insert((f.severity, 0, 0));
+        if f.status == Status::Suppressed {
+            e.2 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    let mut v: Vec<Check> = by_rule
+        .into_iter()
+        .map(|(id, (severity, n, sup))| Check {
+            rule_id: id.into(),
+            title: format!("{id} title"),
+            severity,
+            category: category_of(id, Scope::Host),
+            status: CheckStatus::Failed,
+            findings: n,
+            suppressed: sup,
+            checked: "7 Hyper-V hosts".into(),
+            reason: None,
+        })
+        .collect();
+    let other = |id: &str, severity, category, status, reason: Option<&str>| Check {
+        rule_id: id.into(),
+        title: format!("{id} title"),
+        severity,
+        category,
+        status,
+        findings: 0,
+        suppressed: 0,
+        checked: "7 Hyper-V hosts".into(),
+        reason: reason.map(str::to_string),
+    };
+    let no_inv = "needs the host inventory (--hosts), which was not given: the hosts' migration settings are unknown";
+    v.push(other(
+        "HV018",
+        Severity::Medium,
+        Category::DelegationHygiene,
+        CheckStatus::Passed,
+        None,
+    ));
+    v.push(other(
+        "HV019",
+        Severity::Medium,
+        Category::DelegationHygiene,
+        CheckStatus::Passed,
+        None,
+    ));
+    v.push(other(
+        "HV011",
+        Severity::Medium,
+        Category::HostSettings,
+        CheckStatus::NotEvaluated,
+        Some(no_inv),
+    ));
+    v.push(other(
+        "HV012",
+        Severity::High,
+        Category::HostSettings,
+        CheckStatus::NotEvaluated,
+        Some(no_inv),
+    ));
+    sort_checks(&mut v);
+    v
+}
+
+/// The hosts view of Cluster-A's five hosts (as [`small_group`] has them), in name order:
+/// HV01 read from the inventory, with 3 of 4 peers covered and a reboot pending; HV02 with
+/// an unreachable inventory row; HV03 an unconfirmed candidate; the hostile names with no
+/// inventory row. Finding counts by host are given here, not derived.
+pub fn fixture_hosts() -> Vec<HostRow> {
+    let sev = |c: usize, h: usize, m: usize| {
+        BTreeMap::from([
+            (Severity::Critical, c),
+            (Severity::High, h),
+            (Severity::Medium, m),
+            (Severity::Low, 0),
+            (Severity::Info, 0),
+        ])
+    };
+    let t = |d: u32| Utc.with_ymd_and_hms(2025, 3, d, 6, 0, 0).unwrap();
+    let row = |name: &str| HostRow {
+        name: name.into(),
+        fqdn: Some(format!("{}.corp.example", name.to_lowercase())),
+        group: Some("Cluster-A".into()),
+        cluster: None,
+        os: "2022".into(),
+        os_build: Some(20348),
+        confirmed: Some(true),
+        in_directory: true,
+        enabled: true,
+        inventory: InventoryStatus::Missing,
+        migration_enabled: None,
+        authentication_type: None,
+        credential_guard: None,
+        protocol_transition: Some(true),
+        peers: 4,
+        peers_covered: 4,
+        last_boot: None,
+        delegation_changed: Some(t(1)),
+        findings: sev(0, 0, 0),
+        can_migrate_to: 3,
+        can_migrate_from: 3,
+        blocked_to: 1,
+        unknown_to: 0,
+    };
+    let mut hv01 = row("HV01");
+    hv01.cluster = Some("CL1".into());
+    hv01.inventory = InventoryStatus::Read;
+    hv01.migration_enabled = Some(true);
+    hv01.authentication_type = Some("Kerberos".into());
+    hv01.credential_guard = Some(false);
+    hv01.peers = 3;
+    hv01.peers_covered = 2;
+    hv01.last_boot = Some(t(1));
+    hv01.delegation_changed = Some(t(2));
+    hv01.findings = sev(1, 0, 2);
+    let mut hv02 = row("HV02");
+    hv02.cluster = Some("CL1".into());
+    hv02.inventory = InventoryStatus::Error;
+    let mut hv03 = row("HV03");
+    hv03.confirmed = Some(false);
+    hv03.can_migrate_from = 0;
+    let mut hostile = row("<b>HV04</b>");
+    hostile.fqdn = Some(XSS_IMG.into());
+    hostile.findings = sev(0, 1, 0);
+    hostile.can_migrate_to = 0;
+    hostile.blocked_to = 4;
+    let uni = row(UNICODE);
+    vec![hv01, hv02, hv03, hostile, uni]
+}
+
 /// A report with the ten hostile findings plus `generated` generated ones.
 pub fn fixture_report(generated: usize) -> ReportData {
     let mut findings = hostile_findings();
     findings.extend((0..generated).map(generated_finding));
+    let checks = fixture_checks(&findings);
     let gaps = vec![
         Gap {
             what: "msDS-AllowedToActOnBehalfOfOtherIdentity on CN=HV03".into(),
@@ -379,5 +519,7 @@ pub fn fixture_report(generated: usize) -> ReportData {
             unchanged: 47,
             resolved: vec![f("HV013", Severity::Medium, "OLD-HOST", None, "fixed")],
         }),
+        checks,
+        hosts: fixture_hosts(),
     }
 }
