@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 use serde::Serialize;
 
+use std::borrow::Cow;
+
 use crate::analysis::unknowns::Role;
 use crate::analysis::{AccountFacts, Analysis};
 use crate::config::Config;
@@ -37,6 +39,10 @@ pub struct HostSummary {
     pub os_build: Option<u32>,
     pub in_directory: bool,
     pub in_inventory: bool,
+    /// The host's row in the inventory (index in `HostInventory::hosts`), as the analysis
+    /// matched it.
+    #[serde(skip)]
+    pub inventory_row: Option<usize>,
     pub enabled: bool,
     /// Named a host by what an administrator controls (config, inventory) and not created by
     /// a non-privileged account: only such hosts are granted delegation by remediations.
@@ -415,6 +421,7 @@ fn summaries(a: &Analysis) -> Vec<HostSummary> {
             os_build: h.os_build,
             in_directory: h.in_directory(),
             in_inventory: h.inventory.is_some(),
+            inventory_row: h.inventory,
             enabled: h.enabled,
             confirmed: h.confirmed(),
             unconfirmed_note: (!h.confirmed()).then(|| unconfirmed_note(h)),
@@ -465,6 +472,7 @@ pub fn run_audit(
     }
     let empty = Vec::new();
     let mut readiness = Vec::new();
+    let mut unknowns = PairUnknowns::new(&a);
     for group in &a.groups {
         let mut cells = Vec::with_capacity(group.hosts.len() * group.hosts.len().saturating_sub(1));
         for &from in &group.hosts {
@@ -480,7 +488,7 @@ pub fn run_audit(
                     .chain(by_host.get(&to).unwrap_or(&empty))
                     .copied()
                     .collect::<Vec<_>>();
-                cells.push(readiness_cell(&a, &mut ev, from, to, &cands));
+                cells.push(readiness_cell(&a, &mut ev, &mut unknowns, from, to, &cands));
             }
         }
         readiness.push(GroupReadiness {
@@ -531,31 +539,60 @@ fn unconfirmed_note(h: &crate::analysis::HostFacts) -> String {
     }
 }
 
-/// What is unknown about `from` -> `to` whatever the name form: the host settings that decide
-/// it and the scan gaps touching either host. Hosts of one failover cluster migrate through the
-/// cluster: nothing host-side is needed from the audit.
-fn pair_unknowns(a: &Analysis, from: usize, to: usize) -> Vec<String> {
-    // A host only the directory calls one may be anyone's machine: never ready, whatever the
-    // rest says (this holds inside a configured cluster too, which confirms its members).
-    let mut out: Vec<String> = [from, to]
-        .iter()
-        .filter(|h| !a.hosts[**h].confirmed())
-        .map(|h| unconfirmed_note(&a.hosts[*h]))
-        .collect();
-    if a.same_cluster(from, to) {
-        return out;
-    }
-    out.extend(a.host_setting_unknowns(from, Role::Source));
-    out.extend(a.host_setting_unknowns(to, Role::Destination));
-    out.extend(a.gaps_touching(from));
-    if from != to {
-        for g in a.gaps_touching(to) {
-            if !out.contains(&g) {
-                out.push(g);
-            }
+/// What is unknown about a pair whatever the name form: the host settings that decide it and
+/// the scan gaps touching either host, computed once per host and role (a group of 16 hosts has
+/// 240 pairs, and a large domain hundreds of groups).
+struct PairUnknowns<'x, 'a> {
+    a: &'x Analysis<'a>,
+    source: Vec<Option<Vec<String>>>,
+    destination: Vec<Option<Vec<String>>>,
+    gaps: Vec<Option<Vec<String>>>,
+}
+
+impl<'x, 'a> PairUnknowns<'x, 'a> {
+    fn new(a: &'x Analysis<'a>) -> Self {
+        let n = a.hosts.len();
+        PairUnknowns {
+            a,
+            source: vec![None; n],
+            destination: vec![None; n],
+            gaps: vec![None; n],
         }
     }
-    out
+
+    /// Hosts of one failover cluster migrate through the cluster: nothing host-side is needed
+    /// from the audit.
+    fn pair(&mut self, from: usize, to: usize) -> Vec<String> {
+        let a = self.a;
+        // A host only the directory calls one may be anyone's machine: never ready, whatever
+        // the rest says (this holds inside a configured cluster too, which confirms its
+        // members).
+        let mut out: Vec<String> = [from, to]
+            .iter()
+            .filter(|h| !a.hosts[**h].confirmed())
+            .map(|h| unconfirmed_note(&a.hosts[*h]))
+            .collect();
+        if a.same_cluster(from, to) {
+            return out;
+        }
+        out.extend_from_slice(
+            self.source[from].get_or_insert_with(|| a.host_setting_unknowns(from, Role::Source)),
+        );
+        out.extend_from_slice(
+            self.destination[to]
+                .get_or_insert_with(|| a.host_setting_unknowns(to, Role::Destination)),
+        );
+        out.extend_from_slice(self.gaps[from].get_or_insert_with(|| a.gaps_touching(from)));
+        for g in self.gaps[to]
+            .get_or_insert_with(|| a.gaps_touching(to))
+            .iter()
+        {
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+        }
+        out
+    }
 }
 
 /// The unknown that a destination addressed by its FQDN adds when the directory holds none.
@@ -573,19 +610,34 @@ fn form_unknown(a: &Analysis, to: usize, form: &str, name: Option<&str>) -> Opti
 fn readiness_cell(
     a: &Analysis,
     ev: &mut Evaluator,
+    unknowns: &mut PairUnknowns,
     from: usize,
     to: usize,
     cands: &[usize],
 ) -> ReadinessCell {
     let same_cluster = a.same_cluster(from, to);
-    let common = pair_unknowns(a, from, to);
+    let common = unknowns.pair(from, to);
     let mut forms = Vec::new();
     let mut blocking_all: Vec<usize> = Vec::new();
+    // Most blocks expressions do not read `check.form`: evaluate those once for the pair.
+    let (by_form, any_form): (Vec<usize>, Vec<usize>) = cands
+        .iter()
+        .copied()
+        .partition(|i| ev.rules.blocks_depends_on_form(ev.fired[*i].rule));
+    let common_blocking = if same_cluster {
+        Vec::new()
+    } else {
+        ev.blockers(any_form.into_iter(), from, to, None, "netbios")
+    };
     for (form, name) in matrix_forms(a, to) {
         let blocking = if same_cluster {
             Vec::new()
         } else {
-            ev.blockers(cands.iter().copied(), from, to, None, form)
+            let mut b = common_blocking.clone();
+            b.extend(ev.blockers(by_form.iter().copied(), from, to, None, form));
+            b.sort_unstable();
+            b.dedup();
+            b
         };
         // The pair's unknowns are listed once, on the cell; a form lists only its own.
         let unknown: Vec<String> = if same_cluster {
@@ -607,7 +659,7 @@ fn readiness_cell(
             }
         }
         forms.push(FormReadiness {
-            form: form.to_string(),
+            form: Cow::Borrowed(form),
             name,
             state,
             blocking_rules: blocking
@@ -618,7 +670,7 @@ fn readiness_cell(
         });
     }
     blocking_all.sort_unstable();
-    let ready_forms: Vec<String> = forms
+    let ready_forms: Vec<Cow<'static, str>> = forms
         .iter()
         .filter(|f| f.state == ReadinessState::Ready)
         .map(|f| f.form.clone())
@@ -654,7 +706,12 @@ fn readiness_cell(
             .map(|i| ev.fired[*i].finding.message.clone())
             .collect(),
         unknown,
-        forms,
+        // Uniform forms say nothing the cell does not (see `ReadinessCell::forms`).
+        forms: if crate::findings::forms_are_uniform(&forms) {
+            Vec::new()
+        } else {
+            forms
+        },
     }
 }
 
@@ -841,7 +898,7 @@ pub fn check_pair(
     } else {
         ev.blockers(0..ev.fired.len(), f, t, op_name.as_deref(), form)
     };
-    let mut unknown = pair_unknowns(&a, f, t);
+    let mut unknown = PairUnknowns::new(&a).pair(f, t);
     if !same_cluster {
         let name = match form {
             "fqdn" => a.hosts[t].fqdn.clone().or_else(|| {

@@ -1,6 +1,7 @@
 //! Findings: what rules produce and every report consumes. This is the contract between the
 //! rules stage and the reports stage; the JSON report serialises these types.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -133,16 +134,18 @@ impl ReadinessState {
 /// Kerberos requests the destination's SPNs in exactly the form typed (MS-SFU 3.2.5.2.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormReadiness {
-    /// `netbios`, `fqdn` or `cn`.
-    pub form: String,
+    /// `netbios`, `fqdn` or `cn` (borrowed when built by the audit: no allocation per cell).
+    pub form: Cow<'static, str>,
     /// The destination's name in that form; None when the directory does not hold it (a host
     /// without dNSHostName has no known FQDN).
     pub name: Option<String>,
     pub state: ReadinessState,
     /// Rule ids of the findings that block this form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocking_rules: Vec<String>,
     /// What could not be known about this form alone (the pair's own unknowns, which apply to
     /// every form, are in the cell's `unknown`), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<String>,
 }
 
@@ -159,7 +162,7 @@ pub struct ReadinessCell {
     pub state: ReadinessState,
     /// The name forms (`netbios`, `fqdn`) under which the migration works.
     #[serde(default)]
-    pub ready_forms: Vec<String>,
+    pub ready_forms: Vec<Cow<'static, str>>,
     /// Same failover cluster: no KCD needed.
     pub same_cluster: bool,
     /// Rule ids of the findings that block this pair under some form that is not ready.
@@ -168,11 +171,22 @@ pub struct ReadinessCell {
     pub reasons: Vec<String>,
     /// What could not be known about the pair (missing inventory rows, gaps touching either
     /// host, a destination FQDN the directory does not hold).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<String>,
-    /// Per name form.
-    #[serde(default)]
+    /// Per name form, only when the forms differ (in state, blockers or unknowns); empty when
+    /// every form has the cell's `state` and blockers, which `ready_forms` then completes. At
+    /// 150,000 pairs the uniform case would triple the readiness section and its memory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forms: Vec<FormReadiness>,
+}
+
+/// True when no form says more than the cell: one state, the same blockers, no unknown of its
+/// own.
+pub fn forms_are_uniform(forms: &[FormReadiness]) -> bool {
+    forms
+        .windows(2)
+        .all(|w| w[0].state == w[1].state && w[0].blocking_rules == w[1].blocking_rules)
+        && forms.iter().all(|f| f.unknown.is_empty())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -123,8 +123,9 @@ fn readiness_csv_lists_every_ordered_pair() {
             "HV03",
             "false",
             "blocked",
-            "",
-            "",
+            // No per-form entries: both forms have the cell's state.
+            "blocked",
+            "blocked",
             "false",
             "HV002",
             "lacks Microsoft Virtual System Migration Service/HV03",

@@ -165,12 +165,13 @@ pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(
     out.write_record(READINESS_COLUMNS)?;
     for g in readiness {
         for c in &g.cells {
+            // No per-form entries: every form has the cell's state.
             let form = |name: &str| {
                 c.forms
                     .iter()
                     .find(|f| f.form == name)
-                    .map(|f| f.state.as_str().to_string())
-                    .unwrap_or_default()
+                    .map_or(c.state.as_str(), |f| f.state.as_str())
+                    .to_string()
             };
             let row = [
                 g.group.clone(),
@@ -184,7 +185,11 @@ pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(
                 c.blocking_rules.join("; "),
                 c.reasons.join("; "),
                 c.unknown.join("; "),
-                c.ready_forms.join("; "),
+                c.ready_forms
+                    .iter()
+                    .map(|f| f.as_ref())
+                    .collect::<Vec<&str>>()
+                    .join("; "),
             ];
             out.write_record(row.iter().map(|v| neutralise(v)))?;
         }

@@ -163,10 +163,9 @@ pub fn host_rows(
                 h.dn.as_deref()
                     .and_then(|dn| by_dn.get(dn))
                     .map(|&i| &snapshot.computers[i]);
-            let inv = inventory.and_then(|inv| {
-                inv.host(&h.name)
-                    .or_else(|| h.fqdn.as_deref().and_then(|f| inv.host(f)))
-            });
+            // The row the analysis matched: a lookup by name here would scan every row for
+            // every host (quadratic at thousands of hosts) and could match differently.
+            let inv = inventory.and_then(|inv| h.inventory_row.and_then(|r| inv.hosts.get(r)));
             let status = match (inventory, inv) {
                 (None, _) => InventoryStatus::NotSupplied,
                 (Some(_), None) => InventoryStatus::Missing,

@@ -370,7 +370,7 @@ fn forms_note(c: &ReadinessCell) -> String {
     let names: Vec<&str> = c
         .ready_forms
         .iter()
-        .map(|f| match f.as_str() {
+        .map(|f| match f.as_ref() {
             "netbios" => "NetBIOS name",
             "fqdn" => "FQDN",
             other => other,

@@ -518,6 +518,16 @@ impl<'r> CompiledRules<'r> {
     pub fn can_block(&self, rule: usize) -> bool {
         self.rules[rule].blocks.is_some()
     }
+
+    /// True when the rule's `blocks` expression reads `check.form`: only then can its verdict
+    /// differ between the name forms of one pair (the readiness matrix evaluates the others once).
+    pub fn blocks_depends_on_form(&self, rule: usize) -> bool {
+        self.rules[rule]
+            .rule
+            .blocks
+            .as_deref()
+            .is_some_and(|b| b.contains("form"))
+    }
 }
 
 #[cfg(test)]
