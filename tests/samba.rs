@@ -13,6 +13,8 @@ use std::process::Command;
 
 use samba_dc::TestDc;
 
+#[path = "samba/candidates.rs"]
+mod candidates;
 #[path = "samba/collect.rs"]
 mod collect;
 #[path = "samba/connect.rs"]
@@ -114,6 +116,11 @@ const TESTS: &[Test] = &[
     (
         "transport_rustls_trusts_lab_ca",
         transport_rustls_trusts_lab_ca,
+    ),
+    // Adds (then removes) an OU, a user and a computer: after the tests that count objects.
+    (
+        "maq_computer_claiming_hyperv_is_excluded",
+        candidates::maq_computer_claiming_hyperv_is_excluded,
     ),
     (
         "dns_srv_discovery_skips_dead_dc",
