@@ -22,8 +22,7 @@ pub fn check(a: &CheckArgs, verbose: u8) -> Result<u8, Failure> {
         &a.from,
         &a.to,
         a.operator.as_deref(),
-    )
-    .map_err(|e| Failure::usage(e.to_string()))?;
+    )?;
     let clean = report::text::terminal_safe;
     let verdict = match c.state {
         ReadinessState::Ready => "GO",

@@ -27,9 +27,7 @@ pub(super) fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
     refuse_outputs_that_are_inputs("--out", &a.out, std::slice::from_ref(&a.out), &inputs)?;
     let build = match &a.config {
         Some(p) => BuildOptions {
-            extra_group_sids: crate::config::Config::load(p)
-                .map_err(|e| Failure::usage(e.to_string()))?
-                .extra_privileged_groups,
+            extra_group_sids: crate::config::Config::load(p)?.extra_privileged_groups,
         },
         None => BuildOptions::default(),
     };
@@ -47,8 +45,7 @@ pub(super) fn cmd_collect(a: &CollectArgs, verbose: u8) -> Result<u8, Failure> {
 /// Reads the directory from the LDAP server or LDIF file the flags name.
 pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<Snapshot, Failure> {
     if let Some(path) = &s.ldif {
-        return collect::ldif_snapshot(path, build.clone())
-            .map_err(|e| Failure::usage(e.to_string()));
+        return collect::ldif_snapshot(path, build.clone()).map_err(Failure::from);
     }
     let timeout = Duration::from_secs(s.timeout.max(1));
     // clap's `requires` cannot see whether a boolean flag was given.
@@ -77,8 +74,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
                 ));
             }
             // A bad name is the caller's mistake; DNS not answering is the scan failing.
-            collect::locate::srv_names(domain, s.site.as_deref())
-                .map_err(|e| Failure::usage(e.to_string()))?;
+            collect::locate::srv_names(domain, s.site.as_deref())?;
             let found = collect::locate::lookup(domain, s.site.as_deref(), timeout)
                 .map_err(|e| Failure::scan(e.to_string()))?;
             found
@@ -138,8 +134,7 @@ pub fn load_source(s: &SourceArgs, build: &BuildOptions, verbose: u8) -> Result<
     for (url, located_by) in candidates {
         let mut opts = base.clone();
         if s.kerberos {
-            let spn_host = kerberos::spn_host(&url, s.kerberos_host.as_deref())
-                .map_err(|e| Failure::usage(e.to_string()))?;
+            let spn_host = kerberos::spn_host(&url, s.kerberos_host.as_deref())?;
             opts.kerberos = Some(kerberos::KerberosBind { spn_host });
         }
         opts.url = url;
@@ -249,8 +244,7 @@ fn kerberos_options(url: &str, s: &SourceArgs) -> Result<LdapOptions, Failure> {
             kerberos::KerberosError::NotBuilt.to_string(),
         ));
     }
-    let spn_host = kerberos::spn_host(url, s.kerberos_host.as_deref())
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let spn_host = kerberos::spn_host(url, s.kerberos_host.as_deref())?;
     Ok(LdapOptions::kerberos(
         url,
         kerberos::KerberosBind { spn_host },

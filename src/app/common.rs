@@ -32,10 +32,8 @@ pub(super) struct Inputs {
 }
 
 pub(super) fn load_rules(dir: Option<&Path>, config: &Config) -> Result<RuleSet, Failure> {
-    let mut rules = RuleSet::load(dir).map_err(|e| Failure::usage(e.to_string()))?;
-    rules
-        .apply_config(&config.rules, &config.source)
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let mut rules = RuleSet::load(dir)?;
+    rules.apply_config(&config.rules, &config.source)?;
     Ok(rules)
 }
 
@@ -46,13 +44,13 @@ pub(super) fn load_inputs(
 ) -> Result<Inputs, Failure> {
     // Configuration and rules first: a typo there should not cost a directory scan.
     let config = match &audit.config {
-        Some(p) => Config::load(p).map_err(|e| Failure::usage(e.to_string()))?,
+        Some(p) => Config::load(p)?,
         None => Config::default(),
     };
     let mut rules = load_rules(audit.rules.as_deref(), &config)?;
     rules.set_memo(!audit.no_memo);
     let inventory = match &audit.hosts {
-        Some(p) => Some(load_inventory(p).map_err(|e| Failure::usage(e.to_string()))?),
+        Some(p) => Some(load_inventory(p)?),
         None => None,
     };
     let build = BuildOptions {
@@ -65,8 +63,7 @@ pub(super) fn load_inputs(
     // Two inventory rows for one computer (under names the reader could not relate): refused
     // rather than letting one row win.
     if let Some(inv) = &inventory {
-        inv.check_against(&snapshot)
-            .map_err(|e| Failure::usage(e.to_string()))?;
+        inv.check_against(&snapshot)?;
     }
     let mut sources = vec![format!("directory: {}", snapshot.meta.source)];
     if let Some(p) = &audit.hosts {
@@ -181,7 +178,7 @@ pub(super) fn audit(inputs: &Inputs) -> Result<AuditOutcome, Failure> {
         &inputs.rules,
         Utc::now(),
     )
-    .map_err(|e| Failure::usage(e.to_string()))
+    .map_err(Failure::from)
     .and_then(|outcome| {
         // A rule over its budget is a faulty rule, not a gap in the directory: no report
         // that looks complete, exit 2 like any other rule error found at load time.
@@ -205,7 +202,7 @@ pub(super) fn suppressions(
     let Some(path) = &audit.suppressions else {
         return Ok(Vec::new());
     };
-    let s = suppress::load_suppressions(path).map_err(|e| Failure::usage(e.to_string()))?;
+    let s = suppress::load_suppressions(path)?;
     let today: NaiveDate = audit.today.unwrap_or_else(|| Utc::now().date_naive());
     let rep = suppress::apply(findings, &s, today);
     let mut notes = Vec::new();

@@ -17,12 +17,11 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
         let read = [("OLD", a.old.as_path()), ("NEW", a.new.as_path())];
         refuse_outputs_that_are_inputs("--out", out, &dir_outputs(out), &read)?;
     }
-    let old = diff::load_findings_json(&a.old).map_err(|e| Failure::usage(e.to_string()))?;
+    let old = diff::load_findings_json(&a.old)?;
     let file = std::fs::File::open(&a.new)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", a.new.display())))?;
     let mut data =
-        report::json::read_report(std::io::BufReader::new(file), &a.new.display().to_string())
-            .map_err(|e| Failure::usage(e.to_string()))?;
+        report::json::read_report(std::io::BufReader::new(file), &a.new.display().to_string())?;
     let d = diff::diff(&old, &data.findings);
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);

@@ -28,24 +28,56 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_INCOMPLETE: u8 = 3;
 
-/// An error with the exit code it maps to.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
+/// A command's error: one line for stderr and the exit code it maps to ([`Failure::exit_code`]).
+/// Bad flags and bad input files exit [`EXIT_USAGE`] (2); a scan that failed or could not
+/// finish exits [`EXIT_INCOMPLETE`] (3). The library's input errors convert with `?` and keep
+/// their own message (file, line, attribute); they are all usage errors. An error that must be
+/// a scan failure (DNS not answering, a DC refusing a search) is built with [`Failure::scan`].
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Exit 2: the caller's flags or input files.
+    #[error("{0}")]
+    Usage(String),
+    /// Exit 3: the scan failed or is incomplete.
+    #[error("{0}")]
+    Scan(String),
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RuleError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
+    #[error(transparent)]
+    Ldif(#[from] crate::collect::ldif::LdifError),
+    /// A domain name that cannot make an SRV query (`--domain`); DNS failing is a scan error.
+    #[error(transparent)]
+    Locate(#[from] crate::collect::locate::LocateError),
+    #[error(transparent)]
+    Kerberos(#[from] crate::collect::kerberos::KerberosError),
+    #[error(transparent)]
+    Suppressions(#[from] crate::suppress::SuppressError),
+    #[error(transparent)]
+    Findings(#[from] crate::diff::DiffError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Check(#[from] crate::audit::CheckError),
+    #[error(transparent)]
+    Explain(#[from] crate::rules::explain::ExplainError),
 }
 
 impl Failure {
     pub fn usage(m: impl Into<String>) -> Self {
-        Failure {
-            code: EXIT_USAGE,
-            message: m.into(),
-        }
+        Failure::Usage(m.into())
     }
     pub fn scan(m: impl Into<String>) -> Self {
-        Failure {
-            code: EXIT_INCOMPLETE,
-            message: m.into(),
+        Failure::Scan(m.into())
+    }
+    /// The process exit code: 3 for [`Failure::Scan`], 2 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Scan(_) => EXIT_INCOMPLETE,
+            _ => EXIT_USAGE,
         }
     }
 }
@@ -68,9 +100,9 @@ pub fn run(cli: Cli) -> ExitCode {
             // may reach the terminal, and the error stays one line.
             note!(
                 "hvaudit: error: {}",
-                crate::report::text::terminal_safe(&f.message)
+                crate::report::text::terminal_safe(&f.to_string())
             );
-            ExitCode::from(f.code)
+            ExitCode::from(f.exit_code())
         }
     }
 }
@@ -214,5 +246,38 @@ pub fn warn_incomplete(gaps: &[Gap]) {
     }
     if gaps.len() > 20 {
         note!("  ... and {} more (see the report's gaps)", gaps.len() - 20);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fails(text: &str) -> Result<crate::config::Config, Failure> {
+        Ok(crate::config::Config::from_toml_str(text, "hvaudit.toml")?)
+    }
+
+    #[test]
+    fn input_errors_convert_to_usage_with_their_own_message() {
+        let direct = crate::config::Config::from_toml_str("[[", "hvaudit.toml").unwrap_err();
+        let f = fails("[[").unwrap_err();
+        assert!(matches!(f, Failure::Config(_)), "{f:?}");
+        assert_eq!(f.exit_code(), EXIT_USAGE);
+        // The file name and line the library put in stay in the one-line message.
+        assert_eq!(f.to_string(), direct.to_string());
+        assert!(f.to_string().starts_with("hvaudit.toml"), "{f}");
+    }
+
+    #[test]
+    fn scan_failures_exit_3_and_usage_errors_exit_2() {
+        assert_eq!(
+            Failure::scan("DNS did not answer").exit_code(),
+            EXIT_INCOMPLETE
+        );
+        assert_eq!(
+            Failure::usage("--seal needs ldap://").exit_code(),
+            EXIT_USAGE
+        );
+        assert_eq!(Failure::usage("bad flag").to_string(), "bad flag");
     }
 }

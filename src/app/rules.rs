@@ -85,8 +85,7 @@ fn explain_on(
         Utc::now(),
         id,
         on,
-    )
-    .map_err(|e| Failure::usage(e.to_string()))?;
+    )?;
     let Some(rule) = inputs.rules.get(id) else {
         return Err(Failure::usage(format!("no rule '{id}'")));
     };

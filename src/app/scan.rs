@@ -98,7 +98,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     // holds the same shortened keys.
     report::shorten::shorten_long_values(&mut data);
     if let Some(prev) = &a.previous {
-        let old = diff::load_findings_json(prev).map_err(|e| Failure::usage(e.to_string()))?;
+        let old = diff::load_findings_json(prev)?;
         data.diff = Some(report::diff_findings(
             &prev.display().to_string(),
             &old,
