@@ -4,9 +4,7 @@
 pub mod catalogue;
 pub mod engine;
 pub mod explain;
-pub mod lazy;
 pub mod load;
-pub mod memo;
 pub mod model;
 
 use std::path::Path;
@@ -20,7 +18,7 @@ use serde::Serialize;
 use crate::config::RulesConfig;
 use crate::findings::{Scope, Severity};
 
-pub use engine::{CompiledRules, EvalError, Fired, Subject};
+pub use engine::{CompiledRules, EvalError, Fired, Subject, lazy, memo};
 
 /// The built-in catalogue, embedded so the binary works from any directory.
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[

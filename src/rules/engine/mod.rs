@@ -1,6 +1,9 @@
 //! Evaluation: every expression compiled once in the rule set's environment, then evaluated
 //! per scope object. Messages and remediations are rendered only for rules that fire.
 
+pub mod lazy;
+pub mod memo;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::rc::Rc;
@@ -12,9 +15,9 @@ use minijinja::value::ValueKind;
 use minijinja::{Error, ErrorKind, Expression, Value, context};
 use serde::Serialize;
 
-use super::memo::{Memo, Paths};
 use super::{FIELD_LIMIT, FUEL, Rule, RuleError, RuleSet, template_name};
 use crate::findings::{Finding, Scope, Status};
+use memo::{Memo, Paths};
 
 /// Quotes a value as a PowerShell single-quoted string: directory values are attacker
 /// controlled, and inside single quotes only a quote character is special. PowerShell also

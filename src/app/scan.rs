@@ -1,0 +1,217 @@
+//! `hvaudit scan` / `hvaudit audit`: reads the directory (or a snapshot), audits it and writes
+//! the reports.
+
+use std::path::Path;
+
+use super::output::{self, note, say};
+use super::{EXIT_INCOMPLETE, Failure, dir_outputs, refuse_outputs_that_are_inputs};
+use crate::cli::{AuditArgs, InputArgs, ScanArgs};
+use crate::diff;
+use crate::findings::Severity;
+use crate::model::Gap;
+use crate::report::{self, ReportData};
+
+use super::common::*;
+
+pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
+    let fail_on = Severity::parse(&a.fail_on).ok_or_else(|| {
+        Failure::usage(format!(
+            "--fail-on '{}': expected critical, high, medium, low or info",
+            a.fail_on
+        ))
+    })?;
+    let mut read = audit_inputs(&a.input, &a.audit);
+    if let Some(p) = &a.previous {
+        read.push(("--previous", p));
+    }
+    refuse_outputs_that_are_inputs("--out", &a.out, &dir_outputs(&a.out), &read)?;
+    let inputs = load_inputs(&a.input, &a.audit, verbose)?;
+    let outcome = audit(&inputs)?;
+    if verbose > 0 {
+        // Facts the analysis noticed that are not findings (hosts in no group, and so on).
+        for n in &outcome.notes {
+            note!("hvaudit: note: {}", report::text::terminal_safe(n));
+        }
+    }
+    let mut findings = outcome.findings;
+    let notes = suppressions(&a.audit, &mut findings)?;
+
+    let mut data = ReportData::from_snapshot(
+        &inputs.snapshot,
+        &outcome.accounts,
+        &ruleset_version(&a.audit),
+    );
+    data.sources = inputs.sources.clone();
+    data.readiness = outcome.readiness;
+    data.rules = rule_docs(&inputs.rules);
+    data.suppression_notes = notes;
+    // A rule that could not be evaluated leaves a hole in the audit: say so like any gap.
+    for e in &outcome.errors {
+        data.add_gap(Gap {
+            what: format!("rule {} on {}", e.rule_id, e.object),
+            reason: e.message.clone(),
+        });
+    }
+    // A configured privileged group the snapshot does not hold (a snapshot collected without
+    // this --config) has unknown members: PA001 cannot be judged for them.
+    for sid in &inputs.config.extra_privileged_groups {
+        if !inputs
+            .snapshot
+            .groups
+            .iter()
+            .any(|g| g.sid.as_ref() == Some(sid))
+        {
+            data.add_gap(Gap {
+                what: format!("configured privileged group {sid}"),
+                reason: "not in the snapshot (absent from the directory, or collected without \
+                         this --config): its members were not resolved"
+                    .into(),
+            });
+        }
+    }
+    // Hosts the inventory collector could not read: their settings are unknown.
+    for h in inputs.inventory.iter().flat_map(|i| &i.hosts) {
+        if let Some(err) = &h.error {
+            data.add_gap(Gap {
+                what: format!("inventory host {}", h.computer_name),
+                reason: err.clone(),
+            });
+        }
+    }
+    if !outcome.complete {
+        data.complete = false;
+    }
+    data.findings = findings;
+    data.hosts = report::hosts::host_rows(
+        &outcome.hosts,
+        &inputs.snapshot,
+        inputs.inventory.as_ref(),
+        &data.readiness,
+        &data.findings,
+    );
+    data.checks = report::checks::build_checks(
+        inputs.rules.rules(),
+        &check_context(&inputs, &outcome.hosts, &data, &outcome.errors),
+        &data.findings,
+    );
+    // After suppressions (they match whole values), before the diff: a previous findings.json
+    // holds the same shortened keys.
+    report::shorten::shorten_long_values(&mut data);
+    if let Some(prev) = &a.previous {
+        let old = diff::load_findings_json(prev)?;
+        data.diff = Some(report::diff_findings(
+            &prev.display().to_string(),
+            &old,
+            &mut data.findings,
+        ));
+    }
+
+    let data = std::sync::Arc::new(data);
+    let command = if a.input.source.server.is_some() || a.input.source.domain.is_some() {
+        "scan"
+    } else {
+        "audit"
+    };
+    let written = write_reports(&a.out, command, &data, &report_formats(&a.format), |_| {
+        Ok(())
+    })?;
+    let code = if data.complete {
+        exit_for(&data.findings, fail_on)
+    } else {
+        EXIT_INCOMPLETE
+    };
+    let opts = report::terminal::TerminalOptions {
+        color: report::terminal::color_wanted(&std::io::stdout()),
+        width: Some(report::terminal::terminal_width()),
+        report_html: written
+            .iter()
+            .find(|p| p.file_name().is_some_and(|n| n == "report.html"))
+            .map(|p| p.display().to_string()),
+        inputs: Some(inputs_as_typed(&a.input, &a.audit)),
+        exit: Some((code, fail_on)),
+    };
+    report::terminal::write_summary_with(&mut output::Stdout, &data, &opts)
+        .map_err(output::stdout_failure)?;
+    for n in &data.suppression_notes {
+        note!("hvaudit: note: {}", report::text::terminal_safe(n));
+    }
+    for p in &written {
+        say!("wrote {}", p.display());
+    }
+    if !data.complete {
+        // The summary above listed each gap once; stderr only says so, for logs that keep
+        // stderr alone.
+        note!(
+            "hvaudit: WARNING: INCOMPLETE SCAN (SC001): {} item(s) could not be read (listed above); nothing here proves compliance",
+            data.gaps.len()
+        );
+    }
+    Ok(code)
+}
+
+/// The input flags of an audit as the user gave them, for the next steps' commands.
+fn inputs_as_typed(input: &InputArgs, audit: &AuditArgs) -> String {
+    let q = |p: &Path| {
+        let s = p.display().to_string();
+        if s.chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '"')
+        {
+            format!("'{}'", s.replace('\'', "''"))
+        } else {
+            s
+        }
+    };
+    let mut v = Vec::new();
+    if let Some(p) = &input.snapshot {
+        v.push(format!("--snapshot {}", q(p)));
+    } else if let Some(p) = &input.source.ldif {
+        v.push(format!("--ldif {}", q(p)));
+    } else if let Some(u) = &input.source.server {
+        v.push(format!("--server {u} ..."));
+    }
+    for (flag, p) in [("--hosts", &audit.hosts), ("--config", &audit.config)] {
+        if let Some(p) = p {
+            v.push(format!("{flag} {}", q(p)));
+        }
+    }
+    v.join(" ")
+}
+
+/// What decides whether each rule could run and over what (see `report::checks`).
+fn check_context(
+    inputs: &Inputs,
+    hosts: &[crate::audit::HostSummary],
+    data: &ReportData,
+    errors: &[crate::rules::EvalError],
+) -> report::checks::CheckContext {
+    let host_accounts: std::collections::HashSet<String> = hosts
+        .iter()
+        .map(|h| format!("{}$", h.name).to_ascii_lowercase())
+        .collect();
+    let delegation_entries = data
+        .delegations
+        .iter()
+        .filter(|d| host_accounts.contains(&d.account.to_ascii_lowercase()))
+        .filter(|d| {
+            matches!(
+                d.delegation_type,
+                report::DelegationType::Constrained
+                    | report::DelegationType::ConstrainedProtocolTransition
+            )
+        })
+        .map(|d| d.targets.len())
+        .sum();
+    let mut errs = std::collections::HashMap::new();
+    for e in errors {
+        *errs.entry(e.rule_id.clone()).or_default() += 1;
+    }
+    report::checks::CheckContext {
+        inventory_supplied: inputs.inventory.is_some(),
+        hosts: hosts.len(),
+        pairs: data.readiness.iter().map(|g| g.cells.len()).sum(),
+        groups: data.readiness.len(),
+        delegation_entries,
+        accounts: inputs.snapshot.accounts.len(),
+        errors: errs,
+    }
+}
