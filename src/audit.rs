@@ -774,15 +774,6 @@ pub struct PairCheck {
     pub errors: Vec<EvalError>,
 }
 
-/// The CN of a DN (its first RDN's value, unescaped only of the common `\,`).
-fn cn_of(dn: &str) -> Option<String> {
-    let first = dn.split(',').next()?;
-    let (ty, v) = first.split_once('=')?;
-    ty.trim()
-        .eq_ignore_ascii_case("cn")
-        .then(|| v.trim().replace("\\", ""))
-}
-
 /// The host `name` designates, and the name form it is written in.
 fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> {
     let n = name.trim();
@@ -809,22 +800,15 @@ fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> 
         .iter()
         .position(|h| {
             h.dn.as_deref()
-                .and_then(cn_of)
-                .is_some_and(|cn| cn.eq_ignore_ascii_case(n))
+                .is_some_and(|dn| crate::model::dn::first_rdn_is(dn, "cn", n))
         })
         .map(|h| (h, "cn"))
 }
 
 /// The error for a name that designates no Hyper-V host: outside the domain, or unknown.
 fn unknown_host_error(a: &Analysis, name: &str) -> CheckError {
-    let domain = a.snapshot.domain.dns_name.to_lowercase();
-    let lower = name.trim().to_lowercase();
-    if lower.contains('.')
-        && !domain.is_empty()
-        && lower != domain
-        && !lower.ends_with(&format!(".{domain}"))
-    {
-        return CheckError::OutsideDomain(name.to_string(), domain);
+    if a.index.external_domain(name.trim()).is_some() {
+        return CheckError::OutsideDomain(name.to_string(), a.index.domain_dns().to_string());
     }
     CheckError::UnknownHost(name.to_string())
 }

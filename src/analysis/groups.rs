@@ -268,12 +268,7 @@ pub fn assign(
 
 /// Why a name listed in `[[group]] hosts` selects no host.
 fn unmatched_name_note(group: &str, name: &str, domain: &str, index: &Index) -> String {
-    let lower = name.trim().to_lowercase();
-    if lower.contains('.')
-        && !domain.is_empty()
-        && lower != domain
-        && !lower.ends_with(&format!(".{domain}"))
-    {
+    if index.external_domain(name.trim()).is_some() {
         return format!(
             "[[group]] {group} names '{name}', a host outside the audited domain {domain}: \
              classic constrained delegation does not cross domains; audit its own domain, and \

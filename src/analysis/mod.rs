@@ -149,6 +149,20 @@ impl Index {
         &self.domain_dns
     }
 
+    /// For a dotted name outside the audited domain (neither the domain's DNS name nor under
+    /// it), its DNS suffix after the first label, lower-cased; None for a NetBIOS name, a name
+    /// in the domain, or when the snapshot has no domain name. Classic KCD does not cross
+    /// domains, so such a name is reported as outside, not as stale or unknown.
+    pub fn external_domain(&self, name: &str) -> Option<String> {
+        let lower = name.to_lowercase();
+        let (_, suffix) = lower.split_once('.')?;
+        let inside = lower == self.domain_dns
+            || lower
+                .strip_suffix(self.domain_dns.as_str())
+                .is_some_and(|head| head.ends_with('.'));
+        (!self.domain_dns.is_empty() && !inside).then(|| suffix.to_string())
+    }
+
     pub fn by_sid(&self, sid: &Sid) -> Option<Principal> {
         self.by_sid.get(sid).copied()
     }

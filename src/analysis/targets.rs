@@ -211,14 +211,7 @@ pub fn entries<'a>(snapshot: &'a Snapshot, index: &Index) -> Vec<DelegationEntry
                     || (!domain_netbios.is_empty() && h.eq_ignore_ascii_case(domain_netbios))
             });
             let external_domain = match host {
-                Some(h) if target.is_none() && !target_is_domain && h.contains('.') => {
-                    let lower = h.to_lowercase();
-                    let in_domain =
-                        !domain_dns.is_empty() && (lower.ends_with(&format!(".{domain_dns}")));
-                    (!in_domain && !domain_dns.is_empty())
-                        .then(|| lower.split_once('.').map(|(_, d)| d.to_string()))
-                        .flatten()
-                }
+                Some(h) if target.is_none() && !target_is_domain => index.external_domain(h),
                 _ => None,
             };
             let classification = if defect.is_some() {

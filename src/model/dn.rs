@@ -59,6 +59,17 @@ pub fn same_dn(a: &str, b: &str) -> bool {
     DnKey::of(a) == DnKey::of(b)
 }
 
+/// True when the first RDN of `dn` is the single attribute `ty` (lower case, e.g. `cn`) with
+/// `value`, compared as LDAP compares AD string values (escapes resolved, case ignored):
+/// `CN=Smith\, John,...` has the CN `smith, john`.
+pub fn first_rdn_is(dn: &str, ty: &str, value: &str) -> bool {
+    parse(dn)
+        .and_then(|rdns| rdns.into_iter().next())
+        .is_some_and(|rdn| {
+            rdn.len() == 1 && rdn[0].0 == ty && rdn[0].1 == format!("t{}", value.to_lowercase())
+        })
+}
+
 fn parse(dn: &str) -> Option<Vec<Vec<(String, String)>>> {
     let bytes = dn.as_bytes();
     let mut rdns = Vec::new();
@@ -149,6 +160,19 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_rdn_resolves_escapes_and_case() {
+        assert!(first_rdn_is("CN=hyperv-a02,OU=H,DC=x", "cn", "HyperV-A02"));
+        assert!(first_rdn_is(
+            "CN=Smith\\, John,OU=H,DC=x",
+            "cn",
+            "smith, john"
+        ));
+        assert!(first_rdn_is("cn=A\\2CB,DC=x", "cn", "a,b"));
+        assert!(!first_rdn_is("OU=hv,DC=x", "cn", "hv"));
+        assert!(!first_rdn_is("CN=a+SN=b,DC=x", "cn", "a"));
+    }
 
     #[test]
     fn spellings_of_one_dn_match() {
