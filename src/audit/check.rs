@@ -64,8 +64,9 @@ pub struct PairCheck {
     pub reasons: Vec<CheckReason>,
     /// What could not be known (when nothing blocks, these make the verdict UNKNOWN).
     pub unknown: Vec<String>,
-    /// False when the scan or inventory had gaps anywhere (the verdict accounts for those that
-    /// touch the two hosts).
+    /// False when the scan, the inventory or a rule left something unread anywhere
+    /// ([`super::completeness::is_complete`]; the verdict accounts for the gaps that touch the
+    /// two hosts).
     pub complete: bool,
     /// Every finding about the two hosts, the pair and the operator (blocking or not).
     pub findings: Vec<Finding>,
@@ -221,7 +222,10 @@ pub fn check_pair(
         same_cluster,
         reasons,
         unknown,
-        complete: a.complete(),
+        complete: super::completeness::is_complete(
+            snapshot,
+            &super::completeness::run_gaps(snapshot, inventory, config, &ev.errors),
+        ),
         findings,
         errors: ev.errors,
     })

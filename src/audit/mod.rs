@@ -6,6 +6,7 @@
 //! of one migration; this file assembles the audit's findings and host summaries.
 
 mod check;
+pub mod completeness;
 mod evaluator;
 mod readiness;
 
@@ -18,7 +19,7 @@ use crate::analysis::{AccountFacts, Analysis};
 use crate::config::Config;
 use crate::findings::{Finding, GroupReadiness};
 use crate::inventory::HostInventory;
-use crate::model::Snapshot;
+use crate::model::{Gap, Snapshot};
 use crate::rules::{EvalError, RuleError, RuleSet};
 
 pub use check::{CheckError, CheckReason, PairCheck, check_pair};
@@ -59,8 +60,12 @@ pub struct AuditOutcome {
     /// One entry per migration group.
     pub readiness: Vec<GroupReadiness>,
     pub hosts: Vec<HostSummary>,
-    /// No directory gap and no inventory row with an error.
+    /// Nothing left unread: no gap in the snapshot nor in [`AuditOutcome::gaps`]
+    /// ([`completeness::is_complete`]).
     pub complete: bool,
+    /// The run's gaps beyond the snapshot's own ([`completeness::run_gaps`]): rule errors,
+    /// configured privileged groups not in the snapshot, inventory rows not read.
+    pub gaps: Vec<Gap>,
     /// Facts that are not findings (hosts in no group, configured names not found...).
     pub notes: Vec<String>,
     /// Rules that failed to evaluate on some object (a bug in a rule, never silent).
@@ -184,11 +189,13 @@ pub fn run_audit(
 
     let mut findings: Vec<Finding> = ev.fired.into_iter().map(|f| f.finding).collect();
     sort_findings(&mut findings);
+    let gaps = completeness::run_gaps(snapshot, inventory, config, &ev.errors);
     Ok(AuditOutcome {
         findings,
         readiness,
         hosts: summaries(&a),
-        complete: a.complete(),
+        complete: completeness::is_complete(snapshot, &gaps),
+        gaps,
         notes: a.notes.clone(),
         errors: ev.errors,
         accounts: a.accounts.clone(),
