@@ -23,27 +23,31 @@ pub fn run_gaps(
 ) -> Vec<Gap> {
     let mut gaps: Vec<Gap> = errors
         .iter()
-        .map(|e| Gap {
-            what: format!("rule {} on {}", e.rule_id, e.object),
-            reason: e.message.clone(),
+        .map(|e| {
+            Gap::on(
+                &e.object,
+                format!("rule {} on {}", e.rule_id, e.object),
+                &e.message,
+            )
         })
         .collect();
     for sid in &config.extra_privileged_groups {
         if !snapshot.groups.iter().any(|g| g.sid.as_ref() == Some(sid)) {
-            gaps.push(Gap {
-                what: format!("configured privileged group {sid}"),
-                reason: "not in the snapshot (absent from the directory, or collected without \
-                         this --config): its members were not resolved"
-                    .into(),
-            });
+            gaps.push(Gap::new(
+                format!("configured privileged group {sid}"),
+                "not in the snapshot (absent from the directory, or collected without this \
+                 --config): its members were not resolved",
+            ));
         }
     }
     for h in inventory.iter().flat_map(|i| &i.hosts) {
         if let Some(err) = &h.error {
-            gaps.push(Gap {
-                what: format!("inventory host {}", h.computer_name),
-                reason: err.clone(),
-            });
+            // Readiness judges an unread row by its host's settings (`host_setting_unknowns`),
+            // not as a gap touching hosts: no object here.
+            gaps.push(Gap::new(
+                format!("inventory host {}", h.computer_name),
+                err.clone(),
+            ));
         }
     }
     gaps

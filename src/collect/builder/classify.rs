@@ -114,7 +114,8 @@ impl SnapshotBuilder {
                     // An ACE whose effect is not decided (callback, object type, generic mask,
                     // unknown type) leaves who may delegate unknown, not empty.
                     for why in undecided_aces(&rbcd) {
-                        self.gap(
+                        self.gap_on(
+                            &e.dn,
                             format!("msDS-AllowedToActOnBehalfOfOtherIdentity of {}", e.dn),
                             format!("{why}: who this descriptor lets delegate is unknown"),
                         );
@@ -122,7 +123,8 @@ impl SnapshotBuilder {
                     Some(rbcd)
                 }
                 Err(err) => {
-                    self.gap(
+                    self.gap_on(
+                        &e.dn,
                         format!("msDS-AllowedToActOnBehalfOfOtherIdentity of {}", e.dn),
                         err.to_string(),
                     );
@@ -138,7 +140,11 @@ impl SnapshotBuilder {
                     change_time(&m, ATTID_USER_ACCOUNT_CONTROL),
                 ),
                 Err(err) => {
-                    self.gap(format!("replPropertyMetaData of {}", e.dn), err.to_string());
+                    self.gap_on(
+                        &e.dn,
+                        format!("replPropertyMetaData of {}", e.dn),
+                        err.to_string(),
+                    );
                     (None, None)
                 }
             },
@@ -208,13 +214,14 @@ impl SnapshotBuilder {
             if let Some(range) = range {
                 match parse_range(range) {
                     Some((start, end)) => ranges.push((start, end, range)),
-                    None => self.gaps.push(Gap {
-                        what: format!("member of {}", e.dn),
-                        reason: format!(
+                    None => self.gaps.push(Gap::on(
+                        &e.dn,
+                        format!("member of {}", e.dn),
+                        format!(
                             "membership incomplete: attribute option range={range} is not a \
                              range of the form START-END or START-*"
                         ),
-                    }),
+                    )),
                 }
             }
             for v in values {
@@ -229,13 +236,14 @@ impl SnapshotBuilder {
             }
         }
         if let Some(reason) = range_problem(&mut ranges) {
-            self.gap(
+            self.gap_on(
+                &e.dn,
                 format!("member of {}", e.dn),
                 format!("membership incomplete: {reason}"),
             );
         }
         if let Some(v) = undecodable {
-            self.gap(format!("member of {}", e.dn), not_utf8_reason(v));
+            self.gap_on(&e.dn, format!("member of {}", e.dn), not_utf8_reason(v));
         }
         let sam = self.text(&e, "samaccountname").unwrap_or_default();
         self.add_principal(&e.dn, sid.clone(), PrincipalKind::Group, None);

@@ -12,7 +12,7 @@ impl SnapshotBuilder {
         match Sid::from_bytes(raw) {
             Ok(s) => Some(s),
             Err(err) => {
-                self.gap(format!("objectSid of {}", e.dn), err.to_string());
+                self.gap_on(&e.dn, format!("objectSid of {}", e.dn), err.to_string());
                 None
             }
         }
@@ -24,7 +24,11 @@ impl SnapshotBuilder {
         match Sid::from_bytes(raw) {
             Ok(s) => Some(s),
             Err(err) => {
-                self.gap(format!("mS-DS-CreatorSID of {}", e.dn), err.to_string());
+                self.gap_on(
+                    &e.dn,
+                    format!("mS-DS-CreatorSID of {}", e.dn),
+                    err.to_string(),
+                );
                 None
             }
         }
@@ -37,7 +41,11 @@ impl SnapshotBuilder {
         match crate::collect::access::parse_owner(raw) {
             Ok(o) => o,
             Err(err) => {
-                self.gap(format!("nTSecurityDescriptor of {}", e.dn), err.to_string());
+                self.gap_on(
+                    &e.dn,
+                    format!("nTSecurityDescriptor of {}", e.dn),
+                    err.to_string(),
+                );
                 None
             }
         }
@@ -56,7 +64,8 @@ impl SnapshotBuilder {
         match text.trim().parse::<i64>() {
             Ok(n) if (i32::MIN as i64..=u32::MAX as i64).contains(&n) => Some(n as u32),
             _ => {
-                self.gap(
+                self.gap_on(
+                    &e.dn,
                     format!("{attr} of {}", e.dn),
                     format!("'{text}' is not a 32-bit integer"),
                 );
@@ -70,7 +79,8 @@ impl SnapshotBuilder {
         match parse_generalized_time(&text) {
             Some(t) => Some(t),
             None => {
-                self.gap(
+                self.gap_on(
+                    &e.dn,
                     format!("{attr} of {}", e.dn),
                     format!("'{text}' is not a generalized time"),
                 );
@@ -99,7 +109,8 @@ impl SnapshotBuilder {
         match std::str::from_utf8(v) {
             Ok(t) => t.to_string(),
             Err(_) => {
-                self.gap(
+                self.gap_on(
+                    &e.dn,
                     format!("{} of {}", display_attr(attr), e.dn),
                     not_utf8_reason(v),
                 );

@@ -98,10 +98,17 @@ impl SnapshotBuilder {
 
     /// Records something that could not be read.
     pub fn gap(&mut self, what: impl Into<String>, reason: impl Into<String>) {
-        self.gaps.push(Gap {
-            what: what.into(),
-            reason: reason.into(),
-        });
+        self.gaps.push(Gap::new(what, reason));
+    }
+
+    /// Records a gap as the caller built it.
+    pub fn add_gap(&mut self, gap: Gap) {
+        self.gaps.push(gap);
+    }
+
+    /// Records something that could not be read on one object, `dn` (see [`Gap::object`]).
+    pub fn gap_on(&mut self, dn: &str, what: impl Into<String>, reason: impl Into<String>) {
+        self.gaps.push(Gap::on(dn, what, reason));
     }
 
     pub fn entries_seen(&self) -> u64 {
