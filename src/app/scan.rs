@@ -7,23 +7,20 @@ use super::output::{self, note, say};
 use super::{EXIT_INCOMPLETE, Failure, dir_outputs, refuse_outputs_that_are_inputs};
 use crate::cli::{AuditArgs, InputArgs, ScanArgs};
 use crate::diff;
-use crate::findings::Severity;
 use crate::report::{self, ReportData};
 
 use super::common::*;
 
 pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
-    let fail_on = Severity::parse(&a.fail_on).ok_or_else(|| {
-        Failure::usage(format!(
-            "--fail-on '{}': expected critical, high, medium, low or info",
-            a.fail_on
-        ))
-    })?;
+    let fail_on = a.fail_on;
     let mut read = audit_inputs(&a.input, &a.audit);
     if let Some(p) = &a.previous {
         read.push(("--previous", p));
     }
     refuse_outputs_that_are_inputs("--out", &a.out, &dir_outputs(&a.out), &read)?;
+    if let Some(dir) = &a.templates {
+        super::templates::check_templates(dir)?;
+    }
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     let outcome = audit(&inputs)?;
     if verbose > 0 {
@@ -81,9 +78,14 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     } else {
         "audit"
     };
-    let written = write_reports(&a.out, command, &data, &report_formats(&a.format), |_| {
-        Ok(())
-    })?;
+    let written = write_reports(
+        &a.out,
+        command,
+        &data,
+        &report_formats(&a.format),
+        a.templates.as_deref(),
+        |_| Ok(()),
+    )?;
     let code = if data.complete {
         exit_for(&data.findings, fail_on)
     } else {
