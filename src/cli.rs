@@ -76,7 +76,7 @@ pub enum Shell {
 /// What the audit reads besides the directory, and how it judges.
 #[derive(Debug, Args, Clone)]
 pub struct AuditArgs {
-    /// Host inventory (CSV or JSON) from collectors/Get-HvAuditInventory.ps1; see docs/inventory.md.
+    /// Host inventory (CSV or JSON) from powershell/Get-HvAuditInventory.ps1; see docs/inventory.md.
     #[arg(long, value_name = "FILE")]
     pub hosts: Option<PathBuf>,
     /// Configuration (migration groups, clusters, storage, LM operators, rule overrides);
