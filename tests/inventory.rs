@@ -1,4 +1,4 @@
-//! Ingestion of what `collectors/Get-HvAuditInventory.ps1` and hand-made exports produce.
+//! Ingestion of what `powershell/Get-HvAuditInventory.ps1` and hand-made exports produce.
 
 mod rules_support;
 

@@ -1,5 +1,5 @@
 //! Host inventory: per-host live-migration settings that live on the hosts, not in AD, as
-//! exported by `collectors/Get-HvAuditInventory.ps1` (CSV or JSON, PowerShell property names).
+//! exported by `powershell/Get-HvAuditInventory.ps1` (CSV or JSON, PowerShell property names).
 //!
 //! [`load_inventory`] reads a file; [`parse_csv`] and [`parse_json`] parse already-open input.
 //! The accepted forms are described in `docs/inventory.md`. Everything in the file is treated
