@@ -193,6 +193,8 @@ mod closure_tests {
             "{:?}",
             s.meta.gaps
         );
+        // The gap is about the group, by its DN (readiness reads the field, not the text).
+        assert_eq!(s.meta.gaps[0].object.as_deref(), Some("CN=G,CN=Users,DC=x"));
     }
 
     #[test]
@@ -211,5 +213,7 @@ mod closure_tests {
             g.iter().any(|w| w.starts_with("objectSid on 3 account(s)")),
             "{g:?}"
         );
+        // An aggregated gap may hide any of its objects: it names none.
+        assert!(s.meta.gaps.iter().all(|g| g.object.is_none()), "{s:?}");
     }
 }

@@ -235,4 +235,25 @@ mod tests {
         assert!(bind_hint(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563").contains("locked"));
         assert!(bind_hint(8, "BindSimple: Transport encryption required.").contains("ldaps://"));
     }
+
+    /// A failed member-range read is about its group (readiness counts it for that object
+    /// only); any other failed search concerns no single object.
+    #[test]
+    fn search_gaps_name_their_object() {
+        let failed = |what| CollectError::Search {
+            what,
+            base: "DC=x".into(),
+            entries: 0,
+            reason: "time limit exceeded".into(),
+            hint: String::new(),
+        };
+        let g = search_gap(&failed(SearchKind::MemberRange("CN=G,DC=x".into())));
+        assert_eq!(g.what, "member of CN=G,DC=x");
+        assert_eq!(g.object.as_deref(), Some("CN=G,DC=x"));
+        let g = search_gap(&failed(SearchKind::MemberRanged("CN=G,DC=x".into())));
+        assert_eq!(g.object.as_deref(), Some("CN=G,DC=x"));
+        let g = search_gap(&failed(SearchKind::Main));
+        assert_eq!(g.object, None);
+        assert!(g.reason.contains("time limit exceeded"), "{}", g.reason);
+    }
 }
