@@ -399,6 +399,19 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
         );
     }
 
+    // No control character (a newline included) inside a single-quoted literal: legal
+    // PowerShell, but the script would read differently from what runs. Such values are
+    // concatenations naming the character (`[char]0x000A`).
+    for n in &all {
+        if n.kind() == "verbatim_string_characters" {
+            assert!(
+                !text(*n, src).chars().any(char::is_control),
+                "{name}: control character in the literal at line {}",
+                n.start_position().row + 1
+            );
+        }
+    }
+
     // Directory values only inside single-quoted literals and comments.
     let safe: Vec<std::ops::Range<usize>> = all
         .iter()
@@ -755,6 +768,98 @@ fn scoped_scripts_pass_every_check() {
     ] {
         let (script, _) = generate(&case, extra, tmp.path()).unwrap();
         check_script(&format!("example {extra:?}"), &script, &values);
+    }
+}
+
+/// The nearest `try` statement around `n`.
+fn enclosing_try(n: Node<'_>) -> Option<Node<'_>> {
+    let mut c = n.parent()?;
+    loop {
+        if c.kind() == "try_statement" {
+            return Some(c);
+        }
+        c = c.parent()?;
+    }
+}
+
+/// One unreachable host (its `Invoke-Command` throws, reading its settings or changing them)
+/// leaves the other hosts and every directory change done: shown on the structure of the
+/// example's script, where several hosts get host settings.
+#[test]
+fn one_unreachable_host_leaves_the_others_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (script, _) = generate(&example(), &[], tmp.path()).unwrap();
+    let src = script.trim_start_matches('\u{feff}');
+    let t = parse(src);
+    let all = nodes(&t);
+    let remote: Vec<Node> = all
+        .iter()
+        .copied()
+        .filter(|n| {
+            n.kind() == "command"
+                && command_name(*n, src).is_some_and(|c| c.eq_ignore_ascii_case("Invoke-Command"))
+        })
+        .collect();
+    // Per host: the try around each of its WinRM calls, reads and changes alike.
+    let mut per_host: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for n in &remote {
+        let computer = text(*n, src)
+            .split("-ComputerName ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .to_lowercase();
+        let t = enclosing_try(*n)
+            .unwrap_or_else(|| panic!("WinRM call outside a try: {}", text(*n, src)));
+        per_host.entry(computer).or_default().insert(t.id());
+        // Its catch records the failure and lets the script go on.
+        let catch = (0..t.child_count())
+            .filter_map(|i| t.child(i as u32))
+            .find(|c| c.kind() == "catch_clauses")
+            .expect("a catch");
+        let body = text(catch, src);
+        assert!(body.contains("$hvauditFailed.Add("), "{body}");
+        assert!(!body.contains("throw") && !body.contains("exit"), "{body}");
+        // That try is the host's own, directly in the script-wide try/finally.
+        let outer = enclosing_try(t).expect("script-wide try");
+        assert!(enclosing_try(outer).is_none());
+        assert!(
+            (0..outer.child_count())
+                .filter_map(|i| outer.child(i as u32))
+                .any(|c| c.kind() == "finally_clause")
+        );
+    }
+    assert!(
+        per_host.len() >= 3,
+        "the example changes several hosts: {per_host:?}"
+    );
+    // One try per host: no try holds two hosts' calls.
+    let mut seen: BTreeMap<usize, &String> = BTreeMap::new();
+    for (host, tries) in &per_host {
+        assert_eq!(tries.len(), 1, "{host}: its calls are in one try");
+        for id in tries {
+            if let Some(other) = seen.insert(*id, host) {
+                panic!("{host} and {other} share a try: one failing would skip the other");
+            }
+        }
+    }
+    // Every directory change comes before the first WinRM call: an unreachable host cannot
+    // keep an AD change from being made.
+    let first_remote = remote.iter().map(|n| n.start_byte()).min().unwrap();
+    assert!(
+        all.iter()
+            .filter(|n| is_write(**n, src) && class(**n, src) != Class::Host)
+            .all(|n| n.end_byte() < first_remote)
+    );
+    // A host is skipped only when its own AD section failed or was not backed up.
+    for line in src
+        .lines()
+        .filter(|l| l.starts_with("if ($hvauditFailedObjects.ContainsKey("))
+    {
+        assert!(
+            line.contains("-or $hvauditNotBackedUp.ContainsKey("),
+            "{line}"
+        );
     }
 }
 
