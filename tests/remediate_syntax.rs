@@ -771,6 +771,126 @@ fn scoped_scripts_pass_every_check() {
     }
 }
 
+/// The rules of the enabled changes on each object, per phase, read from the tree: each
+/// `ShouldProcess` block's target, the rule id that starts its action, and the class of its
+/// writes.
+fn changes_by_object(src: &str) -> BTreeMap<String, Vec<(String, Class)>> {
+    let t = parse(src);
+    let all = nodes(&t);
+    let mut out: BTreeMap<String, Vec<(String, Class)>> = BTreeMap::new();
+    for b in all.iter().filter(|n| {
+        n.kind() == "if_statement"
+            && n.child_by_field_name("condition")
+                .is_some_and(|c| text(c, src).contains("$PSCmdlet.ShouldProcess("))
+    }) {
+        let target = should_process_target(*b, src);
+        let cond = text(b.child_by_field_name("condition").unwrap(), src);
+        let action =
+            &cond[cond.find("ShouldProcess(").unwrap() + "ShouldProcess(".len() + target.len()..];
+        let rule = action
+            .trim_start_matches([',', ' ', '\''])
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let class = all
+            .iter()
+            .filter(|w| is_write(**w, src) && should_process_if(**w, src) == Some(*b))
+            .map(|w| class(*w, src))
+            .max()
+            .unwrap_or(Class::Other);
+        out.entry(target.trim_matches('\'').to_string())
+            .or_default()
+            .push((rule, class));
+    }
+    out
+}
+
+/// A fixture made for the script: one host needing additions, removals and a host setting, an
+/// LM operator whose fix would weaken two protections. Its expected.toml says, per object, which
+/// rules' changes the script writes in each phase.
+#[test]
+fn the_order_and_protections_fixture_gives_what_its_expected_toml_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = root().join("tests/fixtures/remediate/order-and-protections");
+    let case = case_in(&dir, &dir.join("input.ldif"));
+    let values = ldif_values(&case.ldif);
+    let expected: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("expected.toml")).unwrap()).unwrap();
+    let list = |obj: &toml::Table, key: &str| -> BTreeSet<String> {
+        obj.get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    for allow in [false, true] {
+        let extra: &[&str] = if allow {
+            &["--allow-weakening", "HV017"]
+        } else {
+            &[]
+        };
+        let (script, findings) = generate(&case, extra, tmp.path()).unwrap();
+        check_script(&case.name, &script, &values);
+        if !allow {
+            check_against_findings(&case.name, &script, &findings);
+        }
+        let src = script.trim_start_matches('\u{feff}');
+        let got = changes_by_object(src);
+        for (name, obj) in &expected {
+            let obj = obj.as_table().unwrap();
+            let phase = |c: Class| -> BTreeSet<String> {
+                got.get(name)
+                    .map(|v| {
+                        v.iter()
+                            .filter(|(_, k)| *k == c)
+                            .map(|(r, _)| r.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let removals = if allow && obj.contains_key("removals_when_allowed") {
+                list(obj, "removals_when_allowed")
+            } else {
+                list(obj, "removals")
+            };
+            assert_eq!(
+                phase(Class::Addition),
+                list(obj, "additions"),
+                "{name} additions"
+            );
+            assert_eq!(
+                phase(Class::Removal),
+                removals,
+                "{name} removals (allow {allow})"
+            );
+            assert_eq!(
+                phase(Class::Host),
+                list(obj, "host_settings"),
+                "{name} host settings"
+            );
+            for rule in list(obj, "commented_out") {
+                // Left out: the change is only in comments, under the trade-off.
+                let marker = format!("# {rule} (");
+                let at = src
+                    .find(&marker)
+                    .unwrap_or_else(|| panic!("{rule} not in the script"));
+                let left_out =
+                    src[at..].find("# LEFT COMMENTED OUT: this change weakens a protection.");
+                assert_eq!(left_out.is_some(), !allow, "{name} {rule} (allow {allow})");
+            }
+            if let Some(step) = obj.get("restart").and_then(|v| v.as_str()) {
+                let l = restart_list(&script);
+                assert!(
+                    l.iter().any(|(h, w)| h == name && w.starts_with(step)),
+                    "{name}: {l:?}"
+                );
+            }
+        }
+        // The Protected Users removal never carries -Confirm and names the group by SID.
+        assert!(src.contains("Remove-ADGroupMember -Identity ((Get-ADDomain).DomainSID.Value + '-525') -Members 'CN=svc-lm,OU=Service Accounts,DC=corp,DC=example'"));
+    }
+}
+
 /// The nearest `try` statement around `n`.
 fn enclosing_try(n: Node<'_>) -> Option<Node<'_>> {
     let mut c = n.parent()?;

@@ -566,7 +566,9 @@ fn summary(s: &mut String, plan: &Plan<'_>) {
     } else {
         s.push_str(
             "    # Hosts to restart, or whose computer tickets to purge, before live migration relies\n\
-             \x20   # on the changes (the ones this run changed are also printed below):\n",
+             \x20   # on the changes (the ones this run changed are also printed below). A restart\n\
+             \x20   # always works (the fixes' comments say so); where a line says so, purging the\n\
+             \x20   # computer account's tickets is the lighter step and suffices:\n",
         );
         for (name, why) in hosts.values() {
             let _ = writeln!(s, "    #   {}: {why}", ps_comment(name));
