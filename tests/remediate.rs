@@ -95,6 +95,12 @@ fn additions_then_removals_then_host_settings() {
         "{got}"
     );
     assert!(pos(&got, "#endregion AD phase") < host, "{got}");
+    // HV018's two parts are told apart in the prompt.
+    for part in ["addition", "removal"] {
+        let prompt =
+            format!("ShouldProcess('HVP02', 'HV018: title of HV018 (cifs/HVP04:445) [{part}]')");
+        assert!(got.contains(&prompt), "{prompt}\n{got}");
+    }
     // HV018's read is repeated before its removal, which runs after other changes.
     let read = "$have = @((Get-ADObject -Identity 'CN=HVP02";
     assert_eq!(got.matches(read).count(), 2, "{got}");

@@ -53,7 +53,9 @@ impl Phase {
 /// One change: the part of a finding's snippet that runs in one phase.
 #[derive(Debug, Clone)]
 pub struct Change<'a> {
+    /// The finding whose fix this is (the first, when several fixes are the same change).
     pub finding: &'a Finding,
+    /// When it runs.
     pub phase: Phase,
     /// The PowerShell of the change: the snippet's comments and set-up lines, then its writes.
     pub code: String,

@@ -378,7 +378,12 @@ fn phase_comment(p: Phase) -> &'static str {
 
 /// One change inside `ShouldProcess`, recording its outcome.
 fn change_block(s: &mut String, c: &Change<'_>, name: &str, label: &str, indent: &str) {
-    let action = action(c);
+    // The prompt says what the summary says, without the object it already names: the rule,
+    // the finding, and which part when one fix is cut into several phases.
+    let prefix = format!("{name}: ");
+    let action = label
+        .strip_prefix(&prefix)
+        .map_or_else(|| action(c), str::to_owned);
     let label = ps_literal(label);
     let _ = writeln!(
         s,
