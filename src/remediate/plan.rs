@@ -12,6 +12,8 @@
 //! A snippet holding a here-string stays whole: its lines are not PowerShell lines.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use super::{RemediationMeta, Scope, UNDECODABLE};
 use crate::findings::{Finding, Status};
@@ -23,7 +25,7 @@ pub const RESTART_RULES: &[&str] = &["HV014"];
 
 /// When a change runs. Within one object's section: additions, then removals, then other
 /// changes; host settings run in the host phase, after every directory change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     /// Adds delegation or a protection: `-Add`, `-TrustedToAuthForDelegation $true`,
     /// `-AccountNotDelegated $true`, `Add-AD*`.
@@ -229,28 +231,31 @@ pub fn plan<'a>(findings: &'a [Finding], meta: &RemediationMeta) -> Plan<'a> {
 }
 
 /// Folds a change whose code (comments aside) repeats an earlier one of the same phase into
-/// it: running the same write twice asks twice and counts twice for one effect.
+/// it: running the same write twice asks twice and counts twice for one effect. Linear in the
+/// number of changes (an object may hold thousands of values).
 fn dedup<'a>(changes: &mut Vec<Change<'a>>) {
-    let code = |c: &Change| -> Vec<String> {
+    let code = |c: &Change| -> String {
         c.code
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-            .collect()
+            .collect::<Vec<_>>()
+            .join("\n")
     };
+    let mut first: HashMap<(Phase, bool, String), usize> = HashMap::with_capacity(changes.len());
     let mut kept: Vec<Change<'a>> = Vec::with_capacity(changes.len());
     for c in changes.drain(..) {
-        let same = kept
-            .iter_mut()
-            .find(|k| k.phase == c.phase && k.weakening == c.weakening && code(k) == code(&c));
-        match same {
-            Some(k) => {
+        match first.entry((c.phase, c.weakening, code(&c))) {
+            Entry::Occupied(e) => {
+                let k = &mut kept[*e.get()];
                 k.also.push(c.finding);
                 k.changes_delegation |= c.changes_delegation;
                 k.needs_restart |= c.needs_restart;
             }
-            None => kept.push(c),
+            Entry::Vacant(e) => {
+                e.insert(kept.len());
+                kept.push(c);
+            }
         }
     }
     *changes = kept;

@@ -281,14 +281,18 @@ fn finding_comment(s: &mut String, f: &Finding, indent: &str) {
 
 /// Labels of `changes`, telling apart the pieces of one finding cut into several phases.
 fn labels(changes: &[&Change<'_>], all: &[Change<'_>], name: &str) -> Vec<String> {
+    // How many changes each finding was cut into (by address: one finding, one entry).
+    let mut parts: std::collections::HashMap<*const Finding, usize> =
+        std::collections::HashMap::with_capacity(all.len());
+    for c in all {
+        *parts.entry(std::ptr::from_ref(c.finding)).or_default() += 1;
+    }
     changes
         .iter()
         .map(|c| {
-            let split = all
-                .iter()
-                .filter(|o| std::ptr::eq(o.finding, c.finding))
-                .count()
-                > 1;
+            let split = parts
+                .get(&std::ptr::from_ref(c.finding))
+                .is_some_and(|n| *n > 1);
             step_label(c, name, split)
         })
         .collect()
