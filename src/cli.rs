@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::findings::Severity;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hvaudit",
@@ -74,7 +76,7 @@ pub enum Shell {
 /// What the audit reads besides the directory, and how it judges.
 #[derive(Debug, Args, Clone)]
 pub struct AuditArgs {
-    /// Host inventory (CSV or JSON) from collectors/Get-HvAuditInventory.ps1; see docs/inventory.md.
+    /// Host inventory (CSV or JSON) from powershell/Get-HvAuditInventory.ps1; see docs/inventory.md.
     #[arg(long, value_name = "FILE")]
     pub hosts: Option<PathBuf>,
     /// Configuration (migration groups, clusters, storage, LM operators, rule overrides);
@@ -119,9 +121,18 @@ pub struct ScanArgs {
     /// Which reports to write (comma-separated: html, csv, json).
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json"])]
     pub format: Vec<Format>,
+    /// Report templates replacing the built-in ones: any of report.html.j2, report.css and
+    /// report.js in DIR (the others stay built in); see docs/report-html.md.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     /// Exit 1 when any unsuppressed finding is at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "high")]
-    pub fail_on: String,
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        default_value = "high",
+        ignore_case = true
+    )]
+    pub fail_on: Severity,
     /// A previous findings.json: each finding is marked new or existing.
     #[arg(long, value_name = "FILE")]
     pub previous: Option<PathBuf>,

@@ -6,8 +6,24 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// How bad a finding is, lowest first (so `>=` means "at least as severe"). The lower-case
+/// names are the one spelling everywhere: JSON and CSV (serde), `--fail-on` and the rule and
+/// configuration files (clap's [`clap::ValueEnum`], case-insensitive where read from text).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Low,
@@ -26,21 +42,18 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// `s` as a severity name, case-insensitively (`High` is `high`); `None` for anything else.
     pub fn parse(s: &str) -> Option<Severity> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "info" => Severity::Info,
-            "low" => Severity::Low,
-            "medium" => Severity::Medium,
-            "high" => Severity::High,
-            "critical" => Severity::Critical,
-            _ => return None,
-        })
+        <Severity as clap::ValueEnum>::from_str(s, true).ok()
     }
 }
 
-/// What a rule is evaluated over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What a rule is evaluated over. Spelled in snake case everywhere (`host_pair`): serde for
+/// JSON, clap's [`clap::ValueEnum`] for a rule file's `scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Scope {
     Scan,
     Host,
@@ -195,4 +208,30 @@ pub struct GroupReadiness {
     pub hosts: Vec<String>,
     /// Ordered pairs, from != to; hosts.len() * (hosts.len() - 1) cells.
     pub cells: Vec<ReadinessCell>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    /// The hand-written `&'static str` names (what reports print) are the derived ones (what
+    /// `--fail-on` and the rule files accept), and each reads back as itself.
+    #[test]
+    fn written_names_are_the_parsed_names() {
+        for s in Severity::value_variants() {
+            let name = s.to_possible_value().unwrap();
+            assert_eq!(s.as_str(), name.get_name());
+            assert_eq!(Severity::parse(s.as_str()), Some(*s));
+            assert_eq!(Severity::parse(&s.as_str().to_uppercase()), Some(*s));
+        }
+        assert_eq!(Severity::parse("severe"), None);
+        for s in Scope::value_variants() {
+            let name = crate::rules::model::scope_name(*s);
+            assert_eq!(name, s.to_possible_value().unwrap().get_name());
+            assert_eq!(crate::rules::model::parse_scope(name), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
+        }
+        assert_eq!(crate::rules::model::parse_scope("HOST"), None);
+    }
 }

@@ -1,4 +1,6 @@
-//! Ingestion of what `collectors/Get-HvAuditInventory.ps1` and hand-made exports produce.
+//! Ingestion of what `powershell/Get-HvAuditInventory.ps1` and hand-made exports produce.
+
+mod rules_support;
 
 use std::path::{Path, PathBuf};
 
@@ -665,4 +667,49 @@ fn an_unknown_separator_is_named_not_reported_as_a_missing_column() {
             && message.contains("':'"),
         "{message}"
     );
+}
+
+/// `check_against` resolves every row the way the audit does (own name, FQDN, first label of an
+/// FQDN in this domain, trailing `$` or `.`, any case) and refuses two rows naming one computer;
+/// rows naming no computer, or different computers, pass.
+#[test]
+fn rows_resolving_to_one_computer_conflict_by_every_name_form() {
+    let mut fx = rules_support::Fx::new();
+    for (name, dns) in [
+        ("HV01", "hyperv-01.corp.example"),
+        ("HV02", "hyperv-02.corp.example"),
+        ("HÉ03", "hyperv-03.corp.example"),
+    ] {
+        let c = fx.computer(name);
+        fx.snap.computers[c].dns_host_name = Some(dns.into());
+    }
+    let csv = |rows: &[&str]| {
+        let mut text = String::from("ComputerName\n");
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        parse_csv(text.as_bytes(), "hosts.csv").unwrap()
+    };
+    // Names the inventory parser cannot tell apart (different first labels), one computer.
+    for (a, b) in [
+        ("HV01", "hyperv-01.corp.example"),
+        ("HV01$", "HYPERV-01.corp.example."),
+        // Through the first label of an FQDN in this domain (hv02 = HV02$).
+        ("hv02.corp.example", "hyperv-02.corp.example"),
+        ("hé03", "hyperv-03.corp.example"),
+    ] {
+        let err = csv(&[a, b]).check_against(&fx.snap).unwrap_err();
+        assert!(
+            matches!(err, InventoryError::SameHost { .. }),
+            "{a} / {b}: {err}"
+        );
+    }
+    for rows in [
+        &["HV01", "HV02", "hé03"][..],
+        &["hv02.other.example", "hyperv-02.corp.example"],
+        &["HV99", "hyperv-99.corp.example", "HV01"],
+    ] {
+        assert!(csv(rows).check_against(&fx.snap).is_ok(), "{rows:?}");
+    }
 }

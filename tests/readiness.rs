@@ -370,15 +370,30 @@ fn check_is_unknown_when_host_settings_are_not_known() {
 fn only_gaps_touching_the_pair_make_it_unknown() {
     let mut fx = three();
     fx.computer("FILE01");
-    fx.gap("msDS-AllowedToDelegateTo of CN=FILE01,OU=Servers,DC=corp,DC=example");
+    fx.gap_on(
+        "CN=FILE01,OU=Servers,DC=corp,DC=example",
+        "msDS-AllowedToDelegateTo of CN=FILE01,OU=Servers,DC=corp,DC=example",
+    );
     let cfg0 = Config::default();
     let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
     assert_eq!(c.state, ReadinessState::Ready, "{:?}", c.unknown);
     assert!(!c.complete, "the scan as a whole is still incomplete");
-    fx.gap("msDS-AllowedToDelegateTo of CN=HVA02,OU=HyperV,OU=Servers,DC=corp,DC=example");
+    fx.gap_on(
+        "CN=HVA02,OU=HyperV,OU=Servers,DC=corp,DC=example",
+        "msDS-AllowedToDelegateTo of CN=HVA02,OU=HyperV,OU=Servers,DC=corp,DC=example",
+    );
     let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
     assert_eq!(c.state, ReadinessState::Unknown);
     assert!(c.unknown.iter().any(|u| u.contains("CN=HVA02")));
+    // The object comes from the gap's field, never from its text: a DN that reads like an
+    // aggregated gap ("... object(s) ...") still touches only its own object.
+    let mut fx = three();
+    fx.gap_on(
+        "CN=Sales object(s),OU=Servers,DC=corp,DC=example",
+        "msDS-AllowedToDelegateTo of CN=Sales object(s),OU=Servers,DC=corp,DC=example",
+    );
+    let c = check(&fx, &cfg0, "HVA02", "HVA01", None).unwrap();
+    assert_eq!(c.state, ReadinessState::Ready, "{:?}", c.unknown);
     // A gap that names no single object may hide anything.
     let mut fx = three();
     fx.gap("search of OU=Servers,DC=corp,DC=example");

@@ -415,10 +415,7 @@ fn report_from_snapshot_carries_inventory_and_completeness() {
     assert_eq!(r.delegations.len(), 7);
     assert_eq!(r.privileged.len(), 4);
     assert!(r.findings.is_empty() && r.readiness.is_empty());
-    r.add_gap(Gap {
-        what: "inventory row HV09".into(),
-        reason: "unreachable".into(),
-    });
+    r.add_gap(Gap::new("inventory row HV09", "unreachable"));
     assert!(!r.complete);
     assert_eq!(r.gaps.len(), 1);
 }

@@ -4,7 +4,6 @@
 
 use super::Analysis;
 use crate::inventory::MigrationAuth;
-use crate::model::Gap;
 
 /// msDS-Behavior-Version of Windows Server 2012 R2 (MS-ADTS 6.1.4.2).
 pub const DFL_2012_R2: u32 = 6;
@@ -106,8 +105,8 @@ impl Analysis<'_> {
         }
     }
 
-    /// Gaps of the scan that touch host `h`: those about its own object (`<attribute> of <DN>`,
-    /// `rule <id> on <name>`), and every gap that names no single object (a failed search, an
+    /// Gaps of the scan that touch host `h`: those about its own object ([`crate::model::Gap::object`] its DN,
+    /// NetBIOS name or FQDN), and every gap that names no single object (a failed search, an
     /// attribute unreadable on many objects), which may hide anything.
     pub fn gaps_touching(&self, h: usize) -> Vec<String> {
         let host = &self.hosts[h];
@@ -115,8 +114,8 @@ impl Analysis<'_> {
             .meta
             .gaps
             .iter()
-            .filter(|g| match gap_subject(g) {
-                GapSubject::Object(o) => {
+            .filter(|g| match g.object.as_deref() {
+                Some(o) => {
                     host.dn
                         .as_deref()
                         .is_some_and(|d| d.eq_ignore_ascii_case(o))
@@ -126,88 +125,9 @@ impl Analysis<'_> {
                             .as_deref()
                             .is_some_and(|f| f.eq_ignore_ascii_case(o))
                 }
-                // Inventory rows are judged by `host_setting_unknowns`.
-                GapSubject::InventoryHost => false,
-                GapSubject::Unscoped => true,
+                None => true,
             })
             .map(|g| format!("scan gap: {}: {}", g.what, g.reason))
             .collect()
-    }
-}
-
-enum GapSubject<'g> {
-    /// A DN or a host name.
-    Object(&'g str),
-    InventoryHost,
-    Unscoped,
-}
-
-/// What a gap is about, from the shapes the collector and the audit write: `<attribute> of
-/// <DN>` (one object's attribute), `rule <id> on <object>` (a rule that failed on one object),
-/// `inventory host <name>`; anything else concerns no single object.
-fn gap_subject(g: &Gap) -> GapSubject<'_> {
-    if g.what.starts_with("inventory host ") {
-        return GapSubject::InventoryHost;
-    }
-    if let Some(rest) = g.what.strip_prefix("rule ")
-        && let Some((_, object)) = rest.split_once(" on ")
-    {
-        return GapSubject::Object(object);
-    }
-    // An aggregated gap ("... on 3 object(s), e.g. DN") may hide more than its example.
-    if !g.what.contains(" object(s)")
-        && let Some((attr, dn)) = g.what.split_once(" of ")
-        && is_attribute_name(attr)
-        && dn.contains('=')
-    {
-        return GapSubject::Object(dn);
-    }
-    GapSubject::Unscoped
-}
-
-/// An LDAP attribute description (MS-ADTS names: letters, digits, `-`), not a phrase such as
-/// "search".
-fn is_attribute_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !matches!(s.to_ascii_lowercase().as_str(), "search" | "read" | "page")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gap(what: &str) -> Gap {
-        Gap {
-            what: what.into(),
-            reason: "r".into(),
-        }
-    }
-
-    #[test]
-    fn gap_subjects() {
-        assert!(matches!(
-            gap_subject(&gap("replPropertyMetaData of CN=HV01,OU=H,DC=x")),
-            GapSubject::Object("CN=HV01,OU=H,DC=x")
-        ));
-        assert!(matches!(
-            gap_subject(&gap("rule HV002 on HV01")),
-            GapSubject::Object("HV01")
-        ));
-        assert!(matches!(
-            gap_subject(&gap("inventory host HV01")),
-            GapSubject::InventoryHost
-        ));
-        assert!(matches!(
-            gap_subject(&gap(
-                "msDS-AllowedToDelegateTo on 3 object(s), e.g. CN=a,DC=x"
-            )),
-            GapSubject::Unscoped
-        ));
-        assert!(matches!(gap_subject(&gap("domain")), GapSubject::Unscoped));
-        assert!(matches!(
-            gap_subject(&gap("search of OU=Servers,DC=x")),
-            GapSubject::Unscoped
-        ));
     }
 }

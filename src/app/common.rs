@@ -112,10 +112,11 @@ pub(super) fn write_reports(
     command: &str,
     data: &std::sync::Arc<ReportData>,
     formats: &[report::Format],
+    templates: Option<&Path>,
     extra: impl FnOnce(&mut crate::outfile::Staging) -> Result<(), Failure>,
 ) -> Result<Vec<std::path::PathBuf>, Failure> {
     let lock = lock_directory(out)?;
-    let mut staging = report::stage_all(out, data, formats, None).map_err(|e| {
+    let mut staging = report::stage_all(out, data, formats, templates).map_err(|e| {
         let all: Vec<_> = report::Format::ALL
             .iter()
             .filter(|f| formats.contains(f))

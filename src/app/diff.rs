@@ -52,7 +52,7 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
         let previous = a.old.display().to_string();
         data.diff = Some(report::diff_findings(&previous, &old, &mut data.findings));
         let data = std::sync::Arc::new(data);
-        write_reports(out, "diff", &data, &report::Format::ALL, |staging| {
+        write_reports(out, "diff", &data, &report::Format::ALL, None, |staging| {
             let names = [
                 "diff.json",
                 "diff-new.csv",

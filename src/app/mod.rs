@@ -15,6 +15,7 @@ mod output;
 mod remediate;
 mod rules;
 mod scan;
+mod templates;
 
 use crate::model::Gap;
 use crate::outfile::{self, CommitError};

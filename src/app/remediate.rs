@@ -21,8 +21,10 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     let rules = rule_ids("--rule", &a.rule, &inputs.rules)?;
     let allow_weakening = weakening_ids(&a.allow_weakening, &inputs.rules)?;
     let outcome = audit(&inputs)?;
-    // Inventory rows with errors make the audit incomplete even when the directory was whole.
-    let complete = outcome.complete && inputs.snapshot.is_complete();
+    // Decided by the audit (`audit::completeness`), as for scan, audit and check.
+    let complete = outcome.complete;
+    let mut gaps = inputs.snapshot.meta.gaps.clone();
+    gaps.extend(outcome.gaps);
     let mut findings = outcome.findings;
     for n in suppressions(&a.audit, &mut findings)? {
         note!("hvaudit: note: {}", report::text::terminal_safe(&n));
@@ -74,7 +76,7 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
         plan.manual.len() + plan.refused()
     );
     if !complete {
-        warn_incomplete(&inputs.snapshot.meta.gaps);
+        warn_incomplete(&gaps);
         note!("hvaudit: WARNING: the audit is incomplete (SC001): the script may miss fixes");
         return Ok(EXIT_INCOMPLETE);
     }

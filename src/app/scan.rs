@@ -7,24 +7,20 @@ use super::output::{self, note, say};
 use super::{EXIT_INCOMPLETE, Failure, dir_outputs, refuse_outputs_that_are_inputs};
 use crate::cli::{AuditArgs, InputArgs, ScanArgs};
 use crate::diff;
-use crate::findings::Severity;
-use crate::model::Gap;
 use crate::report::{self, ReportData};
 
 use super::common::*;
 
 pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
-    let fail_on = Severity::parse(&a.fail_on).ok_or_else(|| {
-        Failure::usage(format!(
-            "--fail-on '{}': expected critical, high, medium, low or info",
-            a.fail_on
-        ))
-    })?;
+    let fail_on = a.fail_on;
     let mut read = audit_inputs(&a.input, &a.audit);
     if let Some(p) = &a.previous {
         read.push(("--previous", p));
     }
     refuse_outputs_that_are_inputs("--out", &a.out, &dir_outputs(&a.out), &read)?;
+    if let Some(dir) = &a.templates {
+        super::templates::check_templates(dir)?;
+    }
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     let outcome = audit(&inputs)?;
     if verbose > 0 {
@@ -45,42 +41,12 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     data.readiness = outcome.readiness;
     data.rules = rule_docs(&inputs.rules);
     data.suppression_notes = notes;
-    // A rule that could not be evaluated leaves a hole in the audit: say so like any gap.
-    for e in &outcome.errors {
-        data.add_gap(Gap {
-            what: format!("rule {} on {}", e.rule_id, e.object),
-            reason: e.message.clone(),
-        });
+    // What else the run could not read (rule errors, configured groups, inventory rows), as
+    // the audit decided it (`audit::completeness`); each becomes a gap of the report.
+    for g in outcome.gaps {
+        data.add_gap(g);
     }
-    // A configured privileged group the snapshot does not hold (a snapshot collected without
-    // this --config) has unknown members: PA001 cannot be judged for them.
-    for sid in &inputs.config.extra_privileged_groups {
-        if !inputs
-            .snapshot
-            .groups
-            .iter()
-            .any(|g| g.sid.as_ref() == Some(sid))
-        {
-            data.add_gap(Gap {
-                what: format!("configured privileged group {sid}"),
-                reason: "not in the snapshot (absent from the directory, or collected without \
-                         this --config): its members were not resolved"
-                    .into(),
-            });
-        }
-    }
-    // Hosts the inventory collector could not read: their settings are unknown.
-    for h in inputs.inventory.iter().flat_map(|i| &i.hosts) {
-        if let Some(err) = &h.error {
-            data.add_gap(Gap {
-                what: format!("inventory host {}", h.computer_name),
-                reason: err.clone(),
-            });
-        }
-    }
-    if !outcome.complete {
-        data.complete = false;
-    }
+    data.complete = outcome.complete;
     data.findings = findings;
     data.hosts = report::hosts::host_rows(
         &outcome.hosts,
@@ -112,9 +78,14 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     } else {
         "audit"
     };
-    let written = write_reports(&a.out, command, &data, &report_formats(&a.format), |_| {
-        Ok(())
-    })?;
+    let written = write_reports(
+        &a.out,
+        command,
+        &data,
+        &report_formats(&a.format),
+        a.templates.as_deref(),
+        |_| Ok(()),
+    )?;
     let code = if data.complete {
         exit_for(&data.findings, fail_on)
     } else {

@@ -1,5 +1,5 @@
 //! Host inventory: per-host live-migration settings that live on the hosts, not in AD, as
-//! exported by `collectors/Get-HvAuditInventory.ps1` (CSV or JSON, PowerShell property names).
+//! exported by `powershell/Get-HvAuditInventory.ps1` (CSV or JSON, PowerShell property names).
 //!
 //! [`load_inventory`] reads a file; [`parse_csv`] and [`parse_json`] parse already-open input.
 //! The accepted forms are described in `docs/inventory.md`. Everything in the file is treated
@@ -95,21 +95,52 @@ impl HostInventory {
     /// first label differs. Which row is true cannot be told, so neither is used: the error
     /// names both rows.
     pub fn check_against(&self, snapshot: &Snapshot) -> Result<(), InventoryError> {
-        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let domain = snapshot.domain.dns_name.to_lowercase();
+        let row_key = |name: &str| {
+            let key = name.trim().trim_end_matches('.').to_lowercase();
+            match key.strip_suffix('$') {
+                Some(k) => k.to_string(),
+                None => key,
+            }
+        };
+        // The names a row can be looked up by: its own, and its first label when the rest is
+        // this domain. Only computers known by one of them are indexed, so a 100,000-computer
+        // snapshot costs a lower-casing into one buffer per name, not an allocation.
+        let mut wanted: foldhash::HashSet<String> = foldhash::HashSet::default();
+        for h in &self.hosts {
+            let key = row_key(&h.computer_name);
+            if let Some((first, rest)) = key.split_once('.')
+                && !domain.is_empty()
+                && rest == domain
+            {
+                wanted.insert(first.to_string());
+            }
+            wanted.insert(key);
+        }
+        let mut by_name: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+        let mut buf = String::new();
+        let mut index = |name: &str, i: usize, buf: &mut String| {
+            buf.clear();
+            if name.is_ascii() {
+                buf.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+            } else {
+                // str::to_lowercase, as row keys are made (final sigma included).
+                buf.push_str(&name.to_lowercase());
+            }
+            if wanted.contains(buf.as_str()) && !by_name.contains_key(buf.as_str()) {
+                by_name.insert(buf.clone(), i);
+            }
+        };
         for (i, c) in snapshot.computers.iter().enumerate() {
-            let sam = c.sam_account_name.to_lowercase();
-            by_name
-                .entry(sam.strip_suffix('$').unwrap_or(&sam).to_string())
-                .or_insert(i);
+            let sam = &c.sam_account_name;
+            index(sam.strip_suffix('$').unwrap_or(sam), i, &mut buf);
             if let Some(d) = &c.dns_host_name {
-                by_name.entry(d.to_lowercase()).or_insert(i);
+                index(d, i, &mut buf);
             }
         }
-        let domain = snapshot.domain.dns_name.to_lowercase();
         let resolve = |name: &str| -> Option<usize> {
-            let key = name.trim().trim_end_matches('.').to_lowercase();
-            let key = key.strip_suffix('$').unwrap_or(&key);
-            by_name.get(key).copied().or_else(|| {
+            let key = row_key(name);
+            by_name.get(&key).copied().or_else(|| {
                 let (first, rest) = key.split_once('.')?;
                 (!domain.is_empty() && rest == domain)
                     .then(|| by_name.get(first).copied())

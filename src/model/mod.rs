@@ -85,6 +85,38 @@ pub struct Gap {
     pub what: String,
     /// Why, as the directory or the parser said it.
     pub reason: String,
+    /// The one object the gap is about, so readiness can tell which hosts it touches without
+    /// reading `what` back: the DN of a directory object one of whose values could not be read
+    /// or decoded, or, for a rule that failed on one object, that object as its findings name
+    /// it. Absent (`None`) when the gap concerns no single object (a failed search, an
+    /// attribute unreadable on many objects, the domain, an object returned twice): such a gap
+    /// may hide anything and touches every host. Snapshots written before this field existed
+    /// have none, so their gaps touch every host (never less cautious than they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+}
+
+impl Gap {
+    /// A gap about no single object (see [`Gap::object`]).
+    pub fn new(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Gap {
+            what: what.into(),
+            reason: reason.into(),
+            object: None,
+        }
+    }
+
+    /// A gap about one object: `object` is its DN (or the name a rule's findings give it).
+    pub fn on(
+        object: impl Into<String>,
+        what: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Gap {
+            object: Some(object.into()),
+            ..Gap::new(what, reason)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

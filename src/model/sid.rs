@@ -167,11 +167,9 @@ pub mod well_known {
     pub const RID_DOMAIN_ADMINS: u32 = 512;
     pub const RID_DOMAIN_USERS: u32 = 513;
     pub const RID_DOMAIN_COMPUTERS: u32 = 515;
-    pub const RID_DOMAIN_CONTROLLERS: u32 = 516;
     pub const RID_SCHEMA_ADMINS: u32 = 518;
     pub const RID_ENTERPRISE_ADMINS: u32 = 519;
     pub const RID_GROUP_POLICY_CREATOR_OWNERS: u32 = 520;
-    pub const RID_READONLY_DCS: u32 = 521;
     pub const RID_PROTECTED_USERS: u32 = 525;
     pub const RID_KEY_ADMINS: u32 = 526;
     pub const RID_ENTERPRISE_KEY_ADMINS: u32 = 527;

@@ -11,10 +11,22 @@
 //! hosts = "hosts.csv"            # optional inventory
 //! config = "hvaudit.toml"        # optional
 //! exit = 0                       # optional: audit's exit code
-//! rules = ["HV002", "HV018"]     # the findings of these rules, exactly:
+//! stderr = ["input.ldif:69: "]   # optional: substrings of audit's stderr
+//! writes_report = false          # optional: audit refuses the input and writes nothing
+//! rules = ["HV002", "HV018"]     # the findings of these rules (`*`: of every rule), exactly:
 //! findings = ["HV002 HV01 HV02"] # "RULE object target" (target `-` when none)
 //! near_miss = ["HV03"]           # optional: objects of the input no finding of `rules` names
+//! readiness = ["HV01 HV02 ready"] # optional: every readiness cell, "from to state", exactly
+//! rbcd = ["HV01 HV03 covers"]    # optional: for every ordered pair whose destination has
+//!                                # RBCD, "from to covers|does_not|unknown", exactly
+//! gap = []                       # optional: every gap of the report, exactly (see run.gap)
 //! removed_once = ["cifs/HV02:445"] # optional: the script removes each exactly once
+//! remediate_exit = 0             # optional: remediate's exit code
+//! script_has = ["#region"]       # optional: substrings the remediation script contains
+//! script_lacks = ["cifs/X'"]     # optional: substrings it does not contain
+//! [[run.gap]]                    # optional: a gap; given at all, the list is exact
+//! what = "member of CN=G,DC=x"   # exactly
+//! reason = "membership incomplete" # a substring
 //! [[run.finding]]                # optional: a finding with more detail (also exact)
 //! rule = "HV002"
 //! object = "HV01"
@@ -24,6 +36,7 @@
 //! remediation = "Set-ADObject"   # optional: a substring of the remediation
 //! group = "a"                    # optional: the finding's migration group
 //! evidence = { same_cluster = "false" } # optional: these evidence values, exactly
+//! fixable = true                 # optional: whether it carries a remediation
 //! [[run.check]]
 //! from = "HV01"
 //! to = "hv02.contoso.com"
@@ -33,6 +46,9 @@
 //! stdout = ["addressed by FQDN"] # optional: substrings of the output
 //! ```
 //! A check whose `verdict` is `error` expects exit 2 and `stderr` substrings instead.
+//!
+//! hvaudit runs in the folder holding the case folders, with paths such as
+//! `<case>/input.ldif`, so the messages it prints name the file as a user would see it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -56,6 +72,10 @@ pub struct Run {
     pub config: Option<String>,
     pub exit: Option<i32>,
     #[serde(default)]
+    pub stderr: Vec<String>,
+    #[serde(default = "yes")]
+    pub writes_report: bool,
+    #[serde(default)]
     pub rules: Vec<String>,
     #[serde(default)]
     pub findings: Vec<String>,
@@ -63,10 +83,29 @@ pub struct Run {
     pub finding: Vec<ExpectedFinding>,
     #[serde(default)]
     pub near_miss: Vec<String>,
+    pub readiness: Option<Vec<String>>,
+    pub rbcd: Option<Vec<String>>,
+    pub gap: Option<Vec<ExpectedGap>>,
     #[serde(default)]
     pub removed_once: Vec<String>,
+    pub remediate_exit: Option<i32>,
+    #[serde(default)]
+    pub script_has: Vec<String>,
+    #[serde(default)]
+    pub script_lacks: Vec<String>,
     #[serde(default)]
     pub check: Vec<Check>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedGap {
+    pub what: String,
+    pub reason: String,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +120,7 @@ pub struct ExpectedFinding {
     pub group: Option<String>,
     #[serde(default)]
     pub evidence: BTreeMap<String, String>,
+    pub fixable: Option<bool>,
 }
 
 impl ExpectedFinding {
@@ -134,13 +174,14 @@ fn hvaudit(dir: &Path, args: &[&str]) -> Output {
         .expect("run hvaudit")
 }
 
-fn inputs(run: &Run) -> Vec<String> {
-    let mut v = vec!["--ldif".to_string(), run.ldif.clone()];
+/// The input flags of a run, with paths relative to the folder holding the case folders.
+fn inputs(name: &str, run: &Run) -> Vec<String> {
+    let mut v = vec!["--ldif".to_string(), format!("{name}/{}", run.ldif)];
     if let Some(h) = &run.hosts {
-        v.extend(["--hosts".to_string(), h.clone()]);
+        v.extend(["--hosts".to_string(), format!("{name}/{h}")]);
     }
     if let Some(c) = &run.config {
-        v.extend(["--config".to_string(), c.clone()]);
+        v.extend(["--config".to_string(), format!("{name}/{c}")]);
     }
     v
 }
@@ -185,11 +226,12 @@ fn in_inputs(dir: &Path, run: &Run, name: &str) -> bool {
 /// Runs every run of a case; returns what is wrong (empty when the case holds).
 pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
     let mut errors = Vec::new();
+    let parent = dir.parent().expect("a case folder has a parent");
     for (i, run) in case.run.iter().enumerate() {
         let at = format!("{name} run {i} ({})", run.ldif);
         let out = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = vec!["audit".into()];
-        args.extend(inputs(run));
+        args.extend(inputs(name, run));
         args.extend([
             "--out".into(),
             out.path().display().to_string(),
@@ -197,7 +239,7 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
             "json".into(),
         ]);
         let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = hvaudit(dir, &args_ref);
+        let o = hvaudit(parent, &args_ref);
         if let Some(code) = run.exit
             && o.status.code() != Some(code)
         {
@@ -206,6 +248,22 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
                 o.status.code(),
                 String::from_utf8_lossy(&o.stderr)
             ));
+        }
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        for s in &run.stderr {
+            if !stderr.contains(s.as_str()) {
+                errors.push(format!("{at}: audit stderr lacks {s:?}: {stderr}"));
+            }
+        }
+        if let Some(want) = &run.rbcd {
+            errors.extend(rbcd_coverage(&at, dir, run, want));
+        }
+        if !run.writes_report {
+            // The input is refused: nothing may be written.
+            if out.path().join("findings.json").exists() {
+                errors.push(format!("{at}: a report was written"));
+            }
+            continue;
         }
         let Ok(bytes) = std::fs::read(out.path().join("findings.json")) else {
             errors.push(format!(
@@ -219,7 +277,7 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
         let rules: BTreeSet<&str> = run.rules.iter().map(String::as_str).collect();
         let mine: Vec<&serde_json::Value> = all
             .iter()
-            .filter(|f| rules.contains(f["rule_id"].as_str().unwrap()))
+            .filter(|f| rules.contains("*") || rules.contains(f["rule_id"].as_str().unwrap()))
             .collect();
         let got: BTreeSet<String> = mine.iter().map(|f| key_of(f)).collect();
         let want: BTreeSet<String> = run
@@ -264,6 +322,14 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
             {
                 errors.push(format!("{what}: group {}, expected {g}", f["group"]));
             }
+            if let Some(fix) = e.fixable
+                && f["remediation"].is_string() != fix
+            {
+                errors.push(format!(
+                    "{what}: remediation {}, expected fixable = {fix}",
+                    f["remediation"]
+                ));
+            }
             for (k, v) in &e.evidence {
                 if f["evidence"][k].as_str() != Some(v.as_str()) {
                     errors.push(format!(
@@ -297,16 +363,90 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
         if distinct.len() != keys.len() {
             errors.push(format!("{at}: a finding is reported twice"));
         }
-        if !run.removed_once.is_empty() {
+        if let Some(want) = &run.readiness {
+            let got: BTreeSet<String> = j["readiness"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|g| g["cells"].as_array().unwrap().iter())
+                .map(|c| {
+                    format!(
+                        "{} {} {}",
+                        c["from"].as_str().unwrap(),
+                        c["to"].as_str().unwrap(),
+                        c["state"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            let want: BTreeSet<String> = want.iter().cloned().collect();
+            if got != want {
+                errors.push(format!("{at}: readiness cells {got:?}, expected {want:?}"));
+            }
+        }
+        if let Some(want) = &run.gap {
+            let got = j["gaps"].as_array().unwrap();
+            if got.len() != want.len() {
+                errors.push(format!(
+                    "{at}: {} gap(s), expected {}: {got:?}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+            for w in want {
+                if !got.iter().any(|g| {
+                    g["what"] == w.what.as_str()
+                        && g["reason"]
+                            .as_str()
+                            .unwrap_or("")
+                            .contains(w.reason.as_str())
+                }) {
+                    errors.push(format!(
+                        "{at}: no gap {:?} ({:?}) in {got:?}",
+                        w.what, w.reason
+                    ));
+                }
+            }
+            if j["complete"] != want.is_empty() {
+                errors.push(format!(
+                    "{at}: complete is {}, expected {}",
+                    j["complete"],
+                    want.is_empty()
+                ));
+            }
+        }
+        let remediates = !run.removed_once.is_empty()
+            || run.remediate_exit.is_some()
+            || !run.script_has.is_empty()
+            || !run.script_lacks.is_empty();
+        if remediates {
             let script = out.path().join("fix.ps1");
             let mut args: Vec<String> = vec!["remediate".into()];
-            args.extend(inputs(run));
+            args.extend(inputs(name, run));
             args.extend(["--out".into(), script.display().to_string()]);
             let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-            let o = hvaudit(dir, &args_ref);
+            let o = hvaudit(parent, &args_ref);
+            if let Some(code) = run.remediate_exit
+                && o.status.code() != Some(code)
+            {
+                errors.push(format!(
+                    "{at}: remediate exit {:?}, expected {code}: {}",
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr)
+                ));
+            }
             let text = std::fs::read_to_string(&script).unwrap_or_else(|_| {
                 panic!("{at}: no script: {}", String::from_utf8_lossy(&o.stderr))
             });
+            for s in &run.script_has {
+                if !text.contains(s.as_str()) {
+                    errors.push(format!("{at}: the script lacks {s:?}"));
+                }
+            }
+            for s in &run.script_lacks {
+                if text.contains(s.as_str()) {
+                    errors.push(format!("{at}: the script has {s:?}"));
+                }
+            }
             for v in &run.removed_once {
                 let needle = format!("-Remove @{{'msDS-AllowedToDelegateTo'={}}}", ps_literal(v));
                 let n = text
@@ -322,13 +462,13 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
         }
         for c in &run.check {
             let mut args: Vec<String> = vec!["check".into()];
-            args.extend(inputs(run));
+            args.extend(inputs(name, run));
             args.extend(["--from".into(), c.from.clone(), "--to".into(), c.to.clone()]);
             if let Some(op) = &c.operator {
                 args.extend(["--operator".into(), op.clone()]);
             }
             let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-            let o = hvaudit(dir, &args_ref);
+            let o = hvaudit(parent, &args_ref);
             let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
             let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
             let what = format!("{at}: check {} -> {}", c.from, c.to);
@@ -370,6 +510,46 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
                 }
             }
         }
+    }
+    errors
+}
+
+/// The RBCD coverage the analysis finds for every ordered pair of hosts whose destination has
+/// RBCD, against `want` ("from to covers|does_not|unknown"). Coverage is not an output of the
+/// CLI, so this reads the run's inputs with the library as the CLI does.
+fn rbcd_coverage(at: &str, dir: &Path, run: &Run, want: &[String]) -> Vec<String> {
+    use hvaudit::analysis::{Analysis, RbcdCoverage};
+    use hvaudit::collect::builder::BuildOptions;
+    use hvaudit::config::Config;
+
+    let config = match &run.config {
+        Some(c) => Config::load(&dir.join(c)).unwrap(),
+        None => Config::default(),
+    };
+    let build = BuildOptions {
+        extra_group_sids: config.extra_privileged_groups.clone(),
+    };
+    let snap = hvaudit::collect::ldif_snapshot(&dir.join(&run.ldif), build).unwrap();
+    let a = Analysis::build(&snap, None, &config);
+    let mut errors = Vec::new();
+    let mut got = BTreeSet::new();
+    for to in (0..a.hosts.len()).filter(|t| a.hosts[*t].rbcd.present) {
+        for from in (0..a.hosts.len()).filter(|f| *f != to) {
+            let c = match a.rbcd_coverage(from, to) {
+                RbcdCoverage::Covers => "covers",
+                RbcdCoverage::DoesNot => "does_not",
+                RbcdCoverage::Unknown => "unknown",
+            };
+            // `rbcd_covers` means known to cover: an undecidable descriptor is not coverage.
+            if a.rbcd_covers(from, to) != (c == "covers") {
+                errors.push(format!("{at}: rbcd_covers disagrees with rbcd_coverage"));
+            }
+            got.insert(format!("{} {} {c}", a.hosts[from].name, a.hosts[to].name));
+        }
+    }
+    let want: BTreeSet<String> = want.iter().cloned().collect();
+    if got != want {
+        errors.push(format!("{at}: RBCD coverage {got:?}, expected {want:?}"));
     }
     errors
 }

@@ -395,14 +395,11 @@ pub fn fixture_report(generated: usize) -> ReportData {
     findings.extend((0..generated).map(generated_finding));
     let checks = fixture_checks(&findings);
     let gaps = vec![
-        Gap {
-            what: "msDS-AllowedToActOnBehalfOfOtherIdentity on CN=HV03".into(),
-            reason: "insufficient access rights <script>alert(3)</script>".into(),
-        },
-        Gap {
-            what: "inventory row HV05".into(),
-            reason: "WinRM unreachable".into(),
-        },
+        Gap::new(
+            "msDS-AllowedToActOnBehalfOfOtherIdentity on CN=HV03",
+            "insufficient access rights <script>alert(3)</script>",
+        ),
+        Gap::new("inventory row HV05", "WinRM unreachable"),
     ];
     ReportData {
         meta: ScanMeta {

@@ -306,11 +306,20 @@ impl Fx {
         });
     }
 
+    /// A gap about no single object (a failed search, the domain).
     pub fn gap(&mut self, what: &str) {
-        self.snap.meta.gaps.push(Gap {
-            what: what.into(),
-            reason: "insufficient access rights".into(),
-        });
+        self.snap
+            .meta
+            .gaps
+            .push(Gap::new(what, "insufficient access rights"));
+    }
+
+    /// A gap about the object `dn`, as the collector records an attribute it could not read.
+    pub fn gap_on(&mut self, dn: &str, what: &str) {
+        self.snap
+            .meta
+            .gaps
+            .push(Gap::on(dn, what, "insufficient access rights"));
     }
 
     pub fn audit(&self, config: &Config, inv: Option<&HostInventory>) -> AuditOutcome {

@@ -4,6 +4,7 @@ use ldap3::LdapError;
 
 use crate::collect::kerberos::KerberosError;
 use crate::collect::tls;
+use crate::model::Gap;
 
 use super::*;
 
@@ -66,10 +67,15 @@ impl CollectError {
     }
 }
 
-pub(super) fn search_what(e: &CollectError) -> String {
+/// The gap a failed read leaves with `--partial-ok`: named by its search, and about one object
+/// when the search read one object's values (a group's member ranges).
+pub(super) fn search_gap(e: &CollectError) -> Gap {
     match e {
-        CollectError::Search { what, .. } => what.to_string(),
-        _ => "directory read".into(),
+        CollectError::Search { what, .. } => match what.object() {
+            Some(dn) => Gap::on(dn, what.to_string(), e.to_string()),
+            None => Gap::new(what.to_string(), e.to_string()),
+        },
+        _ => Gap::new("directory read", e.to_string()),
     }
 }
 

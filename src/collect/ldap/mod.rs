@@ -17,7 +17,7 @@ use super::builder::{BuildOptions, SnapshotBuilder};
 use super::kerberos::KerberosBind;
 use crate::model::{ReadRecord, ScanMeta, Snapshot};
 
-use error::search_what;
+use error::search_gap;
 use search::has_open_range;
 
 pub use error::{CollectError, bind_failure, rc_name};
@@ -298,7 +298,7 @@ impl Collector {
         let mut failed = match main {
             Ok(()) => false,
             Err(e) if self.opts.partial_ok => {
-                builder.gap(search_what(&e), e.to_string());
+                builder.add_gap(search_gap(&e));
                 true
             }
             Err(e) => return Err(e),
@@ -311,7 +311,7 @@ impl Collector {
             match self.complete_member_ranges(g.clone()) {
                 Ok(full) => sink(full, &mut builder),
                 Err(e) if self.opts.partial_ok => {
-                    builder.gap(search_what(&e), e.to_string());
+                    builder.add_gap(search_gap(&e));
                     failed = true;
                     sink(g, &mut builder);
                 }

@@ -37,6 +37,17 @@ pub enum SearchKind {
     MemberRanged(String),
 }
 
+impl SearchKind {
+    /// The DN of the one object the search reads values of, if any (see
+    /// [`crate::model::Gap::object`]).
+    pub fn object(&self) -> Option<&str> {
+        match self {
+            SearchKind::MemberRange(dn) | SearchKind::MemberRanged(dn) => Some(dn),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for SearchKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -46,14 +46,17 @@ impl Memo {
 
     /// The key of `ctx` for `scope`, or None when this object (or the scope) cannot be
     /// memoised.
-    pub fn key(&mut self, scope: Scope, paths: &Paths, ctx: &Value) -> Option<String> {
+    pub fn key(&mut self, scope: Scope, paths: &[Vec<String>], ctx: &Value) -> Option<String> {
         let m = self.scopes.entry(scope).or_default();
         if m.off {
             return None;
         }
         let mut key = String::new();
+        // Paths share prefixes (`entry.owner.os`, `entry.owner.is_hyperv_host`), and reaching
+        // a nested struct through a lazy view converts all of it: walk each prefix once.
+        let mut reached = Vec::new();
         for path in paths {
-            match resolve(ctx, path, &mut key) {
+            match resolve(ctx, path, &mut reached, &mut key) {
                 Resolved::Plain => {}
                 // An attribute lookup failed for this object: evaluate it the normal way.
                 Resolved::Error => return None,
@@ -101,10 +104,21 @@ enum Resolved {
 /// Follows `path` from `ctx` and appends what it reached to `key`. The walk stops at the first
 /// plain value: whatever an expression does with `entry.value.startswith(...)` depends only
 /// on `entry.value`, so the string itself is the key, with the depth it was found at.
-fn resolve(ctx: &Value, path: &[String], key: &mut String) -> Resolved {
-    let mut v = ctx.clone();
-    let mut depth = 0;
-    for name in path {
+///
+/// `reached` holds the values of the prefixes walked so far for this object; the walk resumes
+/// from the longest one `path` starts with, so the result is the same as walking from `ctx`.
+fn resolve<'p>(
+    ctx: &Value,
+    path: &'p [String],
+    reached: &mut Vec<(&'p [String], Value)>,
+    key: &mut String,
+) -> Resolved {
+    let (mut depth, mut v) = reached
+        .iter()
+        .filter(|(prefix, _)| path.starts_with(prefix))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map_or_else(|| (0, ctx.clone()), |(p, v)| (p.len(), v.clone()));
+    while let Some(name) = path.get(depth) {
         if v.kind() != ValueKind::Map {
             break;
         }
@@ -113,6 +127,7 @@ fn resolve(ctx: &Value, path: &[String], key: &mut String) -> Resolved {
             Err(_) => return Resolved::Error,
         };
         depth += 1;
+        reached.push((&path[..depth], v.clone()));
     }
     let _ = write!(key, "{depth}");
     match v.kind() {
@@ -157,6 +172,54 @@ mod tests {
         assert_eq!(m.key(Scope::DelegationEntry, &p, &b).unwrap(), ka);
         assert_ne!(m.key(Scope::DelegationEntry, &p, &c).unwrap(), ka);
         assert_ne!(m.key(Scope::DelegationEntry, &p, &d).unwrap(), ka);
+    }
+
+    /// Walking shared prefixes once gives the key that walking every path from the root gives.
+    #[test]
+    fn shared_prefixes_key_like_separate_walks() {
+        let p = paths(&[
+            "entry.owner.os",
+            "entry.owner.name.lower",
+            "entry.owner",
+            "entry.value.startswith",
+            "entry.value",
+            "entry.missing.deeper",
+            "other",
+        ]);
+        let ctx = context! {
+            entry => context! {
+                owner => context! { os => "2025", name => "HV01" },
+                value => "cifs/hv02",
+            },
+            other => 7,
+        };
+        let whole = Memo::new()
+            .key(Scope::DelegationEntry, &p[..2], &ctx)
+            .unwrap();
+        let mut separate = String::new();
+        for path in &p[..2] {
+            let one = Memo::new().key(Scope::DelegationEntry, std::slice::from_ref(path), &ctx);
+            separate.push_str(&one.unwrap());
+        }
+        assert_eq!(whole, separate);
+        let plain = [&p[0], &p[1], &p[3], &p[4], &p[5], &p[6]];
+        let all: Paths = plain.iter().map(|x| (*x).clone()).collect();
+        let whole = Memo::new().key(Scope::DelegationEntry, &all, &ctx).unwrap();
+        let separate: String = plain
+            .iter()
+            .map(|path| {
+                Memo::new()
+                    .key(Scope::DelegationEntry, std::slice::from_ref(*path), &ctx)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(whole, separate);
+        // `entry.owner` as a whole is a map: no key, whatever was walked before it.
+        assert!(
+            Memo::new()
+                .key(Scope::DelegationEntry, &p[..3], &ctx)
+                .is_none()
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub fn scope_var(scope: Scope) -> &'static str {
     }
 }
 
+/// The name a rule file gives `scope` (its [`clap::ValueEnum`] name, `host_pair`).
 pub fn scope_name(scope: Scope) -> &'static str {
     match scope {
         Scope::Scan => "scan",
@@ -56,24 +57,11 @@ pub fn scope_name(scope: Scope) -> &'static str {
     }
 }
 
+/// A rule file's `scope` value (exact spelling, as [`scope_name`] writes it); `None` for
+/// anything else.
 pub fn parse_scope(s: &str) -> Option<Scope> {
-    Some(match s {
-        "scan" => Scope::Scan,
-        "host" => Scope::Host,
-        "host_pair" => Scope::HostPair,
-        "delegation_entry" => Scope::DelegationEntry,
-        "account" => Scope::Account,
-        _ => return None,
-    })
+    <Scope as clap::ValueEnum>::from_str(s, false).ok()
 }
-
-pub const ALL_SCOPES: [Scope; 5] = [
-    Scope::Scan,
-    Scope::Host,
-    Scope::HostPair,
-    Scope::DelegationEntry,
-    Scope::Account,
-];
 
 /// One documented variable: its dotted path (`[]` marks list items), type and meaning.
 pub struct VarDoc {
