@@ -69,6 +69,8 @@ fn assert_parses(name: &str, src: &str, t: &Tree) {
     assert!(bad.is_empty(), "{name}: parse errors:\n{}", bad.join("\n"));
 }
 
+/// Cmdlets that change the directory or a host: the ActiveDirectory module's writes, Hyper-V's
+/// `Set-VM*`, every `Enable-*` / `Disable-*`, and restarts.
 const WRITE_PREFIXES: &[&str] = &[
     "set-ad",
     "add-ad",
@@ -78,11 +80,10 @@ const WRITE_PREFIXES: &[&str] = &[
     "move-ad",
     "rename-ad",
     "unlock-ad",
-    "enable-ad",
-    "disable-ad",
+    "reset-ad",
     "set-vm",
-    "enable-vm",
-    "disable-vm",
+    "enable-",
+    "disable-",
     "restart-computer",
     "stop-computer",
     "restart-service",
