@@ -165,6 +165,19 @@ pub struct RemediateArgs {
     /// Where to write the PowerShell script.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Only the changes that involve this host: its own, and its peers' changes that name it
+    /// (both directions of every pair). Repeatable. NetBIOS name or FQDN of a Hyper-V host;
+    /// an unknown name is a usage error.
+    #[arg(long = "host", value_name = "NAME")]
+    pub host: Vec<String>,
+    /// Only the findings of this rule. Repeatable; an unknown id is a usage error.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule: Vec<String>,
+    /// Write enabled the fix of this rule even though it removes a protection (HV017: clears
+    /// NOT_DELEGATED or Protected Users membership of the LM operator). Repeatable. Without
+    /// it such a fix is written commented out, with the trade-off.
+    #[arg(long = "allow-weakening", value_name = "ID")]
+    pub allow_weakening: Vec<String>,
 }
 
 #[derive(Debug, Args)]

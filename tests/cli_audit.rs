@@ -358,7 +358,7 @@ fn remediation_script_is_one_reviewable_whatif_script() {
         String::from_utf8_lossy(&o.stderr)
     );
     let s = std::fs::read_to_string(&ps1).unwrap();
-    assert!(s.contains("[CmdletBinding(SupportsShouldProcess)]"));
+    assert!(s.contains("[CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]"));
     assert!(s.contains("#Requires -Modules ActiveDirectory"));
     assert!(s.contains("Set-ADAccountControl -Identity 'CN=HVL02,OU=Lab,OU=HyperV,DC=corp,DC=example' -TrustedToAuthForDelegation $true"));
     assert!(s.contains("#region HVP02"));

@@ -285,10 +285,11 @@ fn concurrent_remediate_runs_leave_one_whole_script() {
         s(&alone),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    // Same content but for the generation time line.
+    // Same content but for the generation time line and the file name the header gives.
     let strip = |p: &Path| {
         std::fs::read_to_string(p)
             .unwrap()
+            .replace("alone.ps1", "fix.ps1")
             .lines()
             .filter(|l| !l.contains("Generated") && !l.contains("generated"))
             .collect::<Vec<_>>()
