@@ -113,11 +113,12 @@ pub struct ScanArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub audit: AuditArgs,
-    /// Output directory for report.html, findings.csv, findings.json.
+    /// Output directory for report.html, findings.csv (+ readiness.csv, hosts.csv),
+    /// findings.json, findings.xlsx.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Which reports to write (comma-separated: html, csv, json).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json"])]
+    /// Which reports to write (comma-separated: html, csv, json, xlsx).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json", "xlsx"])]
     pub format: Vec<Format>,
     /// Exit 1 when any unsuppressed finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
@@ -132,6 +133,8 @@ pub enum Format {
     Html,
     Csv,
     Json,
+    /// findings.xlsx: Summary, Findings, Hosts, Readiness, Privileged accounts, Checks.
+    Xlsx,
 }
 
 #[derive(Debug, Args)]
@@ -140,7 +143,7 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The newer findings.json.
     pub new: PathBuf,
-    /// Write diff reports (html, csv, json) here; without it, only the summary is printed.
+    /// Write diff reports (html, csv, json, xlsx) here; without it, only the summary is printed.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -35,12 +35,13 @@ const TMP_SUFFIX: &str = ".hvaudit-tmp";
 /// Every file name hvaudit writes into an output directory (`scan`/`audit --out`,
 /// `diff --out`). Only these are ever removed on a previous manifest's word: a manifest
 /// edited to name another file cannot make hvaudit delete it.
-pub const OWN_FILES: [&str; 9] = [
+pub const OWN_FILES: [&str; 10] = [
     "report.html",
     "findings.csv",
     "readiness.csv",
     "hosts.csv",
     "findings.json",
+    "findings.xlsx",
     "diff.json",
     "diff-new.csv",
     "diff-resolved.csv",

@@ -331,7 +331,7 @@ fn format_list_parses_and_rejects_unknown() {
     );
     assert_eq!(
         Format::parse_list("html,pdf").unwrap_err(),
-        "unknown report format 'pdf' (expected html, csv, json)"
+        "unknown report format 'pdf' (expected html, csv, json, xlsx)"
     );
     assert!(Format::parse_list(" , ").is_err());
 }
@@ -354,7 +354,8 @@ fn write_all_writes_the_requested_files() {
             "findings.csv",
             "readiness.csv",
             "hosts.csv",
-            "findings.json"
+            "findings.json",
+            "findings.xlsx"
         ]
     );
     let json_back =

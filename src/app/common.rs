@@ -133,6 +133,7 @@ pub(super) fn report_names(f: report::Format) -> &'static [&'static str] {
         report::Format::Html => &["report.html"],
         report::Format::Csv => &["findings.csv", "readiness.csv", "hosts.csv"],
         report::Format::Json => &["findings.json"],
+        report::Format::Xlsx => &["findings.xlsx"],
     }
 }
 
@@ -248,6 +249,7 @@ pub(super) fn report_formats(f: &[Format]) -> Vec<report::Format> {
             Format::Html => report::Format::Html,
             Format::Csv => report::Format::Csv,
             Format::Json => report::Format::Json,
+            Format::Xlsx => report::Format::Xlsx,
         })
         .collect()
 }

@@ -1,8 +1,9 @@
 //! Reports: everything the scan produced, rendered for people (HTML, terminal) and for tools
-//! (CSV, JSON). Every renderer reads one [`ReportData`]; none of them computes findings.
+//! (CSV, JSON, Excel). Every renderer reads one [`ReportData`]; none of them computes findings.
 //!
 //! Directory values are attacker-controlled: each renderer neutralises them for its medium
-//! (HTML autoescape + textContent, CSV formula prefix, terminal control-character stripping).
+//! (HTML autoescape + textContent, CSV formula prefix, string-typed Excel cells, terminal
+//! control-character stripping).
 
 pub mod accounts;
 pub mod checks;
@@ -15,6 +16,7 @@ pub mod shorten;
 pub mod terminal;
 pub mod text;
 pub mod write;
+pub mod xlsx;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
