@@ -114,16 +114,17 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub audit: AuditArgs,
     /// Output directory for report.html, findings.csv (+ readiness.csv, hosts.csv),
-    /// findings.json, findings.xlsx.
+    /// findings.json, findings.xlsx (and findings.ndjson when asked for).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Which reports to write (comma-separated: html, csv, json, xlsx).
+    /// Which reports to write (comma-separated: html, csv, json, xlsx, ndjson).
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json", "xlsx"])]
     pub format: Vec<Format>,
     /// Exit 1 when any unsuppressed finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: String,
-    /// A previous findings.json: each finding is marked new or existing.
+    /// A previous findings.json: each finding is marked new or existing and gets its
+    /// first_seen time.
     #[arg(long, value_name = "FILE")]
     pub previous: Option<PathBuf>,
 }
@@ -135,6 +136,8 @@ pub enum Format {
     Json,
     /// findings.xlsx: Summary, Findings, Hosts, Readiness, Privileged accounts, Checks.
     Xlsx,
+    /// findings.ndjson: one finding per line, for SIEM ingestion (not written by default).
+    Ndjson,
 }
 
 #[derive(Debug, Args)]
@@ -143,7 +146,7 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The newer findings.json.
     pub new: PathBuf,
-    /// Write diff reports (html, csv, json, xlsx) here; without it, only the summary is printed.
+    /// Write diff reports (every format: html, csv, json, xlsx, ndjson) here; without it, only the summary is printed.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

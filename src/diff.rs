@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::findings::{Finding, Status};
@@ -78,27 +79,60 @@ struct Document {
     #[allow(dead_code)] // required to tell a report from an arbitrary object; not interpreted
     schema_version: serde_json::Value,
     findings: Vec<Finding>,
+    /// Only `collected_at` is read, leniently: a report without it still diffs.
+    #[serde(default)]
+    meta: serde_json::Value,
+}
+
+/// A previous scan's findings and, when its report says, when that scan's data was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Previous {
+    pub findings: Vec<Finding>,
+    /// The report's `meta.collected_at` (RFC 3339); None for a bare array or a report
+    /// without it.
+    pub collected_at: Option<DateTime<Utc>>,
 }
 
 /// Reads a `findings.json` written by the JSON report (an object with `schema_version` and
 /// `findings`) or a bare array of findings.
 pub fn load_findings_json(path: &Path) -> Result<Vec<Finding>, DiffError> {
+    load_previous(path).map(|p| p.findings)
+}
+
+/// [`load_findings_json`], with the previous scan's time (for `first_seen`).
+pub fn load_previous(path: &Path) -> Result<Previous, DiffError> {
     let text = std::fs::read_to_string(path).map_err(|source| DiffError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse_findings_json(&text, path)
+    parse_previous(&text, path)
 }
 
 /// Parses findings JSON from `text`; `path` only names the file in errors.
 pub fn parse_findings_json(text: &str, path: &Path) -> Result<Vec<Finding>, DiffError> {
+    parse_previous(text, path).map(|p| p.findings)
+}
+
+/// Parses findings JSON and the scan time from `text`; `path` only names the file in errors.
+pub fn parse_previous(text: &str, path: &Path) -> Result<Previous, DiffError> {
     // PowerShell's `Out-File` and friends prepend a BOM, which serde_json refuses.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let bare_array = text.trim_start().starts_with('[');
     let parsed = if bare_array {
-        serde_json::from_str::<Vec<Finding>>(text)
+        serde_json::from_str::<Vec<Finding>>(text).map(|findings| Previous {
+            findings,
+            collected_at: None,
+        })
     } else {
-        serde_json::from_str::<Document>(text).map(|d| d.findings)
+        serde_json::from_str::<Document>(text).map(|d| Previous {
+            findings: d.findings,
+            collected_at: d
+                .meta
+                .get("collected_at")
+                .and_then(|v| v.as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+        })
     };
     parsed.map_err(|e| DiffError::Parse {
         path: path.to_owned(),

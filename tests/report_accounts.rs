@@ -376,6 +376,7 @@ fn finding(rule: &str, object: &str, target: Option<&str>, status: Status) -> Fi
         remediation: None,
         status,
         suppression: None,
+        first_seen: None,
     }
 }
 

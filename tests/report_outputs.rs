@@ -144,7 +144,7 @@ fn json_round_trips_and_carries_schema_and_summary() {
     assert_eq!(back, data);
 
     let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["complete"], false);
     assert_eq!(v["summary"]["by_severity"]["critical"], 10);
     assert_eq!(v["summary"]["by_severity"]["high"], 11);
@@ -172,8 +172,12 @@ fn json_from_another_schema_version_is_refused() {
     assert!(matches!(err, ReportError::JsonSchema { found: 99, .. }));
     assert_eq!(
         err.to_string(),
-        "old/findings.json: JSON report schema_version 99 is not supported (this build reads 1)"
+        "old/findings.json: JSON report schema_version 99 is not supported (this build reads 1 to 2)"
     );
+    // Version 1 (evidence all strings) is still read.
+    v["schema_version"] = 1.into();
+    let back = json::read_report(v.to_string().as_bytes(), "old/findings.json").unwrap();
+    assert_eq!(back.findings, data.findings);
 }
 
 fn hostile_terminal_data() -> hvaudit::report::ReportData {
@@ -331,7 +335,7 @@ fn format_list_parses_and_rejects_unknown() {
     );
     assert_eq!(
         Format::parse_list("html,pdf").unwrap_err(),
-        "unknown report format 'pdf' (expected html, csv, json, xlsx)"
+        "unknown report format 'pdf' (expected html, csv, json, xlsx, ndjson)"
     );
     assert!(Format::parse_list(" , ").is_err());
 }
@@ -355,7 +359,8 @@ fn write_all_writes_the_requested_files() {
             "readiness.csv",
             "hosts.csv",
             "findings.json",
-            "findings.xlsx"
+            "findings.xlsx",
+            "findings.ndjson"
         ]
     );
     let json_back =

@@ -17,7 +17,10 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
         let read = [("OLD", a.old.as_path()), ("NEW", a.new.as_path())];
         refuse_outputs_that_are_inputs("--out", out, &dir_outputs(out), &read)?;
     }
-    let old = diff::load_findings_json(&a.old)?;
+    let diff::Previous {
+        findings: old,
+        collected_at: previous_time,
+    } = diff::load_previous(&a.old)?;
     let file = std::fs::File::open(&a.new)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", a.new.display())))?;
     let mut data =
@@ -51,6 +54,8 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
     if let Some(out) = &a.out {
         let previous = a.old.display().to_string();
         data.diff = Some(report::diff_findings(&previous, &old, &mut data.findings));
+        let now = data.meta.collected_at;
+        report::diff::carry_first_seen(&old, previous_time, &mut data.findings, now);
         let data = std::sync::Arc::new(data);
         write_reports(out, "diff", &data, &report::Format::ALL, |staging| {
             let names = [

@@ -98,12 +98,20 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     // holds the same shortened keys.
     report::shorten::shorten_long_values(&mut data);
     if let Some(prev) = &a.previous {
-        let old = diff::load_findings_json(prev)?;
+        let old = diff::load_previous(prev)?;
         data.diff = Some(report::diff_findings(
             &prev.display().to_string(),
-            &old,
+            &old.findings,
             &mut data.findings,
         ));
+        // First seen: carried by finding id; new ones were first seen when this scan's data
+        // was read.
+        report::diff::carry_first_seen(
+            &old.findings,
+            old.collected_at,
+            &mut data.findings,
+            data.meta.collected_at,
+        );
     }
 
     let data = std::sync::Arc::new(data);

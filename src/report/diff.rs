@@ -1,6 +1,9 @@
 //! Comparing two scans: which findings are new, which persist, which were resolved.
 //! Identity is [`Finding::key`] (rule, object, target; case-insensitive).
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::findings::Finding;
@@ -27,5 +30,42 @@ pub fn diff_findings(previous: &str, old: &[Finding], current: &mut [Finding]) -
         new: d.new.len(),
         unchanged: d.unchanged.len(),
         resolved: d.resolved,
+    }
+}
+
+/// Sets each current finding's `first_seen`: the previous finding with the same
+/// [`Finding::id`] (else the same [`Finding::key`], for an object that moved in the
+/// directory) gives its own `first_seen`, or when it has none (a report from before the
+/// field) the previous scan's time `previous_scan`; a finding the previous scan did not have
+/// was first seen `now`, this scan's time. Times are passed in, never read from the clock.
+pub fn carry_first_seen(
+    old: &[Finding],
+    previous_scan: Option<DateTime<Utc>>,
+    current: &mut [Finding],
+    now: DateTime<Utc>,
+) {
+    let seen = |f: &Finding| f.first_seen.or(previous_scan).unwrap_or(now);
+    let mut by_id: HashMap<String, DateTime<Utc>> = HashMap::with_capacity(old.len());
+    let mut by_key: HashMap<String, DateTime<Utc>> = HashMap::with_capacity(old.len());
+    for f in old {
+        // Two previous findings with one identity: the earlier time wins.
+        let t = seen(f);
+        by_id
+            .entry(f.id())
+            .and_modify(|e| *e = (*e).min(t))
+            .or_insert(t);
+        by_key
+            .entry(f.key())
+            .and_modify(|e| *e = (*e).min(t))
+            .or_insert(t);
+    }
+    for f in current {
+        f.first_seen = Some(
+            by_id
+                .get(&f.id())
+                .or_else(|| by_key.get(&f.key()))
+                .copied()
+                .unwrap_or(now),
+        );
     }
 }

@@ -289,7 +289,7 @@ pub enum ReportError {
     #[error("cannot serialise or read the JSON report: {0}")]
     Json(#[from] serde_json::Error),
     #[error(
-        "{path}: JSON report schema_version {found} is not supported (this build reads {supported})"
+        "{path}: JSON report schema_version {found} is not supported (this build reads 1 to {supported})"
     )]
     JsonSchema {
         path: String,

@@ -14,12 +14,21 @@ pub enum Format {
     Json,
     /// `findings.xlsx` ([`xlsx::write_xlsx`]).
     Xlsx,
+    /// `findings.ndjson` ([`json::write_ndjson`]): one finding per line.
+    Ndjson,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Html, Format::Csv, Format::Json, Format::Xlsx];
+    pub const ALL: [Format; 5] = [
+        Format::Html,
+        Format::Csv,
+        Format::Json,
+        Format::Xlsx,
+        Format::Ndjson,
+    ];
 
-    /// Parses `--format html,csv,json,xlsx` (any order, case-insensitive, spaces allowed).
+    /// Parses `--format html,csv,json,xlsx,ndjson` (any order, case-insensitive, spaces
+    /// allowed).
     pub fn parse_list(s: &str) -> Result<Vec<Format>, String> {
         let mut out = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -28,9 +37,10 @@ impl Format {
                 "csv" => Format::Csv,
                 "json" => Format::Json,
                 "xlsx" => Format::Xlsx,
+                "ndjson" => Format::Ndjson,
                 other => {
                     return Err(format!(
-                        "unknown report format '{other}' (expected html, csv, json, xlsx)"
+                        "unknown report format '{other}' (expected html, csv, json, xlsx, ndjson)"
                     ));
                 }
             };
@@ -39,14 +49,14 @@ impl Format {
             }
         }
         if out.is_empty() {
-            return Err("no report format given (expected html, csv, json, xlsx)".into());
+            return Err("no report format given (expected html, csv, json, xlsx, ndjson)".into());
         }
         Ok(out)
     }
 }
 
 /// Writes `report.html`, `findings.csv` + `readiness.csv` + `hosts.csv`, `findings.json`,
-/// `findings.xlsx` (those asked for) into `dir`, creating it if needed. Returns the paths written, in that order. An error
+/// `findings.xlsx`, `findings.ndjson` (those asked for) into `dir`, creating it if needed. Returns the paths written, in that order. An error
 /// names the file it happened in. All-or-nothing ([`stage_all`], then
 /// [`Staging::commit`]): when any file fails, no earlier file in `dir` is replaced.
 pub fn write_all(
@@ -172,6 +182,16 @@ fn write_one(
                     source,
                 })?;
                 flush(w, "Excel workbook")
+            })?;
+            Ok(vec![f])
+        }
+        Format::Ndjson => {
+            let path = dir.join("findings.ndjson");
+            let f = create(&path)?;
+            in_file(&path, || {
+                let mut w = f.writer();
+                json::write_ndjson(&mut w, &data.findings)?;
+                flush(w, "findings NDJSON")
             })?;
             Ok(vec![f])
         }

@@ -52,6 +52,7 @@ fn f(rule: &str, sev: Severity, object: &str, target: Option<&str>, message: &st
         )),
         status: Status::Open,
         suppression: None,
+        first_seen: None,
     }
 }
 
