@@ -42,6 +42,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         &ruleset_version(&a.audit),
     );
     data.sources = inputs.sources.clone();
+    data.export = export_times(&a.input, &inputs.snapshot, chrono::Utc::now());
     data.readiness = outcome.readiness;
     data.rules = rule_docs(&inputs.rules);
     data.suppression_notes = notes;
@@ -155,6 +156,31 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         );
     }
     Ok(code)
+}
+
+/// For an LDIF or snapshot input, when its data was exported: the file's modification time
+/// (read here, at the edge) and the newest whenChanged in it; None for a live directory.
+fn export_times(
+    input: &InputArgs,
+    snapshot: &crate::model::Snapshot,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<report::ExportTimes> {
+    let (kind, path) = match (&input.snapshot, &input.source.ldif) {
+        (Some(p), _) => ("snapshot", p),
+        (None, Some(p)) => ("ldif", p),
+        (None, None) => return None,
+    };
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from);
+    Some(report::ExportTimes::of(
+        snapshot,
+        kind,
+        &path.display().to_string(),
+        modified,
+        now,
+    ))
 }
 
 /// The input flags of an audit as the user gave them, for the next steps' commands.

@@ -158,6 +158,8 @@ impl Serialize for Shared {
 #[derive(Serialize)]
 struct PageView<'a> {
     collected_at: String,
+    /// For a file input: the export's times, formatted ([`super::ExportTimes`]).
+    export: Option<ExportView>,
     summary: Summary,
     page_rows: usize,
     severities: Vec<SevCount>,
@@ -168,6 +170,15 @@ struct PageView<'a> {
     fix_first: Vec<FixItem>,
     checks: Vec<CheckView>,
     host_rows: Vec<HostView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ExportView {
+    input: String,
+    file_modified: Option<String>,
+    newest_when_changed: Option<String>,
+    collected_at: Option<String>,
+    audited_at: String,
 }
 
 #[derive(Serialize)]
@@ -276,7 +287,17 @@ fn view(data: &ReportData) -> PageView<'_> {
         .collect();
     let hosts: BTreeSet<&str> = data.findings.iter().map(|f| f.object.as_str()).collect();
     let rule_ids: BTreeSet<&str> = data.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    };
     PageView {
+        export: data.export.as_ref().map(|e| ExportView {
+            input: e.input.clone(),
+            file_modified: time(e.file_modified),
+            newest_when_changed: time(e.newest_when_changed),
+            collected_at: time(e.collected_at),
+            audited_at: time(Some(e.audited_at)).unwrap_or_default(),
+        }),
         collected_at: data
             .meta
             .collected_at

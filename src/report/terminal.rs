@@ -152,6 +152,9 @@ pub fn write_summary_with<W: Write>(
             data.meta.collected_at.format("%Y-%m-%d %H:%M:%S UTC"),
         ),
     )?;
+    if let Some(e) = &data.export {
+        line(w, &e.describe())?;
+    }
     if !data.complete {
         let head = format!(
             "INCOMPLETE SCAN (SC001): {} gap(s); findings cannot prove compliance",

@@ -251,6 +251,9 @@ fn summary_sheet(
                 .to_string(),
         ),
     )?;
+    if let Some(e) = &data.export {
+        pair(ws, "data exported", Value::Text(e.describe()))?;
+    }
     pair(
         ws,
         "complete",

@@ -522,5 +522,6 @@ pub fn fixture_report(generated: usize) -> ReportData {
         }),
         checks,
         hosts: fixture_hosts(),
+        export: None,
     }
 }
