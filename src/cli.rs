@@ -29,7 +29,11 @@ pub enum Command {
     Scan(ScanArgs),
     /// Audit a saved snapshot or an LDIF export offline, and write the reports.
     Audit(ScanArgs),
-    /// Compare two findings.json files: new, resolved and unchanged findings.
+    /// Compare two findings.json files: new, resolved, no longer evaluated, unchanged.
+    ///
+    /// "No longer evaluated": a finding of the older scan whose rule did not run in the newer
+    /// one (disabled, or its input such as --hosts missing); nothing says it was fixed, so it
+    /// is not "resolved". Unchanged findings are counted, and listed with --all.
     Diff(DiffArgs),
     /// Write one reviewable PowerShell script that fixes every fixable finding.
     Remediate(RemediateArgs),
@@ -149,6 +153,10 @@ pub struct DiffArgs {
     /// Write diff reports (every format: html, csv, json, xlsx, ndjson) here; without it, only the summary is printed.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// List the unchanged findings too (by default only new, resolved and no longer
+    /// evaluated ones are listed; all are counted).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! Diff of two scans: which findings are new, resolved or unchanged, matched by
+//! Diff of two scans: which findings are new, resolved, unchanged or no longer evaluated
+//! (their rule did not run in the new scan), matched by
 //! [`Finding::key`] (rule, object, target; case-insensitive) so that a reworded message or a
 //! changed severity does not make a finding look new.
 
@@ -18,6 +19,43 @@ pub struct FindingsDiff {
     pub resolved: Vec<Finding>,
     /// In both (as the new scan records them).
     pub unchanged: Vec<Finding>,
+    /// In the old scan only, from a rule the new scan did not evaluate (disabled, removed,
+    /// or lacking its input such as the host inventory): nothing says they were fixed, so
+    /// they are not "resolved". Filled by [`FindingsDiff::set_aside_not_evaluated`].
+    #[serde(default)]
+    pub no_longer_evaluated: Vec<Finding>,
+}
+
+impl FindingsDiff {
+    /// Moves the resolved findings whose rule the new scan did not evaluate to
+    /// `no_longer_evaluated`. `evaluated` is [`evaluated_rules`] of the new scan; None (a
+    /// report without a checks section) leaves everything resolved, as before checks existed.
+    pub fn set_aside_not_evaluated(&mut self, evaluated: Option<&HashSet<String>>) {
+        let Some(evaluated) = evaluated else {
+            return;
+        };
+        let (kept, set_aside) = std::mem::take(&mut self.resolved)
+            .into_iter()
+            .partition(|f| evaluated.contains(&f.rule_id.to_ascii_uppercase()));
+        self.resolved = kept;
+        self.no_longer_evaluated = set_aside;
+    }
+}
+
+/// The rule ids (upper case) a scan evaluated, from its checks section: every rule listed
+/// there but `not_evaluated`. None when the report has no checks (written before they
+/// existed): then which rules ran cannot be told.
+pub fn evaluated_rules(checks: &[crate::report::Check]) -> Option<HashSet<String>> {
+    if checks.is_empty() {
+        return None;
+    }
+    Some(
+        checks
+            .iter()
+            .filter(|c| c.status != crate::report::CheckStatus::NotEvaluated)
+            .map(|c| c.rule_id.to_ascii_uppercase())
+            .collect(),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +92,7 @@ pub fn diff(old: &[Finding], new: &[Finding]) -> FindingsDiff {
             .cloned()
             .collect(),
         unchanged,
+        no_longer_evaluated: Vec::new(),
     }
 }
 

@@ -35,7 +35,7 @@ const TMP_SUFFIX: &str = ".hvaudit-tmp";
 /// Every file name hvaudit writes into an output directory (`scan`/`audit --out`,
 /// `diff --out`). Only these are ever removed on a previous manifest's word: a manifest
 /// edited to name another file cannot make hvaudit delete it.
-pub const OWN_FILES: [&str; 11] = [
+pub const OWN_FILES: [&str; 12] = [
     "report.html",
     "findings.csv",
     "readiness.csv",
@@ -46,6 +46,7 @@ pub const OWN_FILES: [&str; 11] = [
     "diff.json",
     "diff-new.csv",
     "diff-resolved.csv",
+    "diff-no-longer-evaluated.csv",
     "diff-unchanged.csv",
 ];
 

@@ -104,6 +104,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
             &prev.display().to_string(),
             &old.findings,
             &mut data.findings,
+            &data.checks,
         ));
         // First seen: carried by finding id; new ones were first seen when this scan's data
         // was read.

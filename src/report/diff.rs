@@ -16,20 +16,34 @@ pub struct DiffSummary {
     pub new: usize,
     /// Current findings present in the previous scan too.
     pub unchanged: usize,
-    /// Previous findings absent from the current scan: fixed, or the object is gone.
+    /// Previous findings absent from the current scan whose rule the current scan evaluated:
+    /// fixed, or the object is gone.
     pub resolved: Vec<Finding>,
+    /// Previous findings absent from the current scan because their rule was not evaluated
+    /// this time (disabled, removed, or its input missing, e.g. no `--hosts`): not resolved.
+    #[serde(default)]
+    pub no_longer_evaluated: Vec<Finding>,
 }
 
 /// Marks each current finding `Existing` when the previous scan had it (suppressed findings
-/// keep `Suppressed`: the suppression is the more important fact) and lists the resolved ones.
-pub fn diff_findings(previous: &str, old: &[Finding], current: &mut [Finding]) -> DiffSummary {
-    let d = crate::diff::diff(old, current);
+/// keep `Suppressed`: the suppression is the more important fact) and lists the resolved ones,
+/// setting apart those whose rule the current scan did not evaluate (`checks`: the current
+/// scan's checks section; empty means unknown, and then every missing finding is resolved).
+pub fn diff_findings(
+    previous: &str,
+    old: &[Finding],
+    current: &mut [Finding],
+    checks: &[super::Check],
+) -> DiffSummary {
+    let mut d = crate::diff::diff(old, current);
+    d.set_aside_not_evaluated(crate::diff::evaluated_rules(checks).as_ref());
     crate::diff::mark_previous(current, old);
     DiffSummary {
         previous: previous.to_string(),
         new: d.new.len(),
         unchanged: d.unchanged.len(),
         resolved: d.resolved,
+        no_longer_evaluated: d.no_longer_evaluated,
     }
 }
 

@@ -120,6 +120,9 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   assert.deepEqual(await cat('privileged_accounts'), ['Privileged accounts', 'high', '1', '0']);
   assert.deepEqual(await cat('host_settings'), ['Host settings', 'none', '0', '0']);
   assert.match(await page.locator('#since').textContent(), /3 new, 47 unchanged, 1 resolved/);
+  // A finding whose rule did not run this time is listed apart, not counted as resolved.
+  assert.match(await page.locator('#since').textContent(), /1 no longer evaluated/);
+  assert.match(await page.locator('#no-longer-evaluated + p + table').textContent(), /HV012/);
   // Fix first: most severe first; within a severity the finding that exposes a privileged
   // account (PA001) comes before those that expose or unblock nothing (HV005, SC001).
   const fixRules = await page.locator('#fix-first li strong').allTextContents();

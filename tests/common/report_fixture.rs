@@ -519,6 +519,14 @@ pub fn fixture_report(generated: usize) -> ReportData {
             new: 3,
             unchanged: 47,
             resolved: vec![f("HV013", Severity::Medium, "OLD-HOST", None, "fixed")],
+            // Its rule (an inventory rule) did not run this time: not resolved.
+            no_longer_evaluated: vec![f(
+                "HV012",
+                Severity::High,
+                "HV05",
+                None,
+                "CredSSP while Credential Guard runs",
+            )],
         }),
         checks,
         hosts: fixture_hosts(),
