@@ -292,10 +292,26 @@ fn html_complete_scan_has_no_banner() {
 fn html_large_group_becomes_a_summary() {
     let data = fixture_report(0);
     let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
-    // Cluster-A (5 hosts) is a grid; Big (201 hosts) is not: one matrix table only.
-    assert_eq!(page.matches("<table class=\"mx\">").count(), 1);
+    // Cluster-A (5 hosts) and Cluster-B (30) are grids; Big (201 hosts) is not.
+    assert_eq!(page.matches("<table class=\"mx\">").count(), 2);
     assert!(page.contains("201 hosts is too many for a grid"));
     assert_eq!(page.matches("<td class=\"val\">BIG-000</td>").count(), 200);
+    // Cluster-B is over MATRIX_OPEN_MAX_HOSTS: collapsed, its grid in an inert template
+    // rendered when opened; Cluster-A's is in the page.
+    const { assert!(html::MATRIX_OPEN_MAX_HOSTS < 30 && html::MATRIX_OPEN_MAX_HOSTS >= 5) };
+    let b = page.find("id=\"group-3\"").unwrap();
+    let lazy = &page[b..];
+    assert!(lazy.contains(
+        "<details class=\"mx-lazy\"><summary>Show the 30 &times; 30 matrix</summary><template>"
+    ));
+    let a = &page[page.find("id=\"group-1\"").unwrap()..b];
+    assert!(!a.contains("<template>") && a.contains("<table class=\"mx\">"));
+    // The group index: a row per group, all-ready groups marked for the filter.
+    let index =
+        &page[page.find("id=\"group-index\"").unwrap()..page.find("class=\"legend\"").unwrap()];
+    assert_eq!(index.matches("<tr data-problem=\"1\">").count(), 2);
+    assert_eq!(index.matches("<tr data-problem=\"0\">").count(), 1);
+    assert_eq!(index.matches("<svg class=\"bar\"").count(), 3);
 }
 
 #[test]

@@ -27,6 +27,12 @@ const TEMPLATE_NAME: &str = "report.html.j2";
 /// Above this many hosts a group's matrix becomes a summary: a 200x200 grid is already 40,000
 /// cells, and larger ones make the page unusable.
 pub const MATRIX_MAX_HOSTS: usize = 200;
+/// Above this many hosts a group's matrix is collapsed (`<details>`) and its cells are kept in
+/// an inert `<template>` that the page renders only when the reader opens it: at 125 groups of
+/// 16 hosts the page would otherwise lay out 30,000 cells before anyone looks at one.
+pub const MATRIX_OPEN_MAX_HOSTS: usize = 12;
+/// Width in pixels of a group's ready / blocked / unknown bar in the group index.
+const BAR_WIDTH: usize = 120;
 /// Findings rows shown before "Show more": Chromium lays out a 10,000-row table in seconds,
 /// a 500-row one at once. Filters and search still cover every finding.
 pub const PAGE_ROWS: usize = 500;
@@ -231,8 +237,49 @@ struct GroupView<'a> {
     unknown: usize,
     /// None above MATRIX_MAX_HOSTS: the template shows the summary instead.
     grid: Option<Vec<GridRow<'a>>>,
+    /// Above MATRIX_OPEN_MAX_HOSTS: the grid is rendered on demand.
+    collapsed: bool,
+    /// Some pair blocked or unknown: shown by the "blocked or unknown only" filter.
+    problem: bool,
+    /// The index bar's segments, in pixels of [`BAR_WIDTH`].
+    bar: Bar,
     blocked_pairs: Vec<BlockedPair<'a>>,
     blocked_unlisted: usize,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    ready: usize,
+    blocked: usize,
+    unknown: usize,
+}
+
+impl Bar {
+    /// Segments proportional to the counts, summing to [`BAR_WIDTH`] (0 without pairs); a
+    /// non-zero count gets at least one pixel, so a single blocked pair among 40,000 shows.
+    fn of(ready: usize, blocked: usize, unknown: usize) -> Bar {
+        let total = ready + blocked + unknown;
+        if total == 0 {
+            return Bar {
+                ready: 0,
+                blocked: 0,
+                unknown: 0,
+            };
+        }
+        let px = |n: usize| {
+            if n == 0 {
+                0
+            } else {
+                (n * BAR_WIDTH / total).max(1)
+            }
+        };
+        let (blocked, unknown) = (px(blocked), px(unknown));
+        Bar {
+            ready: BAR_WIDTH.saturating_sub(blocked + unknown),
+            blocked,
+            unknown,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -454,6 +501,7 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
         count(ReadinessState::Blocked),
         count(ReadinessState::Unknown),
     );
+    let bar = Bar::of(ready, blocked, unknown);
     let grid = (g.hosts.len() <= MATRIX_MAX_HOSTS).then(|| {
         let by_pair: HashMap<(&str, &str), &ReadinessCell> = g
             .cells
@@ -520,6 +568,9 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
         } else {
             0
         },
+        collapsed: grid.is_some() && g.hosts.len() > MATRIX_OPEN_MAX_HOSTS,
+        problem: blocked + unknown > 0,
+        bar,
         grid,
         blocked_pairs,
     }
