@@ -310,7 +310,7 @@
   });
 
   // ---- readiness matrix ------------------------------------------------------------------
-  Array.prototype.forEach.call(document.querySelectorAll('table.mx'), function (t) {
+  function wireMatrix(t) {
     var panel = t.closest('.group').querySelector('.mx-panel');
     var selected = null;
     function show(e) {
@@ -324,5 +324,35 @@
     }
     t.addEventListener('click', show);
     t.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') show(e); });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('table.mx'), wireMatrix);
+
+  // A large group's matrix sits in an inert <template> until its <details> is opened.
+  Array.prototype.forEach.call(document.querySelectorAll('details.mx-lazy'), function (d) {
+    d.addEventListener('toggle', function () {
+      if (!d.open || d.getAttribute('data-rendered')) return;
+      var t = d.querySelector('template');
+      d.appendChild(t.content.cloneNode(true));
+      d.setAttribute('data-rendered', '1');
+      wireMatrix(d.querySelector('table.mx'));
+    });
   });
+
+  // Group index: "blocked or unknown only" hides the groups whose every pair is ready.
+  var only = document.getElementById('only-problems');
+  if (only) {
+    var groupCount = document.getElementById('gi-count');
+    only.addEventListener('change', function () {
+      var shown = 0;
+      var rows = document.querySelectorAll('#group-index tbody tr');
+      var groups = document.querySelectorAll('#readiness .group');
+      for (var i = 0; i < rows.length; i++) {
+        var hide = only.checked && rows[i].getAttribute('data-problem') === '0';
+        rows[i].hidden = hide;
+        if (groups[i]) groups[i].hidden = hide;
+        if (!hide) shown++;
+      }
+      groupCount.textContent = shown === rows.length ? rows.length + ' groups' : shown + ' of ' + rows.length + ' groups';
+    });
+  }
 })();

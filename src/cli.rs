@@ -5,6 +5,22 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::findings::Severity;
+/// `--help` headings: flags grouped by what they are about.
+pub const INPUT: &str = "Input";
+pub const CONNECTION: &str = "Directory connection";
+pub const OUTPUT: &str = "Output";
+pub const POLICY: &str = "Policy";
+
+/// Examples at the end of `scan --help` and `audit --help`.
+const AUDIT_EXAMPLES: &str = "Examples:
+  hvaudit scan --server ldaps://dc01.corp.example --user auditor@corp.example \\
+      --hosts hosts.csv --config hvaudit.toml --out report/
+  hvaudit audit --ldif export.ldif --hosts hosts.csv --out report/ --format html,xlsx
+  hvaudit audit --snapshot snapshot.json --out report/ --previous last-week/findings.json
+  hvaudit audit --ldif export.ldif --out report/ --format json,ndjson --fail-on critical
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usage or input
+error, 3 incomplete scan (something could not be read; nothing proves compliance).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,10 +44,20 @@ pub enum Command {
     /// Read a directory into a snapshot (JSON) without auditing it.
     Collect(CollectArgs),
     /// Collect from a live DC, audit, and write the reports.
+    #[command(after_help = AUDIT_EXAMPLES)]
     Scan(ScanArgs),
     /// Audit a saved snapshot or an LDIF export offline, and write the reports.
+    ///
+    /// Takes the same flags as `scan`; its help lists the directory-connection flags only
+    /// under `scan` (they still work here, for one command line that does both).
+    #[command(after_help = AUDIT_EXAMPLES)]
+    #[command(mut_args(hide_connection))]
     Audit(ScanArgs),
-    /// Compare two findings.json files: new, resolved and unchanged findings.
+    /// Compare two findings.json files: new, resolved, no longer evaluated, unchanged.
+    ///
+    /// "No longer evaluated": a finding of the older scan whose rule did not run in the newer
+    /// one (disabled, or its input such as --hosts missing); nothing says it was fixed, so it
+    /// is not "resolved". Unchanged findings are counted, and listed with --all.
     Diff(DiffArgs),
     /// Write one reviewable PowerShell script that fixes every fixable finding.
     Remediate(RemediateArgs),
@@ -77,17 +103,17 @@ pub enum Shell {
 #[derive(Debug, Args, Clone)]
 pub struct AuditArgs {
     /// Host inventory (CSV or JSON) from powershell/Get-HvAuditInventory.ps1; see docs/inventory.md.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub hosts: Option<PathBuf>,
     /// Configuration (migration groups, clusters, storage, LM operators, rule overrides);
     /// see docs/config.md.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub config: Option<PathBuf>,
     /// Directory of extra or overriding rule files (*.toml); see docs/rules.md.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = POLICY)]
     pub rules: Option<PathBuf>,
     /// Accepted risks (TOML); see docs/suppressions.md.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = POLICY)]
     pub suppressions: Option<PathBuf>,
     /// The date suppressions are checked against (YYYY-MM-DD; default: today, UTC).
     #[arg(long, value_name = "DATE", hide = true, env = "HVAUDIT_TODAY")]
@@ -95,7 +121,7 @@ pub struct AuditArgs {
     /// Evaluate every rule condition for every object, without remembering verdicts by the
     /// values a condition reads (docs/rules.md, "Speed"). Slower on a large domain, the same
     /// findings: use it to rule out a cache bug. Also HVAUDIT_NO_MEMO=1.
-    #[arg(long, env = "HVAUDIT_NO_MEMO", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "HVAUDIT_NO_MEMO", value_parser = clap::builder::FalseyValueParser::new(), help_heading = POLICY)]
     pub no_memo: bool,
 }
 
@@ -103,7 +129,7 @@ pub struct AuditArgs {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// A snapshot written by `hvaudit collect`.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "domain", "ldif"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "domain", "ldif"], help_heading = INPUT)]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -115,26 +141,29 @@ pub struct ScanArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub audit: AuditArgs,
-    /// Output directory for report.html, findings.csv, findings.json.
-    #[arg(long, value_name = "DIR")]
+    /// Output directory for report.html, findings.csv (+ readiness.csv, hosts.csv),
+    /// findings.json, findings.xlsx (and findings.ndjson when asked for).
+    #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
     pub out: PathBuf,
-    /// Which reports to write (comma-separated: html, csv, json).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json"])]
+    /// Which reports to write (comma-separated: html, csv, json, xlsx, ndjson).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values = ["html", "csv", "json", "xlsx"], help_heading = OUTPUT)]
     pub format: Vec<Format>,
     /// Report templates replacing the built-in ones: any of report.html.j2, report.css and
     /// report.js in DIR (the others stay built in); see docs/report-html.md.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
     pub templates: Option<PathBuf>,
     /// Exit 1 when any unsuppressed finding is at or above this severity.
     #[arg(
         long,
         value_name = "SEVERITY",
         default_value = "high",
-        ignore_case = true
+        ignore_case = true,
+        help_heading = POLICY
     )]
     pub fail_on: Severity,
-    /// A previous findings.json: each finding is marked new or existing.
-    #[arg(long, value_name = "FILE")]
+    /// A previous findings.json: each finding is marked new or existing and gets its
+    /// first_seen time.
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub previous: Option<PathBuf>,
 }
 
@@ -143,6 +172,10 @@ pub enum Format {
     Html,
     Csv,
     Json,
+    /// findings.xlsx: Summary, Findings, Hosts, Readiness, Privileged accounts, Checks.
+    Xlsx,
+    /// findings.ndjson: one finding per line, for SIEM ingestion (not written by default).
+    Ndjson,
 }
 
 #[derive(Debug, Args)]
@@ -151,9 +184,13 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The newer findings.json.
     pub new: PathBuf,
-    /// Write diff reports (html, csv, json) here; without it, only the summary is printed.
-    #[arg(long, value_name = "DIR")]
+    /// Write diff reports (every format: html, csv, json, xlsx, ndjson) here; without it, only the summary is printed.
+    #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
     pub out: Option<PathBuf>,
+    /// List the unchanged findings too (by default only new, resolved and no longer
+    /// evaluated ones are listed; all are counted).
+    #[arg(long, help_heading = OUTPUT)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -163,7 +200,7 @@ pub struct RemediateArgs {
     #[command(flatten)]
     pub audit: AuditArgs,
     /// Where to write the PowerShell script.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub out: PathBuf,
     /// Only the changes that involve this host: its own, and its peers' changes that name it
     /// (both directions of every pair). Repeatable. NetBIOS name or FQDN of a Hyper-V host;
@@ -225,10 +262,10 @@ pub enum RulesAction {
         #[command(flatten)]
         input: Box<InputArgs>,
         /// Host inventory, as for audit.
-        #[arg(long, value_name = "FILE", requires = "on")]
+        #[arg(long, value_name = "FILE", requires = "on", help_heading = INPUT)]
         hosts: Option<PathBuf>,
         /// Configuration, as for audit.
-        #[arg(long, value_name = "FILE", requires = "on")]
+        #[arg(long, value_name = "FILE", requires = "on", help_heading = INPUT)]
         config: Option<PathBuf>,
     },
 }
@@ -236,6 +273,7 @@ pub enum RulesAction {
 /// Where the directory comes from: a live DC or an LDIF export.
 #[derive(Debug, Args, Clone)]
 #[command(group(clap::ArgGroup::new("live").args(["server", "domain"]).multiple(false)))]
+#[command(next_help_heading = CONNECTION)]
 pub struct SourceArgs {
     /// Domain controller URL: ldaps://dc.example.com (636) or ldap://dc.example.com (StartTLS;
     /// with --kerberos --seal, Kerberos sealing instead).
@@ -309,7 +347,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N", default_value_t = 1500, value_parser = clap::value_parser!(u32).range(1..))]
     pub range_size: u32,
     /// Read an LDIF export (ldapsearch or ldifde output) instead of a live DC.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub ldif: Option<PathBuf>,
 }
 
@@ -318,9 +356,39 @@ pub struct CollectArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Configuration whose extra privileged groups (by SID) get their membership resolved too.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub config: Option<PathBuf>,
     /// Where to write the snapshot JSON.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub out: PathBuf,
+}
+
+/// The flags of a live directory connection (not `--ldif`, which reads a file).
+pub const CONNECTION_FLAGS: [&str; 16] = [
+    "server",
+    "domain",
+    "site",
+    "starttls",
+    "seal",
+    "user",
+    "password_file",
+    "kerberos",
+    "kerberos_host",
+    "ca_file",
+    "insecure_skip_verify",
+    "base_dn",
+    "timeout",
+    "partial_ok",
+    "page_size",
+    "range_size",
+];
+
+/// Hides a directory-connection flag from a command's help (`audit` reads files); the flag
+/// still parses.
+fn hide_connection(a: clap::Arg) -> clap::Arg {
+    if CONNECTION_FLAGS.contains(&a.get_id().as_str()) {
+        a.hide(true)
+    } else {
+        a
+    }
 }

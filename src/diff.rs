@@ -1,10 +1,12 @@
-//! Diff of two scans: which findings are new, resolved or unchanged, matched by
+//! Diff of two scans: which findings are new, resolved, unchanged or no longer evaluated
+//! (their rule did not run in the new scan), matched by
 //! [`Finding::key`] (rule, object, target; case-insensitive) so that a reworded message or a
 //! changed severity does not make a finding look new.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::findings::{Finding, Status};
@@ -17,6 +19,43 @@ pub struct FindingsDiff {
     pub resolved: Vec<Finding>,
     /// In both (as the new scan records them).
     pub unchanged: Vec<Finding>,
+    /// In the old scan only, from a rule the new scan did not evaluate (disabled, removed,
+    /// or lacking its input such as the host inventory): nothing says they were fixed, so
+    /// they are not "resolved". Filled by [`FindingsDiff::set_aside_not_evaluated`].
+    #[serde(default)]
+    pub no_longer_evaluated: Vec<Finding>,
+}
+
+impl FindingsDiff {
+    /// Moves the resolved findings whose rule the new scan did not evaluate to
+    /// `no_longer_evaluated`. `evaluated` is [`evaluated_rules`] of the new scan; None (a
+    /// report without a checks section) leaves everything resolved, as before checks existed.
+    pub fn set_aside_not_evaluated(&mut self, evaluated: Option<&HashSet<String>>) {
+        let Some(evaluated) = evaluated else {
+            return;
+        };
+        let (kept, set_aside) = std::mem::take(&mut self.resolved)
+            .into_iter()
+            .partition(|f| evaluated.contains(&f.rule_id.to_ascii_uppercase()));
+        self.resolved = kept;
+        self.no_longer_evaluated = set_aside;
+    }
+}
+
+/// The rule ids (upper case) a scan evaluated, from its checks section: every rule listed
+/// there but `not_evaluated`. None when the report has no checks (written before they
+/// existed): then which rules ran cannot be told.
+pub fn evaluated_rules(checks: &[crate::report::Check]) -> Option<HashSet<String>> {
+    if checks.is_empty() {
+        return None;
+    }
+    Some(
+        checks
+            .iter()
+            .filter(|c| c.status != crate::report::CheckStatus::NotEvaluated)
+            .map(|c| c.rule_id.to_ascii_uppercase())
+            .collect(),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +92,7 @@ pub fn diff(old: &[Finding], new: &[Finding]) -> FindingsDiff {
             .cloned()
             .collect(),
         unchanged,
+        no_longer_evaluated: Vec::new(),
     }
 }
 
@@ -78,27 +118,60 @@ struct Document {
     #[allow(dead_code)] // required to tell a report from an arbitrary object; not interpreted
     schema_version: serde_json::Value,
     findings: Vec<Finding>,
+    /// Only `collected_at` is read, leniently: a report without it still diffs.
+    #[serde(default)]
+    meta: serde_json::Value,
+}
+
+/// A previous scan's findings and, when its report says, when that scan's data was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Previous {
+    pub findings: Vec<Finding>,
+    /// The report's `meta.collected_at` (RFC 3339); None for a bare array or a report
+    /// without it.
+    pub collected_at: Option<DateTime<Utc>>,
 }
 
 /// Reads a `findings.json` written by the JSON report (an object with `schema_version` and
 /// `findings`) or a bare array of findings.
 pub fn load_findings_json(path: &Path) -> Result<Vec<Finding>, DiffError> {
+    load_previous(path).map(|p| p.findings)
+}
+
+/// [`load_findings_json`], with the previous scan's time (for `first_seen`).
+pub fn load_previous(path: &Path) -> Result<Previous, DiffError> {
     let text = std::fs::read_to_string(path).map_err(|source| DiffError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse_findings_json(&text, path)
+    parse_previous(&text, path)
 }
 
 /// Parses findings JSON from `text`; `path` only names the file in errors.
 pub fn parse_findings_json(text: &str, path: &Path) -> Result<Vec<Finding>, DiffError> {
+    parse_previous(text, path).map(|p| p.findings)
+}
+
+/// Parses findings JSON and the scan time from `text`; `path` only names the file in errors.
+pub fn parse_previous(text: &str, path: &Path) -> Result<Previous, DiffError> {
     // PowerShell's `Out-File` and friends prepend a BOM, which serde_json refuses.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let bare_array = text.trim_start().starts_with('[');
     let parsed = if bare_array {
-        serde_json::from_str::<Vec<Finding>>(text)
+        serde_json::from_str::<Vec<Finding>>(text).map(|findings| Previous {
+            findings,
+            collected_at: None,
+        })
     } else {
-        serde_json::from_str::<Document>(text).map(|d| d.findings)
+        serde_json::from_str::<Document>(text).map(|d| Previous {
+            findings: d.findings,
+            collected_at: d
+                .meta
+                .get("collected_at")
+                .and_then(|v| v.as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+        })
     };
     parsed.map_err(|e| DiffError::Parse {
         path: path.to_owned(),

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How bad a finding is, lowest first (so `>=` means "at least as severe"). The lower-case
 /// names are the one spelling everywhere: JSON and CSV (serde), `--fail-on` and the rule and
@@ -74,7 +75,10 @@ pub enum Status {
     Suppressed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One finding. Serialised (findings.json, findings.ndjson, diff.json) with its [`Finding::id`]
+/// first and its evidence typed ([`TypedEvidence`]); `id` is recomputed, not read, when a
+/// report is read back.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub severity: Severity,
@@ -88,7 +92,9 @@ pub struct Finding {
     /// Migration group, for host and host-pair findings.
     pub group: Option<String>,
     pub message: String,
-    /// Attribute values that triggered the finding, by name.
+    /// Attribute values that triggered the finding, by name, as text. Written to JSON typed
+    /// ([`TypedEvidence`]); read back from either form.
+    #[serde(deserialize_with = "evidence_from_json")]
     pub evidence: BTreeMap<String, String>,
     /// PowerShell that fixes it (reviewable; hvaudit never runs it).
     pub remediation: Option<String>,
@@ -97,9 +103,162 @@ pub struct Finding {
     /// Justification of the suppression that matched, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<String>,
+    /// With `--previous`: when a finding with the same [`Finding::id`] was first seen (carried
+    /// from the previous report, else this scan's time), UTC. None without `--previous`.
+    #[serde(default)]
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+/// The serialised form of a [`Finding`]: its fields borrowed, `id` first, evidence typed.
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    id: String,
+    rule_id: &'a str,
+    severity: Severity,
+    title: &'a str,
+    scope: Scope,
+    object: &'a str,
+    object_dn: Option<&'a str>,
+    target: Option<&'a str>,
+    group: Option<&'a str>,
+    message: &'a str,
+    evidence: TypedEvidence<'a>,
+    remediation: Option<&'a str>,
+    status: &'a Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_seen: Option<DateTime<Utc>>,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        FindingOut {
+            id: self.id(),
+            rule_id: &self.rule_id,
+            severity: self.severity,
+            title: &self.title,
+            scope: self.scope,
+            object: &self.object,
+            object_dn: self.object_dn.as_deref(),
+            target: self.target.as_deref(),
+            group: self.group.as_deref(),
+            message: &self.message,
+            evidence: TypedEvidence(&self.evidence),
+            remediation: self.remediation.as_deref(),
+            status: &self.status,
+            suppression: self.suppression.as_deref(),
+            first_seen: self.first_seen,
+        }
+        .serialize(s)
+    }
+}
+
+/// Evidence with its booleans and numbers as JSON types: a value that is `true` or `false`
+/// (any case: PowerShell writes `True`) becomes a JSON boolean, a decimal integer in canonical
+/// form (no sign but `-`, no leading zero, within i64) a JSON number; everything else stays
+/// the string it was. Reading back turns a boolean into `true`/`false` and a number into its
+/// decimal text, so every value but a boolean's capitalisation round-trips exactly.
+pub struct TypedEvidence<'a>(pub &'a BTreeMap<String, String>);
+
+/// One evidence value as it is written to JSON (see [`TypedEvidence`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EvidenceValue<'a> {
+    Bool(bool),
+    Int(i64),
+    Text(Cow<'a, str>),
+}
+
+impl EvidenceValue<'_> {
+    pub fn of(v: &str) -> EvidenceValue<'_> {
+        if v.eq_ignore_ascii_case("true") {
+            EvidenceValue::Bool(true)
+        } else if v.eq_ignore_ascii_case("false") {
+            EvidenceValue::Bool(false)
+        } else if let Some(n) = v.parse::<i64>().ok().filter(|n| n.to_string() == v) {
+            EvidenceValue::Int(n)
+        } else {
+            EvidenceValue::Text(Cow::Borrowed(v))
+        }
+    }
+}
+
+impl Serialize for TypedEvidence<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, EvidenceValue::of(v))))
+    }
+}
+
+/// Reads evidence written as strings (schema 1) or typed (schema 2): any JSON scalar
+/// becomes its text. A float (never written by hvaudit) keeps serde_json's shortest form.
+fn evidence_from_json<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum In {
+        Text(String),
+        Bool(bool),
+        Int(i64),
+        Uint(u64),
+        Float(f64),
+    }
+    let m = BTreeMap::<String, In>::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                In::Text(s) => s,
+                In::Bool(b) => b.to_string(),
+                In::Int(n) => n.to_string(),
+                In::Uint(n) => n.to_string(),
+                In::Float(f) => f.to_string(),
+            };
+            (k, v)
+        })
+        .collect())
 }
 
 impl Finding {
+    /// Stable identity of a finding across scans, for tools (`id` in findings.json): 32
+    /// lower-case hex digits, the first 128 bits of SHA-256 (FIPS 180-4) over the rule id, the
+    /// object's key and the target. The object's key is its DN compared as the directory
+    /// compares DNs ([`crate::model::dn::DnKey`]: case, spacing and escapes do not matter), or
+    /// its name lower-cased when the finding has no DN; the target is lower-cased. So the same
+    /// finding has the same id in the next scan, whatever order the directory returned objects
+    /// in, and a reworded message, a changed severity or new evidence do not change it.
+    pub fn id(&self) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        // Fields separated by NUL, which no DN key, name or SPN contains unescaped; the
+        // version tag lets a future change of the recipe never collide with these ids.
+        ctx.update(b"hvaudit-finding-id-1\0");
+        ctx.update(self.rule_id.to_ascii_uppercase().as_bytes());
+        ctx.update(b"\0");
+        match &self.object_dn {
+            Some(dn) => {
+                ctx.update(b"dn\0");
+                ctx.update(crate::model::dn::DnKey::of(dn).as_str().as_bytes());
+            }
+            None => {
+                ctx.update(b"name\0");
+                ctx.update(self.object.to_lowercase().as_bytes());
+            }
+        }
+        ctx.update(b"\0");
+        ctx.update(
+            self.target
+                .as_deref()
+                .unwrap_or("")
+                .to_lowercase()
+                .as_bytes(),
+        );
+        let digest = ctx.finish();
+        digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Identity of a finding across scans: the same rule on the same object and target.
     pub fn key(&self) -> String {
         format!(

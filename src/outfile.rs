@@ -35,15 +35,18 @@ const TMP_SUFFIX: &str = ".hvaudit-tmp";
 /// Every file name hvaudit writes into an output directory (`scan`/`audit --out`,
 /// `diff --out`). Only these are ever removed on a previous manifest's word: a manifest
 /// edited to name another file cannot make hvaudit delete it.
-pub const OWN_FILES: [&str; 9] = [
+pub const OWN_FILES: [&str; 12] = [
     "report.html",
     "findings.csv",
     "readiness.csv",
     "hosts.csv",
     "findings.json",
+    "findings.xlsx",
+    "findings.ndjson",
     "diff.json",
     "diff-new.csv",
     "diff-resolved.csv",
+    "diff-no-longer-evaluated.csv",
     "diff-unchanged.csv",
 ];
 

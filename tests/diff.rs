@@ -220,3 +220,182 @@ fn missing_file_is_a_read_error() {
             .starts_with("/nonexistent/old.json: cannot read")
     );
 }
+
+fn check(rule: &str, status: hvaudit::report::CheckStatus) -> hvaudit::report::Check {
+    hvaudit::report::Check {
+        rule_id: rule.into(),
+        title: String::new(),
+        severity: Severity::High,
+        category: hvaudit::report::Category::HostSettings,
+        status,
+        findings: 0,
+        suppressed: 0,
+        checked: String::new(),
+        reason: None,
+    }
+}
+
+#[test]
+fn a_rule_not_evaluated_now_does_not_resolve_its_findings() {
+    use hvaudit::diff::evaluated_rules;
+    use hvaudit::report::CheckStatus::{Failed, NotEvaluated, Passed};
+    let old = vec![
+        finding("HV002", "HVP02", Some("HVP04")), // rule passed now: resolved
+        finding("HV012", "HVP02", None),          // rule not evaluated now
+        finding("hv012", "HVL03", None),          // rule id in other case: same rule
+        finding("HV099", "HVL01", None),          // rule gone from the rule set
+        finding("HV001", "HVL01", None),          // still there: unchanged
+    ];
+    let new = vec![finding("HV001", "HVL01", None)];
+    let checks = [
+        check("HV001", Failed),
+        check("HV002", Passed),
+        check("HV012", NotEvaluated),
+    ];
+    let mut d = diff(&old, &new);
+    d.set_aside_not_evaluated(evaluated_rules(&checks).as_ref());
+    assert_eq!(ids(&d.resolved), ["HV002 HVP02 HVP04"]);
+    assert_eq!(
+        ids(&d.no_longer_evaluated),
+        ["HV012 HVP02 -", "hv012 HVL03 -", "HV099 HVL01 -"]
+    );
+    assert_eq!(ids(&d.unchanged), ["HV001 HVL01 -"]);
+    // A report without checks cannot tell: everything missing stays resolved.
+    let mut d = diff(&old, &new);
+    d.set_aside_not_evaluated(evaluated_rules(&[]).as_ref());
+    assert_eq!(d.resolved.len(), 4);
+    assert!(d.no_longer_evaluated.is_empty());
+}
+
+fn hvaudit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hvaudit"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .env("HVAUDIT_TODAY", "2025-06-01")
+        .output()
+        .unwrap()
+}
+
+/// With the inventory, then without it: the inventory rules' findings are "no longer
+/// evaluated", not resolved, in `diff` (stdout, diff.json, its CSV, the HTML) and in
+/// `audit --previous` (findings.json); a finding of a rule that ran is resolved.
+#[test]
+fn dropping_the_inventory_is_not_resolving_its_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "audit".to_string(),
+            "--ldif".into(),
+            "examples/corp.ldif".into(),
+            "--config".into(),
+            "examples/hvaudit.toml".into(),
+            "--out".into(),
+            s(out),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = hvaudit(&args);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1 | 3)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&p("with"), &["--hosts", "examples/hosts.csv"]);
+    // One more finding of a rule that runs either way, fixed since: truly resolved.
+    let with_json = p("with/findings.json");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&with_json).unwrap()).unwrap();
+    let mut fixed = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "HV001")
+        .unwrap()
+        .clone();
+    fixed["object"] = "HVGONE".into();
+    fixed["object_dn"] = "CN=HVGONE,OU=Lab,OU=HyperV,DC=corp,DC=example".into();
+    v["findings"].as_array_mut().unwrap().push(fixed);
+    std::fs::write(&with_json, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    run(&p("without"), &["--previous", &s(&with_json)]);
+    let without: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("without/findings.json")).unwrap()).unwrap();
+    let not_evaluated: Vec<&str> = without["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "not_evaluated")
+        .map(|c| c["rule_id"].as_str().unwrap())
+        .collect();
+    let inventory_findings: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| not_evaluated.contains(&f["rule_id"].as_str().unwrap()))
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        inventory_findings.len() >= 3,
+        "the example's inventory rules find things: {not_evaluated:?}"
+    );
+    let listed = |d: &serde_json::Value, k: &str| -> Vec<String> {
+        d[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let d = &without["diff"];
+    let mut nle = listed(d, "no_longer_evaluated");
+    nle.sort();
+    let mut expected = inventory_findings.clone();
+    expected.sort();
+    assert_eq!(nle, expected, "every inventory finding, no other");
+    let resolved: Vec<String> = d["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"].as_str().unwrap().to_string())
+        .collect();
+    assert!(resolved.contains(&"HVGONE".to_string()), "{resolved:?}");
+    for id in &inventory_findings {
+        assert!(!listed(d, "resolved").contains(id), "{id} is not resolved");
+    }
+
+    // `hvaudit diff` says the same, and writes its own CSV for them.
+    let o = hvaudit(&[
+        "diff",
+        &s(&with_json),
+        &s(&p("without/findings.json")),
+        "--out",
+        &s(&p("diff")),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let n = inventory_findings.len();
+    let r = resolved.len();
+    assert!(
+        out.contains(&format!("0 new, {r} resolved, {n} no longer evaluated,")),
+        "{out}"
+    );
+    assert!(out.contains("not resolved: rule(s)"), "{out}");
+    assert!(out.contains("(list them with --all)"), "{out}");
+    assert!(
+        !out.contains("│ unchanged"),
+        "unchanged rows only with --all: {out}"
+    );
+    let csv = std::fs::read_to_string(p("diff/diff-no-longer-evaluated.csv")).unwrap();
+    let records = ::csv::Reader::from_reader(csv.as_bytes()).records().count();
+    assert_eq!(records, n, "{csv}");
+    let html = std::fs::read_to_string(p("diff/report.html")).unwrap();
+    assert!(html.contains("id=\"no-longer-evaluated\""));
+    let o = hvaudit(&[
+        "diff",
+        &s(&with_json),
+        &s(&p("without/findings.json")),
+        "--all",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("│ unchanged"));
+}

@@ -144,7 +144,7 @@ fn json_round_trips_and_carries_schema_and_summary() {
     assert_eq!(back, data);
 
     let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["complete"], false);
     assert_eq!(v["summary"]["by_severity"]["critical"], 10);
     assert_eq!(v["summary"]["by_severity"]["high"], 11);
@@ -172,8 +172,12 @@ fn json_from_another_schema_version_is_refused() {
     assert!(matches!(err, ReportError::JsonSchema { found: 99, .. }));
     assert_eq!(
         err.to_string(),
-        "old/findings.json: JSON report schema_version 99 is not supported (this build reads 1)"
+        "old/findings.json: JSON report schema_version 99 is not supported (this build reads 1 to 2)"
     );
+    // Version 1 (evidence all strings) is still read.
+    v["schema_version"] = 1.into();
+    let back = json::read_report(v.to_string().as_bytes(), "old/findings.json").unwrap();
+    assert_eq!(back.findings, data.findings);
 }
 
 fn hostile_terminal_data() -> hvaudit::report::ReportData {
@@ -288,10 +292,26 @@ fn html_complete_scan_has_no_banner() {
 fn html_large_group_becomes_a_summary() {
     let data = fixture_report(0);
     let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
-    // Cluster-A (5 hosts) is a grid; Big (201 hosts) is not: one matrix table only.
-    assert_eq!(page.matches("<table class=\"mx\">").count(), 1);
+    // Cluster-A (5 hosts) and Cluster-B (30) are grids; Big (201 hosts) is not.
+    assert_eq!(page.matches("<table class=\"mx\">").count(), 2);
     assert!(page.contains("201 hosts is too many for a grid"));
     assert_eq!(page.matches("<td class=\"val\">BIG-000</td>").count(), 200);
+    // Cluster-B is over MATRIX_OPEN_MAX_HOSTS: collapsed, its grid in an inert template
+    // rendered when opened; Cluster-A's is in the page.
+    const { assert!(html::MATRIX_OPEN_MAX_HOSTS < 30 && html::MATRIX_OPEN_MAX_HOSTS >= 5) };
+    let b = page.find("id=\"group-3\"").unwrap();
+    let lazy = &page[b..];
+    assert!(lazy.contains(
+        "<details class=\"mx-lazy\"><summary>Show the 30 &times; 30 matrix</summary><template>"
+    ));
+    let a = &page[page.find("id=\"group-1\"").unwrap()..b];
+    assert!(!a.contains("<template>") && a.contains("<table class=\"mx\">"));
+    // The group index: a row per group, all-ready groups marked for the filter.
+    let index =
+        &page[page.find("id=\"group-index\"").unwrap()..page.find("class=\"legend\"").unwrap()];
+    assert_eq!(index.matches("<tr data-problem=\"1\">").count(), 2);
+    assert_eq!(index.matches("<tr data-problem=\"0\">").count(), 1);
+    assert_eq!(index.matches("<svg class=\"bar\"").count(), 3);
 }
 
 #[test]
@@ -331,7 +351,7 @@ fn format_list_parses_and_rejects_unknown() {
     );
     assert_eq!(
         Format::parse_list("html,pdf").unwrap_err(),
-        "unknown report format 'pdf' (expected html, csv, json)"
+        "unknown report format 'pdf' (expected html, csv, json, xlsx, ndjson)"
     );
     assert!(Format::parse_list(" , ").is_err());
 }
@@ -354,7 +374,9 @@ fn write_all_writes_the_requested_files() {
             "findings.csv",
             "readiness.csv",
             "hosts.csv",
-            "findings.json"
+            "findings.json",
+            "findings.xlsx",
+            "findings.ndjson"
         ]
     );
     let json_back =

@@ -134,6 +134,8 @@ pub(super) fn report_names(f: report::Format) -> &'static [&'static str] {
         report::Format::Html => &["report.html"],
         report::Format::Csv => &["findings.csv", "readiness.csv", "hosts.csv"],
         report::Format::Json => &["findings.json"],
+        report::Format::Xlsx => &["findings.xlsx"],
+        report::Format::Ndjson => &["findings.ndjson"],
     }
 }
 
@@ -249,6 +251,8 @@ pub(super) fn report_formats(f: &[Format]) -> Vec<report::Format> {
             Format::Html => report::Format::Html,
             Format::Csv => report::Format::Csv,
             Format::Json => report::Format::Json,
+            Format::Xlsx => report::Format::Xlsx,
+            Format::Ndjson => report::Format::Ndjson,
         })
         .collect()
 }

@@ -12,25 +12,44 @@ use crate::report;
 
 use super::common::*;
 
+/// The diff's CSV files under `--out`, one per kind of change.
+const DIFF_CSVS: [(&str, &str); 4] = [
+    ("new", "diff-new.csv"),
+    ("resolved", "diff-resolved.csv"),
+    ("no longer evaluated", "diff-no-longer-evaluated.csv"),
+    ("unchanged", "diff-unchanged.csv"),
+];
+
 pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
     if let Some(out) = &a.out {
         let read = [("OLD", a.old.as_path()), ("NEW", a.new.as_path())];
         refuse_outputs_that_are_inputs("--out", out, &dir_outputs(out), &read)?;
     }
-    let old = diff::load_findings_json(&a.old)?;
+    let diff::Previous {
+        findings: old,
+        collected_at: previous_time,
+    } = diff::load_previous(&a.old)?;
     let file = std::fs::File::open(&a.new)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", a.new.display())))?;
     let mut data =
         report::json::read_report(std::io::BufReader::new(file), &a.new.display().to_string())?;
-    let d = diff::diff(&old, &data.findings);
+    let mut d = diff::diff(&old, &data.findings);
+    // A finding whose rule did not run in the new scan was not fixed: "no longer evaluated".
+    d.set_aside_not_evaluated(diff::evaluated_rules(&data.checks).as_ref());
+    let lists = [
+        ("new", &d.new),
+        ("resolved", &d.resolved),
+        ("no longer evaluated", &d.no_longer_evaluated),
+        ("unchanged", &d.unchanged),
+    ];
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
     table.set_header(vec!["change", "rule", "severity", "object", "target"]);
-    for (label, list) in [
-        ("new", &d.new),
-        ("resolved", &d.resolved),
-        ("unchanged", &d.unchanged),
-    ] {
+    for (label, list) in lists {
+        // Unchanged findings are the bulk of a weekly diff: listed only when asked for.
+        if label == "unchanged" && !a.all {
+            continue;
+        }
         for f in list.iter() {
             table.add_row(vec![
                 label.to_string(),
@@ -41,26 +60,50 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
             ]);
         }
     }
-    say!("{table}");
+    if !table.is_empty() {
+        say!("{table}");
+    }
     say!(
-        "{} new, {} resolved, {} unchanged",
+        "{} new, {} resolved, {} no longer evaluated, {} unchanged{}",
         d.new.len(),
         d.resolved.len(),
-        d.unchanged.len()
+        d.no_longer_evaluated.len(),
+        d.unchanged.len(),
+        if a.all || d.unchanged.is_empty() {
+            ""
+        } else {
+            " (list them with --all)"
+        }
     );
+    if !d.no_longer_evaluated.is_empty() {
+        let mut rules: Vec<&str> = d
+            .no_longer_evaluated
+            .iter()
+            .map(|f| f.rule_id.as_str())
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        say!(
+            "not resolved: rule(s) {} did not run in the newer scan (disabled, removed, or their input such as --hosts missing); see its checks section",
+            report::text::terminal_safe(&rules.join(", "))
+        );
+    }
     if let Some(out) = &a.out {
         let previous = a.old.display().to_string();
-        data.diff = Some(report::diff_findings(&previous, &old, &mut data.findings));
+        let checks = data.checks.clone();
+        data.diff = Some(report::diff_findings(
+            &previous,
+            &old,
+            &mut data.findings,
+            &checks,
+        ));
+        let now = data.meta.collected_at;
+        report::diff::carry_first_seen(&old, previous_time, &mut data.findings, now);
         let data = std::sync::Arc::new(data);
         write_reports(out, "diff", &data, &report::Format::ALL, None, |staging| {
-            let names = [
-                "diff.json",
-                "diff-new.csv",
-                "diff-resolved.csv",
-                "diff-unchanged.csv",
-            ];
             let fail = |e: String| {
-                let all: Vec<_> = names.iter().map(|n| out.join(n)).collect();
+                let mut all = vec![out.join("diff.json")];
+                all.extend(DIFF_CSVS.iter().map(|(_, n)| out.join(n)));
                 Failure::usage(format!("{e}; {}", not_written_note(&all, &[])))
             };
             let text = serde_json::to_string_pretty(&d)
@@ -68,15 +111,11 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
             staging
                 .add_bytes(&out.join("diff.json"), text.as_bytes())
                 .map_err(|e| fail(e.to_string()))?;
-            for (name, list) in [
-                ("new", &d.new),
-                ("resolved", &d.resolved),
-                ("unchanged", &d.unchanged),
-            ] {
+            for ((_, name), (_, list)) in DIFF_CSVS.iter().zip(lists) {
                 let mut buf = Vec::new();
                 report::csv::write_findings(&mut buf, list).map_err(|e| fail(e.to_string()))?;
                 staging
-                    .add_bytes(&out.join(format!("diff-{name}.csv")), &buf)
+                    .add_bytes(&out.join(name), &buf)
                     .map_err(|e| fail(e.to_string()))?;
             }
             Ok(())

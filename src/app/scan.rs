@@ -38,6 +38,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         &ruleset_version(&a.audit),
     );
     data.sources = inputs.sources.clone();
+    data.export = export_times(&a.input, &inputs.snapshot, chrono::Utc::now());
     data.readiness = outcome.readiness;
     data.rules = rule_docs(&inputs.rules);
     data.suppression_notes = notes;
@@ -64,12 +65,21 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     // holds the same shortened keys.
     report::shorten::shorten_long_values(&mut data);
     if let Some(prev) = &a.previous {
-        let old = diff::load_findings_json(prev)?;
+        let old = diff::load_previous(prev)?;
         data.diff = Some(report::diff_findings(
             &prev.display().to_string(),
-            &old,
+            &old.findings,
             &mut data.findings,
+            &data.checks,
         ));
+        // First seen: carried by finding id; new ones were first seen when this scan's data
+        // was read.
+        report::diff::carry_first_seen(
+            &old.findings,
+            old.collected_at,
+            &mut data.findings,
+            data.meta.collected_at,
+        );
     }
 
     let data = std::sync::Arc::new(data);
@@ -118,6 +128,31 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         );
     }
     Ok(code)
+}
+
+/// For an LDIF or snapshot input, when its data was exported: the file's modification time
+/// (read here, at the edge) and the newest whenChanged in it; None for a live directory.
+fn export_times(
+    input: &InputArgs,
+    snapshot: &crate::model::Snapshot,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<report::ExportTimes> {
+    let (kind, path) = match (&input.snapshot, &input.source.ldif) {
+        (Some(p), _) => ("snapshot", p),
+        (None, Some(p)) => ("ldif", p),
+        (None, None) => return None,
+    };
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from);
+    Some(report::ExportTimes::of(
+        snapshot,
+        kind,
+        &path.display().to_string(),
+        modified,
+        now,
+    ))
 }
 
 /// The input flags of an audit as the user gave them, for the next steps' commands.

@@ -20,6 +20,12 @@
 pub struct DnKey(String);
 
 impl DnKey {
+    /// The key as text (control characters U+0001..U+0004 separate its parts): stable across
+    /// runs, for hashing into finding ids.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The comparison key of `dn`. A string that does not parse as a DN (an unterminated
     /// escape, an RDN without `=`) still gets a key: its lower-cased text, kept apart from every
     /// parsed DN, so two identical malformed strings still match each other and nothing else.

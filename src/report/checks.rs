@@ -487,6 +487,7 @@ mod tests {
             ),
             status: Status::Open,
             suppression: None,
+            first_seen: None,
         };
         assert_eq!(one_line_fix(&f), "Set-ADObject -Identity 'x' -Add @{}");
         f.remediation = Some("\n# Replace it.\nSet-X".into());

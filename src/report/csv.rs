@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::findings::{Finding, GroupReadiness, Status};
+use crate::findings::{Finding, GroupReadiness, ReadinessCell, Status};
 
 use super::{HostRow, ReportError, SEVERITIES_DESC};
 
@@ -132,25 +132,30 @@ fn writer<W: Write>(w: W) -> ::csv::Writer<W> {
         .from_writer(w)
 }
 
+/// One finding as the text of its [`COLUMNS`], not yet neutralised (the xlsx writer stores
+/// the same text as string cells).
+pub(crate) fn finding_row(f: &Finding) -> [String; 12] {
+    [
+        f.rule_id.clone(),
+        f.severity.as_str().to_string(),
+        f.title.clone(),
+        f.object.clone(),
+        f.object_dn.clone().unwrap_or_default(),
+        f.target.clone().unwrap_or_default(),
+        f.group.clone().unwrap_or_default(),
+        f.message.clone(),
+        evidence_text(f),
+        f.remediation.clone().unwrap_or_default(),
+        status_str(&f.status).to_string(),
+        f.suppression.clone().unwrap_or_default(),
+    ]
+}
+
 pub fn write_findings<W: Write>(w: W, findings: &[Finding]) -> Result<(), ReportError> {
     let mut out = writer(w);
     out.write_record(COLUMNS)?;
     for f in findings {
-        let row = [
-            f.rule_id.clone(),
-            f.severity.as_str().to_string(),
-            f.title.clone(),
-            f.object.clone(),
-            f.object_dn.clone().unwrap_or_default(),
-            f.target.clone().unwrap_or_default(),
-            f.group.clone().unwrap_or_default(),
-            f.message.clone(),
-            evidence_text(f),
-            f.remediation.clone().unwrap_or_default(),
-            status_str(&f.status).to_string(),
-            f.suppression.clone().unwrap_or_default(),
-        ];
-        out.write_record(row.iter().map(|v| neutralise(v)))?;
+        out.write_record(finding_row(f).iter().map(|v| neutralise(v)))?;
     }
     out.flush().map_err(|source| ReportError::Io {
         what: "findings CSV".into(),
@@ -159,39 +164,43 @@ pub fn write_findings<W: Write>(w: W, findings: &[Finding]) -> Result<(), Report
     Ok(())
 }
 
+/// One readiness cell as the text of its [`READINESS_COLUMNS`], not yet neutralised.
+pub(crate) fn readiness_row(g: &GroupReadiness, c: &ReadinessCell) -> [String; 12] {
+    // No per-form entries: every form has the cell's state.
+    let form = |name: &str| {
+        c.forms
+            .iter()
+            .find(|f| f.form == name)
+            .map_or(c.state.as_str(), |f| f.state.as_str())
+            .to_string()
+    };
+    [
+        g.group.clone(),
+        c.from.clone(),
+        c.to.clone(),
+        c.ready.to_string(),
+        c.state.as_str().to_string(),
+        form("netbios"),
+        form("fqdn"),
+        c.same_cluster.to_string(),
+        c.blocking_rules.join("; "),
+        c.reasons.join("; "),
+        c.unknown.join("; "),
+        c.ready_forms
+            .iter()
+            .map(|f| f.as_ref())
+            .collect::<Vec<&str>>()
+            .join("; "),
+    ]
+}
+
 /// Optional `readiness.csv`: one row per ordered host pair. Lists are `;`-separated.
 pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(), ReportError> {
     let mut out = writer(w);
     out.write_record(READINESS_COLUMNS)?;
     for g in readiness {
         for c in &g.cells {
-            // No per-form entries: every form has the cell's state.
-            let form = |name: &str| {
-                c.forms
-                    .iter()
-                    .find(|f| f.form == name)
-                    .map_or(c.state.as_str(), |f| f.state.as_str())
-                    .to_string()
-            };
-            let row = [
-                g.group.clone(),
-                c.from.clone(),
-                c.to.clone(),
-                c.ready.to_string(),
-                c.state.as_str().to_string(),
-                form("netbios"),
-                form("fqdn"),
-                c.same_cluster.to_string(),
-                c.blocking_rules.join("; "),
-                c.reasons.join("; "),
-                c.unknown.join("; "),
-                c.ready_forms
-                    .iter()
-                    .map(|f| f.as_ref())
-                    .collect::<Vec<&str>>()
-                    .join("; "),
-            ];
-            out.write_record(row.iter().map(|v| neutralise(v)))?;
+            out.write_record(readiness_row(g, c).iter().map(|v| neutralise(v)))?;
         }
     }
     out.flush().map_err(|source| ReportError::Io {
@@ -206,47 +215,53 @@ fn opt_bool(b: Option<bool>) -> String {
     b.map(|b| b.to_string()).unwrap_or_default()
 }
 
+/// One host as the text of its [`HOST_COLUMNS`] (unknown values empty, times RFC 3339 UTC),
+/// not yet neutralised.
+pub(crate) fn host_row(h: &HostRow) -> Vec<String> {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    };
+    let mut row = vec![
+        h.name.clone(),
+        h.fqdn.clone().unwrap_or_default(),
+        h.group.clone().unwrap_or_default(),
+        h.cluster.clone().unwrap_or_default(),
+        h.os.clone(),
+        h.os_build.map(|b| b.to_string()).unwrap_or_default(),
+        opt_bool(h.confirmed),
+        h.in_directory.to_string(),
+        h.enabled.to_string(),
+        h.inventory.as_str().to_string(),
+        opt_bool(h.migration_enabled),
+        h.authentication_type.clone().unwrap_or_default(),
+        opt_bool(h.credential_guard),
+        opt_bool(h.protocol_transition),
+        h.peers_covered.to_string(),
+        h.peers.to_string(),
+        time(h.last_boot),
+        time(h.delegation_changed),
+        opt_bool(h.reboot_pending()),
+    ];
+    for s in SEVERITIES_DESC {
+        row.push(h.findings.get(&s).copied().unwrap_or(0).to_string());
+    }
+    row.extend([
+        h.can_migrate_to.to_string(),
+        h.can_migrate_from.to_string(),
+        h.blocked_to.to_string(),
+        h.unknown_to.to_string(),
+    ]);
+    row
+}
+
 /// `hosts.csv`: one row per host ([`HOST_COLUMNS`]); unknown values are empty, times
 /// RFC 3339 UTC.
 pub fn write_hosts<W: Write>(w: W, hosts: &[HostRow]) -> Result<(), ReportError> {
     let mut out = writer(w);
     out.write_record(HOST_COLUMNS)?;
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_default()
-    };
     for h in hosts {
-        let mut row = vec![
-            h.name.clone(),
-            h.fqdn.clone().unwrap_or_default(),
-            h.group.clone().unwrap_or_default(),
-            h.cluster.clone().unwrap_or_default(),
-            h.os.clone(),
-            h.os_build.map(|b| b.to_string()).unwrap_or_default(),
-            opt_bool(h.confirmed),
-            h.in_directory.to_string(),
-            h.enabled.to_string(),
-            h.inventory.as_str().to_string(),
-            opt_bool(h.migration_enabled),
-            h.authentication_type.clone().unwrap_or_default(),
-            opt_bool(h.credential_guard),
-            opt_bool(h.protocol_transition),
-            h.peers_covered.to_string(),
-            h.peers.to_string(),
-            time(h.last_boot),
-            time(h.delegation_changed),
-            opt_bool(h.reboot_pending()),
-        ];
-        for s in SEVERITIES_DESC {
-            row.push(h.findings.get(&s).copied().unwrap_or(0).to_string());
-        }
-        row.extend([
-            h.can_migrate_to.to_string(),
-            h.can_migrate_from.to_string(),
-            h.blocked_to.to_string(),
-            h.unknown_to.to_string(),
-        ]);
-        out.write_record(row.iter().map(|v| neutralise(v)))?;
+        out.write_record(host_row(h).iter().map(|v| neutralise(v)))?;
     }
     out.flush().map_err(|source| ReportError::Io {
         what: "hosts CSV".into(),

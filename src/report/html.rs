@@ -27,6 +27,12 @@ const TEMPLATE_NAME: &str = "report.html.j2";
 /// Above this many hosts a group's matrix becomes a summary: a 200x200 grid is already 40,000
 /// cells, and larger ones make the page unusable.
 pub const MATRIX_MAX_HOSTS: usize = 200;
+/// Above this many hosts a group's matrix is collapsed (`<details>`) and its cells are kept in
+/// an inert `<template>` that the page renders only when the reader opens it: at 125 groups of
+/// 16 hosts the page would otherwise lay out 30,000 cells before anyone looks at one.
+pub const MATRIX_OPEN_MAX_HOSTS: usize = 12;
+/// Width in pixels of a group's ready / blocked / unknown bar in the group index.
+const BAR_WIDTH: usize = 120;
 /// Findings rows shown before "Show more": Chromium lays out a 10,000-row table in seconds,
 /// a 500-row one at once. Filters and search still cover every finding.
 pub const PAGE_ROWS: usize = 500;
@@ -158,6 +164,8 @@ impl Serialize for Shared {
 #[derive(Serialize)]
 struct PageView<'a> {
     collected_at: String,
+    /// For a file input: the export's times, formatted ([`super::ExportTimes`]).
+    export: Option<ExportView>,
     summary: Summary,
     page_rows: usize,
     severities: Vec<SevCount>,
@@ -168,6 +176,15 @@ struct PageView<'a> {
     fix_first: Vec<FixItem>,
     checks: Vec<CheckView>,
     host_rows: Vec<HostView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ExportView {
+    input: String,
+    file_modified: Option<String>,
+    newest_when_changed: Option<String>,
+    collected_at: Option<String>,
+    audited_at: String,
 }
 
 #[derive(Serialize)]
@@ -220,8 +237,49 @@ struct GroupView<'a> {
     unknown: usize,
     /// None above MATRIX_MAX_HOSTS: the template shows the summary instead.
     grid: Option<Vec<GridRow<'a>>>,
+    /// Above MATRIX_OPEN_MAX_HOSTS: the grid is rendered on demand.
+    collapsed: bool,
+    /// Some pair blocked or unknown: shown by the "blocked or unknown only" filter.
+    problem: bool,
+    /// The index bar's segments, in pixels of [`BAR_WIDTH`].
+    bar: Bar,
     blocked_pairs: Vec<BlockedPair<'a>>,
     blocked_unlisted: usize,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    ready: usize,
+    blocked: usize,
+    unknown: usize,
+}
+
+impl Bar {
+    /// Segments proportional to the counts, summing to [`BAR_WIDTH`] (0 without pairs); a
+    /// non-zero count gets at least one pixel, so a single blocked pair among 40,000 shows.
+    fn of(ready: usize, blocked: usize, unknown: usize) -> Bar {
+        let total = ready + blocked + unknown;
+        if total == 0 {
+            return Bar {
+                ready: 0,
+                blocked: 0,
+                unknown: 0,
+            };
+        }
+        let px = |n: usize| {
+            if n == 0 {
+                0
+            } else {
+                (n * BAR_WIDTH / total).max(1)
+            }
+        };
+        let (blocked, unknown) = (px(blocked), px(unknown));
+        Bar {
+            ready: BAR_WIDTH.saturating_sub(blocked + unknown),
+            blocked,
+            unknown,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -276,7 +334,17 @@ fn view(data: &ReportData) -> PageView<'_> {
         .collect();
     let hosts: BTreeSet<&str> = data.findings.iter().map(|f| f.object.as_str()).collect();
     let rule_ids: BTreeSet<&str> = data.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    };
     PageView {
+        export: data.export.as_ref().map(|e| ExportView {
+            input: e.input.clone(),
+            file_modified: time(e.file_modified),
+            newest_when_changed: time(e.newest_when_changed),
+            collected_at: time(e.collected_at),
+            audited_at: time(Some(e.audited_at)).unwrap_or_default(),
+        }),
         collected_at: data
             .meta
             .collected_at
@@ -433,6 +501,7 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
         count(ReadinessState::Blocked),
         count(ReadinessState::Unknown),
     );
+    let bar = Bar::of(ready, blocked, unknown);
     let grid = (g.hosts.len() <= MATRIX_MAX_HOSTS).then(|| {
         let by_pair: HashMap<(&str, &str), &ReadinessCell> = g
             .cells
@@ -499,6 +568,9 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
         } else {
             0
         },
+        collapsed: grid.is_some() && g.hosts.len() > MATRIX_OPEN_MAX_HOSTS,
+        problem: blocked + unknown > 0,
+        bar,
         grid,
         blocked_pairs,
     }

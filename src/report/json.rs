@@ -7,8 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{FixItem, ReportData, ReportError, Summary};
 
-/// Bumped when a field changes meaning or is removed; adding a field does not bump it.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// Bumped when a field changes meaning or type, or is removed; adding a field does not bump
+/// it. 2: finding evidence typed (booleans and numbers as JSON types, [`TypedEvidence`]).
+///
+/// [`TypedEvidence`]: crate::findings::TypedEvidence
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema [`read_report`] still reads: version 1 differs only in evidence being
+/// all strings, which reads into the same findings.
+pub const OLDEST_READ_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonReport {
@@ -55,7 +62,8 @@ pub fn read_report<R: Read>(r: R, path: &str) -> Result<ReportData, ReportError>
         .get("schema_version")
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
-    if found != u64::from(REPORT_SCHEMA_VERSION) {
+    if !(u64::from(OLDEST_READ_SCHEMA_VERSION)..=u64::from(REPORT_SCHEMA_VERSION)).contains(&found)
+    {
         return Err(ReportError::JsonSchema {
             path: path.to_string(),
             found,
@@ -64,4 +72,21 @@ pub fn read_report<R: Read>(r: R, path: &str) -> Result<ReportData, ReportError>
     }
     let doc: JsonReport = serde_json::from_value(value)?;
     Ok(doc.report)
+}
+
+/// `findings.ndjson`: one finding per line (NDJSON / JSON Lines), each the object
+/// `findings.json` holds (with `id`, typed evidence, `first_seen` when set), for SIEM
+/// ingestion. Nothing else: the scan's context is in findings.json.
+pub fn write_ndjson<W: Write>(
+    mut w: W,
+    findings: &[crate::findings::Finding],
+) -> Result<(), ReportError> {
+    for f in findings {
+        serde_json::to_writer(&mut w, f)?;
+        w.write_all(b"\n").map_err(|source| ReportError::Io {
+            what: "findings NDJSON".into(),
+            source,
+        })?;
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! Reports: everything the scan produced, rendered for people (HTML, terminal) and for tools
-//! (CSV, JSON). Every renderer reads one [`ReportData`]; none of them computes findings.
+//! (CSV, JSON, Excel). Every renderer reads one [`ReportData`]; none of them computes findings.
 //!
 //! Directory values are attacker-controlled: each renderer neutralises them for its medium
-//! (HTML autoescape + textContent, CSV formula prefix, terminal control-character stripping).
+//! (HTML autoescape + textContent, CSV formula prefix, string-typed Excel cells, terminal
+//! control-character stripping).
 
 pub mod accounts;
 pub mod checks;
@@ -15,10 +16,12 @@ pub mod shorten;
 pub mod terminal;
 pub mod text;
 pub mod write;
+pub mod xlsx;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::AccountFacts;
@@ -63,6 +66,77 @@ pub struct ReportData {
     /// The hosts view: one row per Hyper-V host, sorted by name ([`hosts::host_rows`]).
     #[serde(default)]
     pub hosts: Vec<HostRow>,
+    /// For an LDIF export or a snapshot: how old its data is ([`ExportTimes`]). None for a
+    /// live directory, whose data is as of `meta.collected_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportTimes>,
+}
+
+/// When the data of a file input (an LDIF export or a snapshot) was exported, as far as can
+/// be told, beside when the audit ran: a report of a months-old export must not read as
+/// today's state. Built by [`ExportTimes::of`] from times the caller read; no clock or file
+/// system is read here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportTimes {
+    /// `ldif` or `snapshot`.
+    pub input: String,
+    /// The file as given on the command line.
+    pub file: String,
+    /// The file's modification time, UTC; None when the file system does not record it.
+    /// A copy may have reset it: read it with `newest_when_changed`.
+    pub file_modified: Option<DateTime<Utc>>,
+    /// The newest `whenChanged` among the computer objects in the data, UTC: the data is at
+    /// least this recent. None when no computer carries it.
+    pub newest_when_changed: Option<DateTime<Utc>>,
+    /// For a snapshot: when `hvaudit collect` read the directory (its `meta.collected_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_at: Option<DateTime<Utc>>,
+    /// When this audit ran, UTC.
+    pub audited_at: DateTime<Utc>,
+}
+
+impl ExportTimes {
+    /// The times of `snapshot`, read from `input` (`ldif` or `snapshot`) at `file`, whose
+    /// modification time is `file_modified`, audited at `audited_at`.
+    pub fn of(
+        snapshot: &Snapshot,
+        input: &str,
+        file: &str,
+        file_modified: Option<DateTime<Utc>>,
+        audited_at: DateTime<Utc>,
+    ) -> ExportTimes {
+        ExportTimes {
+            input: input.to_string(),
+            file: file.to_string(),
+            file_modified,
+            newest_when_changed: snapshot
+                .computers
+                .iter()
+                .filter_map(|c| c.when_changed)
+                .max(),
+            collected_at: (input == "snapshot").then_some(snapshot.meta.collected_at),
+            audited_at,
+        }
+    }
+
+    /// One line for people: `data exported: file modified ..., newest whenChanged ...;
+    /// audited ...` (times `YYYY-MM-DD HH:MM:SS UTC`, `unknown` when not known).
+    pub fn describe(&self) -> String {
+        let t = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "unknown".into())
+        };
+        let collected = match self.collected_at {
+            Some(c) => format!(", snapshot collected {}", t(Some(c))),
+            None => String::new(),
+        };
+        format!(
+            "data exported: file modified {}, newest whenChanged {}{collected}; audited {}",
+            t(self.file_modified),
+            t(self.newest_when_changed),
+            t(Some(self.audited_at)),
+        )
+    }
 }
 
 /// Kind of account a delegation row is about.
@@ -216,6 +290,7 @@ impl ReportData {
             diff: None,
             checks: Vec::new(),
             hosts: Vec::new(),
+            export: None,
         }
     }
 
@@ -287,7 +362,7 @@ pub enum ReportError {
     #[error("cannot serialise or read the JSON report: {0}")]
     Json(#[from] serde_json::Error),
     #[error(
-        "{path}: JSON report schema_version {found} is not supported (this build reads {supported})"
+        "{path}: JSON report schema_version {found} is not supported (this build reads 1 to {supported})"
     )]
     JsonSchema {
         path: String,

@@ -152,6 +152,9 @@ pub fn write_summary_with<W: Write>(
             data.meta.collected_at.format("%Y-%m-%d %H:%M:%S UTC"),
         ),
     )?;
+    if let Some(e) = &data.export {
+        line(w, &e.describe())?;
+    }
     if !data.complete {
         let head = format!(
             "INCOMPLETE SCAN (SC001): {} gap(s); findings cannot prove compliance",
@@ -418,6 +421,15 @@ pub fn write_summary_with<W: Write>(
                 d.resolved.len()
             ),
         )?;
+        if !d.no_longer_evaluated.is_empty() {
+            line(
+                w,
+                &format!(
+                    "{} previous finding(s) no longer evaluated (their rule did not run this time: not resolved)",
+                    d.no_longer_evaluated.len()
+                ),
+            )?;
+        }
     }
 
     if let Some((code, fail_on)) = opts.exit {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{ReportData, ReportError, csv, html, json};
+use super::{ReportData, ReportError, csv, html, json, xlsx};
 use crate::outfile::{OutputError, StagedFile, Staging};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,12 +12,23 @@ pub enum Format {
     Html,
     Csv,
     Json,
+    /// `findings.xlsx` ([`xlsx::write_xlsx`]).
+    Xlsx,
+    /// `findings.ndjson` ([`json::write_ndjson`]): one finding per line.
+    Ndjson,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Html, Format::Csv, Format::Json];
+    pub const ALL: [Format; 5] = [
+        Format::Html,
+        Format::Csv,
+        Format::Json,
+        Format::Xlsx,
+        Format::Ndjson,
+    ];
 
-    /// Parses `--format html,csv,json` (any order, case-insensitive, spaces allowed).
+    /// Parses `--format html,csv,json,xlsx,ndjson` (any order, case-insensitive, spaces
+    /// allowed).
     pub fn parse_list(s: &str) -> Result<Vec<Format>, String> {
         let mut out = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -25,9 +36,11 @@ impl Format {
                 "html" => Format::Html,
                 "csv" => Format::Csv,
                 "json" => Format::Json,
+                "xlsx" => Format::Xlsx,
+                "ndjson" => Format::Ndjson,
                 other => {
                     return Err(format!(
-                        "unknown report format '{other}' (expected html, csv, json)"
+                        "unknown report format '{other}' (expected html, csv, json, xlsx, ndjson)"
                     ));
                 }
             };
@@ -36,14 +49,14 @@ impl Format {
             }
         }
         if out.is_empty() {
-            return Err("no report format given (expected html, csv, json)".into());
+            return Err("no report format given (expected html, csv, json, xlsx, ndjson)".into());
         }
         Ok(out)
     }
 }
 
-/// Writes `report.html`, `findings.csv` + `readiness.csv` + `hosts.csv`, `findings.json` (those asked for)
-/// into `dir`, creating it if needed. Returns the paths written, in that order. An error
+/// Writes `report.html`, `findings.csv` + `readiness.csv` + `hosts.csv`, `findings.json`,
+/// `findings.xlsx`, `findings.ndjson` (those asked for) into `dir`, creating it if needed. Returns the paths written, in that order. An error
 /// names the file it happened in. All-or-nothing ([`stage_all`], then
 /// [`Staging::commit`]): when any file fails, no earlier file in `dir` is replaced.
 pub fn write_all(
@@ -155,6 +168,30 @@ fn write_one(
                 let mut w = f.writer();
                 json::write_report(&mut w, data)?;
                 flush(w, "JSON report")
+            })?;
+            Ok(vec![f])
+        }
+        Format::Xlsx => {
+            let path = dir.join("findings.xlsx");
+            let f = create(&path)?;
+            in_file(&path, || {
+                let bytes = xlsx::write_xlsx(data)?;
+                let mut w = f.writer();
+                w.write_all(&bytes).map_err(|source| ReportError::Io {
+                    what: "Excel workbook".into(),
+                    source,
+                })?;
+                flush(w, "Excel workbook")
+            })?;
+            Ok(vec![f])
+        }
+        Format::Ndjson => {
+            let path = dir.join("findings.ndjson");
+            let f = create(&path)?;
+            in_file(&path, || {
+                let mut w = f.writer();
+                json::write_ndjson(&mut w, &data.findings)?;
+                flush(w, "findings NDJSON")
             })?;
             Ok(vec![f])
         }

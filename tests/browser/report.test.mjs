@@ -120,6 +120,9 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   assert.deepEqual(await cat('privileged_accounts'), ['Privileged accounts', 'high', '1', '0']);
   assert.deepEqual(await cat('host_settings'), ['Host settings', 'none', '0', '0']);
   assert.match(await page.locator('#since').textContent(), /3 new, 47 unchanged, 1 resolved/);
+  // A finding whose rule did not run this time is listed apart, not counted as resolved.
+  assert.match(await page.locator('#since').textContent(), /1 no longer evaluated/);
+  assert.match(await page.locator('#no-longer-evaluated + p + table').textContent(), /HV012/);
   // Fix first: most severe first; within a severity the finding that exposes a privileged
   // account (PA001) comes before those that expose or unblock nothing (HV005, SC001).
   const fixRules = await page.locator('#fix-first li strong').allTextContents();
@@ -282,6 +285,46 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   assert.match(await big.textContent(), /201 hosts is too many for a grid/);
   assert.equal(await big.locator('tbody tr').count(), 200);
 
+  // Group index: one row per group with its counts and a bar; the filter hides all-ready groups.
+  const index = page.locator('#group-index tbody tr');
+  assert.equal(await index.count(), 3);
+  assert.deepEqual(
+    await index.nth(0).locator('td').evaluateAll((tds) => tds.slice(0, 5).map((t) => t.textContent)),
+    ['Cluster-A', '5', '12', '7', '1'],
+  );
+  assert.equal(await index.nth(0).locator('svg.bar rect.b-blocked').getAttribute('width'), '42');
+  assert.equal(await index.nth(1).locator('svg.bar rect.b-blocked').getAttribute('width'), '1', 'a few blocked pairs still show');
+  assert.ok(await page.locator('#print-note').isHidden(), 'the print note is for print only');
+  await page.check('#only-problems');
+  assert.ok(await index.nth(2).isHidden());
+  assert.ok(await page.locator('#group-3').isHidden());
+  assert.ok(await index.nth(0).isVisible() && await page.locator('#group-1').isVisible());
+  assert.equal(await page.locator('#gi-count').textContent(), '2 of 3 groups');
+  await page.uncheck('#only-problems');
+  assert.ok(await page.locator('#group-3').isVisible());
+  assert.equal(await page.locator('#gi-count').textContent(), '3 groups');
+  // The 30-host matrix is not in the page until opened; then it works like the others.
+  const mid = page.locator('#group-3');
+  assert.equal(await mid.locator('table.mx').count(), 0);
+  await mid.locator('details.mx-lazy > summary').click();
+  assert.equal(await mid.locator('table.mx tbody tr').count(), 30);
+  await mid.locator('table.mx tbody tr').nth(0).locator('td.c').nth(1).click();
+  assert.match(await mid.locator('pre.mx-panel').textContent(), /MID-00 -> MID-01/);
+
+  // At 390 px the group index and the hosts view stack: every cell a readable full-width line.
+  await page.setViewportSize({ width: 390, height: 800 });
+  for (const sel of ['#group-index', '#hosts-table']) {
+    const cells = await page.locator(`${sel} tbody tr:first-child td`).evaluateAll((tds) =>
+      tds.map((td) => [getComputedStyle(td).display, td.getBoundingClientRect().width]));
+    assert.ok(cells.length > 3, sel);
+    for (const [display, width] of cells) {
+      assert.equal(display, 'block', sel);
+      assert.ok(width > 200, `${sel}: a ${width}px cell at 390 px`);
+    }
+  }
+  await page.screenshot({ path: join(OUT, 'report-390.png') });
+  await page.setViewportSize({ width: 1400, height: 900 });
+
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(OUT, 'report-top.png') });
   await page.locator('#readiness').scrollIntoViewIfNeeded();
@@ -292,6 +335,13 @@ test('small report: renders inert, banner, filters, sort, details, matrix', asyn
   await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
   assert.ok(await page.locator('#f-sev').isHidden());
   assert.equal(await page.locator('#ft tbody tr.detail:not([hidden])').count(), 50);
+  // Summary, fix-first list and hosts view are printed; the details are left out, with a note.
+  for (const id of ['#summary', '#fix-first', '#hosts', '#print-note']) {
+    assert.ok(await page.locator(id).isVisible(), `${id} printed`);
+  }
+  for (const id of ['#findings', '#readiness', '#delegations', '#privileged']) {
+    assert.ok(await page.locator(id).isHidden(), `${id} left out of print`);
+  }
   await page.emulateMedia({ media: 'screen' });
 
   assert.deepEqual(problems, []);

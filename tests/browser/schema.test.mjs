@@ -20,6 +20,9 @@ test('fixture JSON report validates against the documented schema', () => {
   const ok = validate(report);
   assert.ok(ok, JSON.stringify(validate.errors, null, 2));
   assert.equal(report.findings.length, 50);
+  // Every finding has an id, and no two share one.
+  const ids = new Set(report.findings.map((f) => f.id));
+  assert.equal(ids.size, report.findings.length);
   // The checks section lists passed and not-evaluated rules besides the failed ones.
   const st = (s) => report.checks.filter((c) => c.status === s).map((c) => c.rule_id);
   assert.deepEqual(st('passed'), ['HV018', 'HV019']);
@@ -28,7 +31,12 @@ test('fixture JSON report validates against the documented schema', () => {
 
 test('the schema rejects what the docs forbid', () => {
   const cases = [
-    (r) => { r.schema_version = 2; },
+    (r) => { r.schema_version = 1; },
+    (r) => { delete r.findings[0].id; },
+    (r) => { r.findings[0].id = 'ABC'; },
+    (r) => { r.findings[0].evidence.x = { nested: true }; },
+    (r) => { r.findings[0].evidence.x = 1.5; },
+    (r) => { r.findings[0].first_seen = 'yesterday'; },
     (r) => { r.findings[0].severity = 'severe'; },
     (r) => { r.delegations[0].delegation_type = 'bogus'; },
     (r) => { delete r.complete; },

@@ -35,7 +35,8 @@
 //! message = "cannot delegate"    # optional: a substring of the message
 //! remediation = "Set-ADObject"   # optional: a substring of the remediation
 //! group = "a"                    # optional: the finding's migration group
-//! evidence = { same_cluster = "false" } # optional: these evidence values, exactly
+//! evidence = { same_cluster = "false" } # optional: these evidence values, exactly (a JSON
+//!                                # boolean matches "true"/"True", a number its digits)
 //! fixable = true                 # optional: whether it carries a remediation
 //! [[run.check]]
 //! from = "HV01"
@@ -331,7 +332,16 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
                 ));
             }
             for (k, v) in &e.evidence {
-                if f["evidence"][k].as_str() != Some(v.as_str()) {
+                // findings.json types booleans and integers (schema 2): `true` is the
+                // expected "True" (any case), `1` the expected "1"; strings exactly.
+                let actual = &f["evidence"][k];
+                let same = match actual {
+                    serde_json::Value::String(s) => s == v,
+                    serde_json::Value::Bool(b) => v.eq_ignore_ascii_case(&b.to_string()),
+                    serde_json::Value::Number(n) => n.to_string() == *v,
+                    _ => false,
+                };
+                if !same {
                     errors.push(format!(
                         "{what}: evidence {k} = {}, expected {v:?}",
                         f["evidence"][k]

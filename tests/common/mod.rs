@@ -20,6 +20,7 @@ pub fn finding(rule: &str, object: &str, target: Option<&str>) -> Finding {
         remediation: None,
         status: Status::Open,
         suppression: None,
+        first_seen: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn f(rule: &str, sev: Severity, object: &str, target: Option<&str>, message: &st
         )),
         status: Status::Open,
         suppression: None,
+        first_seen: None,
     }
 }
 
@@ -220,6 +221,25 @@ pub fn small_group() -> GroupReadiness {
 }
 
 /// 201 hosts: above the grid limit. Pairs from BIG-000 are blocked: 200 blocked pairs.
+/// Cluster-B: 30 hosts, every pair ready: the group the "blocked or unknown only" filter
+/// hides, and one whose matrix is collapsed (over `MATRIX_OPEN_MAX_HOSTS`) until opened.
+pub fn medium_group() -> GroupReadiness {
+    let hosts: Vec<String> = (0..30).map(|i| format!("MID-{i:02}")).collect();
+    let mut cells = Vec::new();
+    for from in &hosts {
+        for to in &hosts {
+            if from != to {
+                cells.push(cell(from, to, false, &[]));
+            }
+        }
+    }
+    GroupReadiness {
+        group: "Cluster-B".into(),
+        hosts,
+        cells,
+    }
+}
+
 pub fn big_group() -> GroupReadiness {
     let hosts: Vec<String> = (0..201).map(|i| format!("BIG-{i:03}")).collect();
     let mut cells = Vec::new();
@@ -442,7 +462,7 @@ pub fn fixture_report(generated: usize) -> ReportData {
             "hvaudit.toml".into(),
         ],
         findings,
-        readiness: vec![small_group(), big_group()],
+        readiness: vec![small_group(), big_group(), medium_group()],
         delegations: vec![
             DelegationRow {
                 account: "DC1$".into(),
@@ -515,8 +535,17 @@ pub fn fixture_report(generated: usize) -> ReportData {
             new: 3,
             unchanged: 47,
             resolved: vec![f("HV013", Severity::Medium, "OLD-HOST", None, "fixed")],
+            // Its rule (an inventory rule) did not run this time: not resolved.
+            no_longer_evaluated: vec![f(
+                "HV012",
+                Severity::High,
+                "HV05",
+                None,
+                "CredSSP while Credential Guard runs",
+            )],
         }),
         checks,
         hosts: fixture_hosts(),
+        export: None,
     }
 }

@@ -262,6 +262,7 @@ pub fn fault_cut_mid_search(dc: &TestDc) {
             ".hvaudit.lock",
             "findings.csv",
             "findings.json",
+            "findings.xlsx",
             "hosts.csv",
             "hvaudit-manifest.json",
             "readiness.csv",

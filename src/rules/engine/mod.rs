@@ -484,6 +484,7 @@ impl<'r> CompiledRules<'r> {
                 remediation,
                 status: Status::Open,
                 suppression: None,
+                first_seen: None,
             },
             rule: i,
             ctx: ctx.clone(),
