@@ -156,6 +156,7 @@ pub struct ScanArgs {
     #[arg(
         long,
         value_name = "SEVERITY",
+        value_enum,
         default_value = "high",
         ignore_case = true,
         help_heading = POLICY
