@@ -334,7 +334,7 @@ pub fn delegation_facts(
         host.entries.push(e_idx);
         // A value no request can equal (port, extra component, white space...) and a value
         // naming the host itself delegate to no peer.
-        if e.defect.is_some() || e.targets_self {
+        if e.defective || e.targets_self {
             if e.targets_self {
                 host.self_entries.push(e_idx);
             }

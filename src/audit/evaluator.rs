@@ -320,7 +320,7 @@ fn add_cn_form(a: &Analysis, from: usize, cn: &str, view: &mut crate::rules::mod
     let delegated = |class: &str| {
         a.hosts[from].entries.iter().any(|e| {
             let e = &a.entries[*e];
-            e.defect.is_none()
+            !e.defective
                 && e.spn
                     .as_ref()
                     .is_ok_and(|s| s.class_is(class) && s.host.eq_ignore_ascii_case(cn))

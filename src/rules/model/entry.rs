@@ -239,14 +239,14 @@ pub fn entry_view_with_owner(a: &Analysis, e: usize, owner: Value) -> EntryView 
         target_group: group_name(a, target_host),
         target_confirmed: target_host.map(|h| a.hosts[h].confirmed()),
         classification: e.classification.as_str(),
-        defect: e.defect.clone(),
+        defect: e.defect(),
         intended: e
-            .defect
-            .as_ref()
-            .and_then(|_| crate::analysis::targets::intended_value(e.value)),
+            .defective
+            .then(|| crate::analysis::targets::intended_value(e.value))
+            .flatten(),
         targets_self: e.targets_self,
         target_is_domain: e.target_is_domain,
-        external_domain: e.external_domain.clone(),
+        external_domain: e.external_domain.as_deref().map(str::to_string),
         owner,
     }
 }
