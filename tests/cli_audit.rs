@@ -151,6 +151,50 @@ fn example_directory_gives_exactly_the_planted_findings() {
 }
 
 #[test]
+fn fail_on_none_never_exits_1_but_incomplete_still_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // Complete scan (no inventory) with critical findings: 1 by default, 0 with none.
+    let complete = |extra: &[&str]| {
+        let mut a = vec![
+            "audit",
+            "--ldif",
+            "examples/corp.ldif",
+            "--config",
+            "examples/hvaudit.toml",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        hvaudit(&a)
+    };
+    assert_eq!(complete(&[]).status.code(), Some(1));
+    let o = complete(&["--fail-on", "none"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("Exit code 0: --fail-on none: findings never fail the run."),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The findings are still reported, only the exit code changes.
+    assert!(
+        findings(dir.path())
+            .iter()
+            .any(|f| f["severity"] == "critical")
+    );
+    // Case-insensitive like the severities.
+    assert_eq!(complete(&["--fail-on", "NONE"]).status.code(), Some(0));
+    // The example inventory has an unreachable host: incomplete is 3 whatever --fail-on says.
+    let o = audit(dir.path(), &["--fail-on", "none"]);
+    assert_eq!(o.status.code(), Some(3));
+}
+
+#[test]
 fn complete_scan_exit_codes_follow_fail_on() {
     // Without the inventory nothing is unreadable: the scan is complete.
     let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use crate::report::{self, ReportData};
 use super::common::*;
 
 pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
-    let fail_on = a.fail_on;
+    let fail_on = a.fail_on.threshold();
     let mut read = audit_inputs(&a.input, &a.audit);
     if let Some(p) = &a.previous {
         read.push(("--previous", p));

@@ -65,8 +65,9 @@ pub struct TerminalOptions {
     /// The input flags as given (`--ldif corp.ldif --hosts hosts.csv ...`), for the
     /// `remediate` and `check` commands of the next steps.
     pub inputs: Option<String>,
-    /// The exit code the run ends with and the `--fail-on` severity it was decided by.
-    pub exit: Option<(u8, Severity)>,
+    /// The exit code the run ends with and the `--fail-on` severity it was decided by (None:
+    /// `--fail-on none`, findings never fail the run).
+    pub exit: Option<(u8, Option<Severity>)>,
 }
 
 /// Writes the summary at [`DEFAULT_WIDTH`] without next steps. `color` should be true only
@@ -456,10 +457,11 @@ pub fn write_summary_with<W: Write>(
             w,
             &format!("  - check one migration: hvaudit check {inputs} --from HOST --to HOST"),
         )?;
-        let meaning = match code {
-            0 => format!("no finding at or above --fail-on {}", fail_on.as_str()),
-            1 => format!("findings at or above --fail-on {}", fail_on.as_str()),
-            3 => "the scan is incomplete: nothing here proves compliance".to_string(),
+        let meaning = match (code, fail_on) {
+            (0, None) => "--fail-on none: findings never fail the run".to_string(),
+            (0, Some(t)) => format!("no finding at or above --fail-on {}", t.as_str()),
+            (1, Some(t)) => format!("findings at or above --fail-on {}", t.as_str()),
+            (3, _) => "the scan is incomplete: nothing here proves compliance".to_string(),
             _ => "an error".to_string(),
         };
         line(w, &format!("Exit code {code}: {meaning}."))?;
