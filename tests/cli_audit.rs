@@ -96,6 +96,43 @@ const EXPECTED: &[&str] = &[
 ];
 
 #[test]
+fn example_summary_ends_with_next_steps_and_exit_meaning_and_lists_the_gap_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = audit(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.last().copied(),
+        Some("Exit code 3: the scan is incomplete: nothing here proves compliance."),
+        "{out}"
+    );
+    let next = out.find("Next steps").expect("next steps");
+    let tail = &out[next..];
+    assert!(tail.contains("report.html"), "{tail}");
+    assert!(
+        tail.contains("hvaudit remediate --ldif examples/corp.ldif"),
+        "{tail}"
+    );
+    assert!(
+        tail.contains("hvaudit check --ldif examples/corp.ldif"),
+        "{tail}"
+    );
+    assert!(
+        !tail.contains("wrote "),
+        "files are listed before the summary: {tail}"
+    );
+    // The unreachable inventory host is one gap, printed once across stdout and stderr.
+    let both = format!("{out}{err}");
+    assert_eq!(
+        both.matches("inventory host hvl04.corp.example").count(),
+        1,
+        "{both}"
+    );
+}
+
+#[test]
 fn example_directory_gives_exactly_the_planted_findings() {
     let dir = tempfile::tempdir().unwrap();
     let o = audit(dir.path(), &[]);
