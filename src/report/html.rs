@@ -168,6 +168,8 @@ struct PageView<'a> {
     export: Option<ExportView>,
     summary: Summary,
     page_rows: usize,
+    /// Some findings share a cause: the table's rows are not all single findings.
+    has_causes: bool,
     severities: Vec<SevCount>,
     rows: Vec<Row<'a>>,
     hosts: Vec<&'a str>,
@@ -214,9 +216,15 @@ struct SevCount {
     count: usize,
 }
 
+/// A row of the findings table: one finding, or (with `cause`) the findings of one cause,
+/// whose own rows the page builds when the reader expands it.
 #[derive(Serialize)]
 struct Row<'a> {
+    /// The finding (for a cause row, its first member).
     i: usize,
+    /// Position among the table's top-level rows: those past [`PAGE_ROWS`] start hidden.
+    pos: usize,
+    cause: Option<CauseRow>,
     rule_id: &'a str,
     severity: &'static str,
     title: &'a str,
@@ -226,6 +234,17 @@ struct Row<'a> {
     message: &'a str,
     status: &'static str,
     suppressed: bool,
+}
+
+#[derive(Serialize)]
+struct CauseRow {
+    /// Index into the blob's `causes`.
+    c: usize,
+    /// Findings of the cause, and how many of them are suppressed.
+    n: usize,
+    suppressed: usize,
+    path: String,
+    fix: String,
 }
 
 #[derive(Serialize)]
@@ -315,12 +334,35 @@ fn view(data: &ReportData) -> PageView<'_> {
             count: summary.by_severity.get(s).copied().unwrap_or(0),
         })
         .collect();
-    let rows = data
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| Row {
+    // The findings of one cause are one row, at the place of the first; their own rows are
+    // built by the page when that row is expanded (1,600 PA001 rows are not sent twice).
+    let causes = super::causes::shared_causes(&data.findings);
+    let cause_of = cause_index(data, &causes);
+    let mut rows = Vec::new();
+    for (i, f) in data.findings.iter().enumerate() {
+        let cause = match cause_of[i] {
+            Some(c) if causes[c].members[0] != i => continue,
+            Some(c) => {
+                let x = &causes[c];
+                let suppressed = x
+                    .members
+                    .iter()
+                    .filter(|&&m| data.findings[m].status == Status::Suppressed)
+                    .count();
+                Some(CauseRow {
+                    c,
+                    n: x.members.len(),
+                    suppressed,
+                    path: x.path.clone(),
+                    fix: x.fix(),
+                })
+            }
+            None => None,
+        };
+        rows.push(Row {
             i,
+            pos: rows.len(),
+            cause,
             rule_id: &f.rule_id,
             severity: f.severity.as_str(),
             title: &f.title,
@@ -330,8 +372,8 @@ fn view(data: &ReportData) -> PageView<'_> {
             message: &f.message,
             status: status_str(&f.status),
             suppressed: f.status == Status::Suppressed,
-        })
-        .collect();
+        });
+    }
     let hosts: BTreeSet<&str> = data.findings.iter().map(|f| f.object.as_str()).collect();
     let rule_ids: BTreeSet<&str> = data.findings.iter().map(|f| f.rule_id.as_str()).collect();
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -352,6 +394,7 @@ fn view(data: &ReportData) -> PageView<'_> {
             .to_string(),
         summary,
         page_rows: PAGE_ROWS,
+        has_causes: !causes.is_empty(),
         severities,
         rows,
         hosts: hosts.into_iter().collect(),
@@ -367,6 +410,17 @@ fn view(data: &ReportData) -> PageView<'_> {
             })
             .collect(),
     }
+}
+
+/// Per finding, the index of its cause in `causes`, if it belongs to one.
+fn cause_index(data: &ReportData, causes: &[super::causes::Cause]) -> Vec<Option<usize>> {
+    let mut of = vec![None; data.findings.len()];
+    for (c, x) in causes.iter().enumerate() {
+        for &m in &x.members {
+            of[m] = Some(c);
+        }
+    }
+    of
 }
 
 fn host_views(data: &ReportData) -> Vec<HostView<'_>> {
@@ -584,6 +638,8 @@ struct Details<'a> {
     rules: BTreeMap<&'a str, (&'a str, &'a str, &'a [String])>,
     /// One per finding, in row order (`data-i`).
     f: Vec<FindingDetail<'a>>,
+    /// The findings of each cause row (`data-c`), as indices into `f`.
+    causes: Vec<Vec<usize>>,
 }
 
 /// Short keys: this is repeated 10,000 times in a large report.
@@ -602,6 +658,9 @@ struct FindingDetail<'a> {
     fix: &'a str,
     sup: &'a str,
     ti: &'a str,
+    /// Its cause row's index in `causes`, for a finding shown inside one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<usize>,
 }
 
 fn details(data: &ReportData) -> Details<'_> {
@@ -615,10 +674,14 @@ fn details(data: &ReportData) -> Details<'_> {
             )
         })
         .collect();
+    let causes = super::causes::shared_causes(&data.findings);
+    let cause_of = cause_index(data, &causes);
     let f = data
         .findings
         .iter()
-        .map(|f| FindingDetail {
+        .zip(cause_of)
+        .map(|(f, c)| FindingDetail {
+            c,
             s: f.severity as u8,
             r: &f.rule_id,
             o: &f.object,
@@ -637,7 +700,11 @@ fn details(data: &ReportData) -> Details<'_> {
             ti: &f.title,
         })
         .collect();
-    Details { rules, f }
+    Details {
+        rules,
+        f,
+        causes: causes.into_iter().map(|c| c.members).collect(),
+    }
 }
 
 #[cfg(test)]
