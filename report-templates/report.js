@@ -407,7 +407,9 @@
       applyFilter();
       var c = F[i].c;
       if (c !== undefined) {
-        // An entry for a cause opens its row with the findings under it.
+        // An entry for a cause opens its row with the findings under it (past the first page
+        // too: then every row is shown).
+        if (groupRow[c].hidden) limit = Infinity;
         setGroupOpen(c, true);
         groupRow[c].hidden = false;
         groupRow[c].scrollIntoView({ block: 'start' });
