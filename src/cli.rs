@@ -158,6 +158,7 @@ pub struct ScanArgs {
     #[arg(
         long,
         value_name = "SEVERITY",
+        value_enum,
         default_value = "high",
         ignore_case = true,
         help_heading = POLICY
@@ -173,15 +174,15 @@ pub struct ScanArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "lowercase")]
 pub enum FailOn {
-    // Listed most severe first in --help. (Plain comments: a doc comment per value would turn
-    // clap's one-line list of values into a long one.)
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
+    // Listed in --help in this order: the thresholds, least strict first, like the severities.
+    // (Plain comments: a doc comment per value would turn clap's one-line list into a long one.)
     // Findings never make the run exit 1; an incomplete scan still exits 3.
     None,
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
 impl FailOn {

@@ -33,6 +33,9 @@ impl From<XlsxError> for ReportError {
 /// expected: long values are cut, row counts bounded) as [`ReportError::Io`].
 pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
     let mut wb = Workbook::new();
+    // The fastest deflate level: at 150,000 readiness rows the default level took about a
+    // second of CPU for a file a few percent smaller.
+    wb.set_zip_compression_level(1);
     let header = CellFormat::new().set_bold();
 
     summary_sheet(wb.add_worksheet(), data, &header)?;

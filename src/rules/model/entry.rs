@@ -138,7 +138,16 @@ pub struct OwnerView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// Field order: a condition's lookup walks the fields in order (see `engine::lazy`), so the
+/// fields the built-in rules read for each of ~600,000 entries come first.
 pub struct EntryView {
+    pub classification: &'static str,
+    pub resolved: bool,
+    pub target_disabled: bool,
+    pub external_domain: Option<String>,
+    /// An [`OwnerView`]; one value shared by all entries of an owner (see
+    /// [`entry_view_with_owner`]).
+    pub owner: Value,
     pub value: String,
     pub valid: bool,
     pub parse_error: Option<String>,
@@ -146,24 +155,17 @@ pub struct EntryView {
     pub target_host: Option<String>,
     pub port: Option<u16>,
     pub service_name: Option<String>,
-    pub resolved: bool,
     pub target: Option<String>,
     pub target_dn: Option<String>,
     pub target_kind: Option<&'static str>,
-    pub target_disabled: bool,
     pub target_is_dc: bool,
     pub target_is_hyperv_host: bool,
     pub target_group: Option<String>,
     pub target_confirmed: Option<bool>,
-    pub classification: &'static str,
     pub defect: Option<String>,
     pub intended: Option<String>,
     pub targets_self: bool,
     pub target_is_domain: bool,
-    pub external_domain: Option<String>,
-    /// An [`OwnerView`]; one value shared by all entries of an owner (see
-    /// [`entry_view_with_owner`]).
-    pub owner: Value,
 }
 
 fn principal_kind(a: &Analysis, p: Principal) -> &'static str {
