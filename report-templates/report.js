@@ -7,11 +7,20 @@
   var F = data.f;
   var RULES = data.rules;
   var SEV = ['info', 'low', 'medium', 'high', 'critical'];
+  // Findings of one cause (data.causes[c], indices into F) are one row (tr.gr[data-c]); their
+  // own rows are built when that row is expanded.
+  var CAUSES = data.causes || [];
   var tbody = document.querySelector('#ft tbody');
-  var byIndex = new Array(F.length);
+  var byIndex = new Array(F.length); // finding index -> its row, once it exists
   Array.prototype.forEach.call(tbody.querySelectorAll('tr.fr'), function (tr) {
     byIndex[+tr.getAttribute('data-i')] = tr;
   });
+  var groupRow = new Array(CAUSES.length);
+  Array.prototype.forEach.call(tbody.querySelectorAll('tr.gr'), function (tr) {
+    groupRow[+tr.getAttribute('data-c')] = tr;
+  });
+  var expanded = CAUSES.map(function () { return false; });
+  var built = CAUSES.map(function () { return false; });
   var details = {}; // finding index -> its detail row, built on first open
   var selSev = document.getElementById('f-sev');
   var selRule = document.getElementById('f-rule');
@@ -68,23 +77,51 @@
     };
   }
 
+  // The page limit counts table rows: a cause row is one, however many findings it holds.
   function render() {
     var t0 = performance.now();
     var match = matcher();
     var matched = 0;
+    var units = 0;
+    var show = new Uint8Array(F.length);
+    var cMatched = CAUSES.map(function () { return 0; });
+    var cShow = CAUSES.map(function () { return false; });
     for (var k = 0; k < order.length; k++) {
       var i = order[k];
-      var show = match(i) && matched++ < limit;
+      if (!match(i)) continue;
+      matched++;
+      var c = F[i].c;
+      if (c === undefined) {
+        show[i] = units++ < limit ? 1 : 0;
+      } else {
+        if (cMatched[c]++ === 0) cShow[c] = units++ < limit;
+        show[i] = cShow[c] && expanded[c] ? 1 : 0;
+      }
+    }
+    for (i = 0; i < F.length; i++) {
       var row = byIndex[i];
+      if (!row) continue;
+      var v = show[i] === 1;
       // Touch the DOM only when visibility changes: no layout work for unchanged rows.
-      if (row.hidden === show) row.hidden = !show;
+      if (row.hidden === v) row.hidden = !v;
       var d = details[i];
-      if (d && d.open && d.hidden === show) d.hidden = !show;
+      if (d && d.open && d.hidden === v) d.hidden = !v;
+    }
+    for (c = 0; c < CAUSES.length; c++) {
+      var g = groupRow[c];
+      if (!g) continue;
+      var gv = cMatched[c] > 0 && cShow[c];
+      if (g.hidden === gv) g.hidden = !gv;
+      var n = CAUSES[c].length;
+      var label = (cMatched[c] === n ? n : cMatched[c] + ' of ' + n) + ' findings';
+      var nEl = g.querySelector('.gr-n');
+      if (nEl.textContent !== label) nEl.textContent = label;
     }
     count.textContent = matched + ' of ' + F.length + ' findings';
-    var shown = Math.min(matched, limit);
-    more.hidden = shown >= matched;
-    moreText.textContent = 'Showing the first ' + shown + ' of ' + matched + ' matching findings.';
+    var shown = Math.min(units, limit);
+    more.hidden = shown >= units;
+    moreText.textContent = 'Showing the first ' + shown + ' of ' + units + ' matching ' +
+      (CAUSES.length ? 'rows' : 'findings') + '.';
     Array.prototype.forEach.call(document.querySelectorAll('.card'), function (c) {
       var on = c.hasAttribute('data-sev') ? selSev.value && c.getAttribute('data-sev') === selSev.value
         : selSt.value && c.getAttribute('data-status') === selSt.value;
@@ -157,12 +194,7 @@
       var c = typeof x === 'number' ? x - y : collator.compare(x, y);
       return c * sortDir || a - b;
     });
-    var frag = document.createDocumentFragment();
-    order.forEach(function (i) {
-      frag.appendChild(byIndex[i]);
-      if (details[i]) frag.appendChild(details[i]);
-    });
-    tbody.appendChild(frag);
+    placeRows();
     render(); // the first page follows the new order
     Array.prototype.forEach.call(document.querySelectorAll('#ft th[data-key]'), function (h) {
       h.setAttribute('aria-sort', h === th ? (sortDir > 0 ? 'ascending' : 'descending') : 'none');
@@ -171,6 +203,76 @@
   Array.prototype.forEach.call(document.querySelectorAll('#ft th[data-key]'), function (th) {
     th.addEventListener('click', function () { sortBy(th); });
   });
+
+  // Puts the rows in `order`: a cause row where its first finding sorts, its findings (when
+  // built) right under it, each detail under its row.
+  function placeRows() {
+    var lists = CAUSES.map(function () { return []; });
+    order.forEach(function (i) { if (F[i].c !== undefined) lists[F[i].c].push(i); });
+    var placed = CAUSES.map(function () { return false; });
+    var frag = document.createDocumentFragment();
+    function put(i) {
+      frag.appendChild(byIndex[i]);
+      if (details[i]) frag.appendChild(details[i]);
+    }
+    order.forEach(function (i) {
+      var c = F[i].c;
+      if (c === undefined) {
+        put(i);
+      } else if (!placed[c]) {
+        placed[c] = true;
+        frag.appendChild(groupRow[c]);
+        if (built[c]) lists[c].forEach(put);
+      }
+    });
+    tbody.appendChild(frag);
+  }
+
+  // A finding's row inside a cause, built like the server-rendered ones (text only).
+  function memberRow(i) {
+    var f = F[i];
+    var tr = el('tr', 'fr member' + (f.st === 'suppressed' ? ' suppressed' : ''));
+    tr.setAttribute('data-i', String(i));
+    tr.hidden = true;
+    var x = el('td', 'xcol');
+    var b = el('button', 'exp', '+');
+    b.type = 'button';
+    b.title = 'Show details';
+    b.setAttribute('aria-expanded', 'false');
+    x.appendChild(b);
+    tr.appendChild(x);
+    var sv = el('td');
+    sv.appendChild(el('span', 'sev sev-' + SEV[f.s], SEV[f.s]));
+    tr.appendChild(sv);
+    var r = el('td', null, f.r);
+    r.title = f.ti;
+    tr.appendChild(r);
+    tr.appendChild(el('td', 'clip val', f.o));
+    tr.appendChild(el('td', 'clip val', f.t));
+    tr.appendChild(el('td', 'clip val', f.g));
+    tr.appendChild(el('td', 'msg val', f.m));
+    var st = el('td');
+    st.appendChild(el('span', 'badge st-' + f.st, f.st));
+    tr.appendChild(st);
+    return tr;
+  }
+
+  function setGroupOpen(c, open) {
+    expanded[c] = open;
+    var g = groupRow[c];
+    if (open && !built[c]) {
+      built[c] = true;
+      var frag = document.createDocumentFragment();
+      order.forEach(function (i) {
+        if (F[i].c === c) frag.appendChild(byIndex[i] = memberRow(i));
+      });
+      g.parentNode.insertBefore(frag, g.nextSibling);
+    }
+    var b = g.querySelector('button.exp');
+    b.setAttribute('aria-expanded', open ? 'true' : 'false');
+    b.textContent = open ? '\u2212' : '+';
+    render();
+  }
 
   // ---- finding details -------------------------------------------------------------------
   function copyText(text, btn) {
@@ -269,8 +371,15 @@
   }
 
   tbody.addEventListener('click', function (e) {
+    if (window.getSelection && String(window.getSelection()) !== '') return;
+    var gr = e.target.closest('tr.gr');
+    if (gr) {
+      var c = +gr.getAttribute('data-c');
+      setGroupOpen(c, !expanded[c]);
+      return;
+    }
     var row = e.target.closest('tr.fr');
-    if (!row || (window.getSelection && String(window.getSelection()) !== '')) return;
+    if (!row) return;
     var i = +row.getAttribute('data-i');
     setOpen(i, !(details[i] && details[i].open));
   });
@@ -293,21 +402,27 @@
     a.addEventListener('click', function (e) {
       e.preventDefault();
       var i = +a.getAttribute('data-i');
-      if (!byIndex[i]) return;
+      if (!F[i]) return;
       selSev.value = ''; selRule.value = ''; selHost.value = ''; selSt.value = ''; search.value = '';
       applyFilter();
+      var c = F[i].c;
+      if (c !== undefined) {
+        // An entry for a cause opens its row with the findings under it (past the first page
+        // too: then every row is shown).
+        if (groupRow[c].hidden) limit = Infinity;
+        setGroupOpen(c, true);
+        groupRow[c].hidden = false;
+        groupRow[c].scrollIntoView({ block: 'start' });
+        return;
+      }
       byIndex[i].hidden = false;
       setOpen(i, true);
       byIndex[i].scrollIntoView({ block: 'start' });
     });
   });
 
-  // Printing shows every visible finding expanded.
-  window.addEventListener('beforeprint', function () {
-    limit = Infinity;
-    render();
-    for (var i = 0; i < F.length; i++) if (!byIndex[i].hidden) setOpen(i, true);
-  });
+  // Printing leaves the findings out (the print note says so; report.css): nothing is built
+  // for it, so printing a 20,000-computer report does not first lay out every finding.
 
   // ---- readiness matrix ------------------------------------------------------------------
   function wireMatrix(t) {
@@ -327,15 +442,42 @@
   }
   Array.prototype.forEach.call(document.querySelectorAll('table.mx'), wireMatrix);
 
-  // A large group's matrix sits in an inert <template> until its <details> is opened.
-  Array.prototype.forEach.call(document.querySelectorAll('details.mx-lazy'), function (d) {
+  // Markup shown on demand sits in an inert <template class="lazy">; a large one arrives
+  // deflated (data-z: base64 of a zlib stream, see src/report/html.rs) and is inflated with
+  // the browser's DecompressionStream. Either way it is this page's own markup, escaped when
+  // the report was written: parsing it is what the browser did for the rest of the page.
+  function lazyContent(t) {
+    var z = t.getAttribute('data-z');
+    if (!z) return Promise.resolve(t.content.cloneNode(true));
+    var bin = atob(z);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+    return new Response(stream).text().then(function (markup) {
+      var tpl = document.createElement('template');
+      tpl.innerHTML = markup;
+      return tpl.content;
+    });
+  }
+  function onFirstOpen(d, then) {
     d.addEventListener('toggle', function () {
       if (!d.open || d.getAttribute('data-rendered')) return;
-      var t = d.querySelector('template');
-      d.appendChild(t.content.cloneNode(true));
       d.setAttribute('data-rendered', '1');
-      wireMatrix(d.querySelector('table.mx'));
+      lazyContent(d.querySelector('template.lazy')).then(function (frag) {
+        d.appendChild(frag);
+        if (then) then(d);
+      }, function (e) {
+        d.appendChild(el('p', 'bad', 'This part of the report could not be shown (' + e + '): it is also in findings.xlsx and findings.json.'));
+      });
     });
+  }
+  // A large group's matrix is rendered when its <details> is opened.
+  Array.prototype.forEach.call(document.querySelectorAll('details.mx-lazy'), function (d) {
+    onFirstOpen(d, function () { wireMatrix(d.querySelector('table.mx')); });
+  });
+  // So are the delegation inventory and the privileged accounts of a large domain.
+  Array.prototype.forEach.call(document.querySelectorAll('details.lazy-section'), function (d) {
+    onFirstOpen(d, null);
   });
 
   // Group index: "blocked or unknown only" hides the groups whose every pair is ready.
@@ -355,4 +497,7 @@
       groupCount.textContent = shown === rows.length ? rows.length + ' groups' : shown + ' of ' + rows.length + ' groups';
     });
   }
+
+  // Every control is wired: the browser test measures "interactive" up to here.
+  if (window.performance && performance.mark) performance.mark('hv-ready');
 })();

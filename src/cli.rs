@@ -19,8 +19,9 @@ const AUDIT_EXAMPLES: &str = "Examples:
   hvaudit audit --snapshot snapshot.json --out report/ --previous last-week/findings.json
   hvaudit audit --ldif export.ldif --out report/ --format json,ndjson --fail-on critical
 
-Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usage or input
-error, 3 incomplete scan (something could not be read; nothing proves compliance).";
+Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it (never with
+--fail-on none), 2 usage or input error, 3 incomplete scan (something could not be read;
+nothing proves compliance).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -152,7 +153,8 @@ pub struct ScanArgs {
     /// report.js in DIR (the others stay built in); see docs/report-html.md.
     #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
     pub templates: Option<PathBuf>,
-    /// Exit 1 when any unsuppressed finding is at or above this severity.
+    /// Exit 1 when any unsuppressed finding is at or above this severity; `none` never exits
+    /// 1 for findings (an incomplete scan still exits 3).
     #[arg(
         long,
         value_name = "SEVERITY",
@@ -161,11 +163,40 @@ pub struct ScanArgs {
         ignore_case = true,
         help_heading = POLICY
     )]
-    pub fail_on: Severity,
+    pub fail_on: FailOn,
     /// A previous findings.json: each finding is marked new or existing and gets its
     /// first_seen time.
     #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub previous: Option<PathBuf>,
+}
+
+/// `--fail-on`: the lowest severity that makes the run exit 1, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "lowercase")]
+pub enum FailOn {
+    // Listed in --help in this order: the thresholds, least strict first, like the severities.
+    // (Plain comments: a doc comment per value would turn clap's one-line list into a long one.)
+    // Findings never make the run exit 1; an incomplete scan still exits 3.
+    None,
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FailOn {
+    /// The severity at or above which a finding fails the run; `None` for `--fail-on none`.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::None => None,
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -109,6 +109,9 @@ pub struct Finding {
     pub first_seen: Option<DateTime<Utc>>,
 }
 
+/// The evidence whose value groups findings with one cause ([`Finding::cause_path`]).
+pub const CAUSE_EVIDENCE: &str = "privileged_via";
+
 /// The serialised form of a [`Finding`]: its fields borrowed, `id` first, evidence typed.
 #[derive(Serialize)]
 struct FindingOut<'a> {
@@ -129,6 +132,8 @@ struct FindingOut<'a> {
     suppression: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_seen: Option<DateTime<Utc>>,
+    /// Shared by the findings of one cause ([`Finding::cause`]).
+    cause: String,
 }
 
 impl Serialize for Finding {
@@ -149,6 +154,7 @@ impl Serialize for Finding {
             status: &self.status,
             suppression: self.suppression.as_deref(),
             first_seen: self.first_seen,
+            cause: self.cause(),
         }
         .serialize(s)
     }
@@ -254,6 +260,35 @@ impl Finding {
         );
         let digest = ctx.finish();
         digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The nesting path a finding shares with others of its rule, when it has one: its
+    /// `privileged_via` evidence (PA001: "Account Operators via Helpdesk", lists joined with
+    /// ", ") when every privilege it lists comes through a nested group (each part holds
+    /// " via "). Such accounts are exposed by the nesting, so one change at the group fixes
+    /// them all. None for anything else (a direct member is its own cause).
+    pub fn cause_path(&self) -> Option<&str> {
+        let via = self.evidence.get(CAUSE_EVIDENCE)?;
+        (!via.is_empty() && via.split(", ").all(|part| part.contains(" via "))).then_some(via)
+    }
+
+    /// What groups findings with one cause (`cause` in findings.json): 32 lower-case hex
+    /// digits, SHA-256 (FIPS 180-4) over the rule id and [`Finding::cause_path`] when the
+    /// finding has one, else its own [`Finding::id`]. Findings with the same cause are fixed
+    /// together; a finding alone has a cause of its own.
+    pub fn cause(&self) -> String {
+        let Some(path) = self.cause_path() else {
+            return self.id();
+        };
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"hvaudit-cause-1\0");
+        ctx.update(self.rule_id.to_ascii_uppercase().as_bytes());
+        ctx.update(b"\0");
+        ctx.update(path.as_bytes());
+        ctx.finish().as_ref()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()

@@ -96,6 +96,43 @@ const EXPECTED: &[&str] = &[
 ];
 
 #[test]
+fn example_summary_ends_with_next_steps_and_exit_meaning_and_lists_the_gap_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = audit(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.last().copied(),
+        Some("Exit code 3: the scan is incomplete: nothing here proves compliance."),
+        "{out}"
+    );
+    let next = out.find("Next steps").expect("next steps");
+    let tail = &out[next..];
+    assert!(tail.contains("report.html"), "{tail}");
+    assert!(
+        tail.contains("hvaudit remediate --ldif examples/corp.ldif"),
+        "{tail}"
+    );
+    assert!(
+        tail.contains("hvaudit check --ldif examples/corp.ldif"),
+        "{tail}"
+    );
+    assert!(
+        !tail.contains("wrote "),
+        "files are listed before the summary: {tail}"
+    );
+    // The unreachable inventory host is one gap, printed once across stdout and stderr.
+    let both = format!("{out}{err}");
+    assert_eq!(
+        both.matches("inventory host hvl04.corp.example").count(),
+        1,
+        "{both}"
+    );
+}
+
+#[test]
 fn example_directory_gives_exactly_the_planted_findings() {
     let dir = tempfile::tempdir().unwrap();
     let o = audit(dir.path(), &[]);
@@ -148,6 +185,50 @@ fn example_directory_gives_exactly_the_planted_findings() {
         "{blocking}"
     );
     assert_eq!(cell("HVP01", "HVP03")["ready"], true);
+}
+
+#[test]
+fn fail_on_none_never_exits_1_but_incomplete_still_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // Complete scan (no inventory) with critical findings: 1 by default, 0 with none.
+    let complete = |extra: &[&str]| {
+        let mut a = vec![
+            "audit",
+            "--ldif",
+            "examples/corp.ldif",
+            "--config",
+            "examples/hvaudit.toml",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        hvaudit(&a)
+    };
+    assert_eq!(complete(&[]).status.code(), Some(1));
+    let o = complete(&["--fail-on", "none"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("Exit code 0: --fail-on none: findings never fail the run."),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The findings are still reported, only the exit code changes.
+    assert!(
+        findings(dir.path())
+            .iter()
+            .any(|f| f["severity"] == "critical")
+    );
+    // Case-insensitive like the severities.
+    assert_eq!(complete(&["--fail-on", "NONE"]).status.code(), Some(0));
+    // The example inventory has an unreachable host: incomplete is 3 whatever --fail-on says.
+    let o = audit(dir.path(), &["--fail-on", "none"]);
+    assert_eq!(o.status.code(), Some(3));
 }
 
 #[test]

@@ -81,7 +81,7 @@ fn scan_groups_its_flags_under_headings() {
         ["--verbose", "--help"],
         "nothing left ungrouped"
     );
-    assert!(text.contains("[possible values: info, low, medium, high, critical]"));
+    assert!(text.contains("[possible values: none, info, low, medium, high, critical]"));
     assert!(text.contains("Examples:\n  hvaudit scan --server"));
     assert!(text.contains("Exit codes: 0"));
 }

@@ -23,7 +23,7 @@ fn render(width: usize) -> String {
         width: Some(width),
         report_html: Some("out/report.html".into()),
         inputs: Some("--ldif corp.ldif --hosts hosts.csv".into()),
-        exit: Some((3, Severity::High)),
+        exit: Some((3, Some(Severity::High))),
     };
     let mut out = Vec::new();
     write_summary_with(&mut out, &data, &opts).unwrap();

@@ -257,10 +257,13 @@ pub(super) fn report_formats(f: &[Format]) -> Vec<report::Format> {
         .collect()
 }
 
-/// 1 when an unsuppressed finding reaches `fail_on`, else 0.
-pub fn exit_for(findings: &[Finding], fail_on: Severity) -> u8 {
-    let failing = findings
-        .iter()
-        .any(|f| f.status != Status::Suppressed && f.severity >= fail_on);
+/// 1 when an unsuppressed finding reaches `fail_on`, else 0; always 0 when `fail_on` is None
+/// (`--fail-on none`).
+pub fn exit_for(findings: &[Finding], fail_on: Option<Severity>) -> u8 {
+    let failing = fail_on.is_some_and(|t| {
+        findings
+            .iter()
+            .any(|f| f.status != Status::Suppressed && f.severity >= t)
+    });
     if failing { EXIT_FINDINGS } else { EXIT_OK }
 }

@@ -12,7 +12,7 @@ use crate::report::{self, ReportData};
 use super::common::*;
 
 pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
-    let fail_on = a.fail_on;
+    let fail_on = a.fail_on.threshold();
     let mut read = audit_inputs(&a.input, &a.audit);
     if let Some(p) = &a.previous {
         read.push(("--previous", p));
@@ -111,13 +111,15 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         inputs: Some(inputs_as_typed(&a.input, &a.audit)),
         exit: Some((code, fail_on)),
     };
+    // The files first: the summary ends with the next steps and the exit code's meaning, the
+    // last thing a reader (or a log's tail) sees.
+    for p in &written {
+        say!("wrote {}", p.display());
+    }
     report::terminal::write_summary_with(&mut output::Stdout, &data, &opts)
         .map_err(output::stdout_failure)?;
     for n in &data.suppression_notes {
         note!("hvaudit: note: {}", report::text::terminal_safe(n));
-    }
-    for p in &written {
-        say!("wrote {}", p.display());
     }
     if !data.complete {
         // The summary above listed each gap once; stderr only says so, for logs that keep

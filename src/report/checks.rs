@@ -330,8 +330,20 @@ pub struct FixItem {
     /// for PA001/PA002, every delegable privileged account for delegation any-service or to a
     /// domain controller (HV001, HV008, HV010).
     pub exposes: usize,
-    /// The fix in one line: the remediation's leading comment or its first command.
+    /// The fix in one line: the remediation's leading comment or its first command; for the
+    /// findings of one cause, the fix at the group ([`super::causes::group_fix`]).
     pub fix: String,
+    /// How many open findings this entry stands for: 1, or the findings of one cause.
+    #[serde(default = "one")]
+    pub findings: usize,
+    /// For the findings of one cause: the nesting path they share (their `privileged_via`);
+    /// `object` is then that path too and `finding` the first of them.
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// How many fix-first entries the reports show (the rest are in the findings table).
@@ -370,7 +382,7 @@ pub fn fix_first(data: &ReportData, max: usize) -> Vec<FixItem> {
         .iter()
         .filter(|p| p.enabled && !p.protected)
         .count();
-    let mut items: Vec<FixItem> = data
+    let items: Vec<FixItem> = data
         .findings
         .iter()
         .enumerate()
@@ -408,9 +420,12 @@ pub fn fix_first(data: &ReportData, max: usize) -> Vec<FixItem> {
                 unblocks,
                 exposes,
                 fix: one_line_fix(f),
+                findings: 1,
+                cause: None,
             }
         })
         .collect();
+    let mut items = merge_causes(data, items);
     items.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -421,6 +436,52 @@ pub fn fix_first(data: &ReportData, max: usize) -> Vec<FixItem> {
     });
     items.truncate(max);
     items
+}
+
+/// The open findings of one cause ([`crate::findings::Finding::cause`], two or more) become
+/// one entry at the place of the first: the group fix, the path as its object, their counts
+/// summed. The others stay as they are.
+fn merge_causes(data: &ReportData, items: Vec<FixItem>) -> Vec<FixItem> {
+    let mut count: HashMap<String, usize> = HashMap::new();
+    let keys: Vec<Option<String>> = items
+        .iter()
+        .map(|x| {
+            let f = &data.findings[x.finding];
+            f.cause_path().map(|_| f.cause())
+        })
+        .collect();
+    for k in keys.iter().flatten() {
+        *count.entry(k.clone()).or_default() += 1;
+    }
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<FixItem> = Vec::with_capacity(items.len());
+    for (x, key) in items.into_iter().zip(keys) {
+        let Some(key) = key.filter(|k| count.get(k).is_some_and(|&n| n >= 2)) else {
+            out.push(x);
+            continue;
+        };
+        if let Some(&j) = at.get(&key) {
+            let m = &mut out[j];
+            m.findings += 1;
+            m.unblocks += x.unblocks;
+            m.exposes += x.exposes;
+            m.severity = m.severity.max(x.severity);
+            continue;
+        }
+        let path = data.findings[x.finding]
+            .cause_path()
+            .unwrap_or_default()
+            .to_string();
+        at.insert(key, out.len());
+        out.push(FixItem {
+            object: path.clone(),
+            target: None,
+            fix: super::causes::group_fix(&path),
+            cause: Some(path),
+            ..x
+        });
+    }
+    out
 }
 
 /// The remediation in one line: its first comment when it starts with one (the rule says what

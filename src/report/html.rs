@@ -53,8 +53,8 @@ pub fn render_html(
     })
 }
 
-/// [`render_html`] straight into `w`: a large domain's page is tens of megabytes, which need
-/// not sit in memory next to the data it was made from.
+/// [`render_html`] into `w`. The page is rendered in memory first, then its large lazy parts
+/// are deflated ([`deflate_lazy`]) on the way out.
 pub fn write_html<W: std::io::Write>(
     w: W,
     data: &Arc<ReportData>,
@@ -96,9 +96,66 @@ pub fn write_html<W: std::io::Write>(
         js => Value::from_safe_string(js),
         data_json => Value::from_safe_string(script_json(&details(data))?),
     };
+    let mut page = Vec::new();
     env.get_template(TEMPLATE_NAME)?
-        .render_captured_to(ctx, w)?;
+        .render_captured_to(ctx, &mut page)?;
+    let page = String::from_utf8(page).map_err(|e| ReportError::Io {
+        what: "HTML report".into(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })?;
+    let mut w = w;
+    w.write_all(deflate_lazy(&page).as_bytes())
+        .map_err(|source| ReportError::Io {
+            what: "HTML report".into(),
+            source,
+        })?;
     Ok(())
+}
+
+/// Opening tag of markup the page inserts only on demand (a collapsed matrix, the delegation
+/// inventory of a large domain): inert until then, so it costs the browser nothing at load.
+const LAZY_OPEN: &str = "<template class=\"lazy\">";
+const LAZY_CLOSE: &str = "</template>";
+/// Lazy markup at least this long is sent deflated: at 2,000 hosts the delegation inventory
+/// alone is 5 MB of markup (60 SPNs per host) and the 125 matrices 3 MB, which compress about
+/// twenty-fold.
+pub const LAZY_DEFLATE_MIN: usize = 16 * 1024;
+
+/// `page` with the content of each large `<template class="lazy">` replaced by `data-z`: the
+/// base64 (RFC 4648) of its zlib stream (RFC 1950), which the page's script inflates with the
+/// browser's `DecompressionStream("deflate")` when the reader opens it. The content is this
+/// page's own autoescaped markup; directory values cannot hold the marker (they are escaped,
+/// so no `<` reaches the page from them), and a template override without the marker is left
+/// as it is.
+pub fn deflate_lazy(page: &str) -> String {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut out = String::with_capacity(page.len() / 2);
+    let mut rest = page;
+    while let Some(start) = rest.find(LAZY_OPEN) {
+        let body_at = start + LAZY_OPEN.len();
+        let Some(len) = rest[body_at..].find(LAZY_CLOSE) else {
+            break;
+        };
+        let body = &rest[body_at..body_at + len];
+        let end = body_at + len + LAZY_CLOSE.len();
+        out.push_str(&rest[..start]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        // Writing to a Vec cannot fail; should it, the markup stays as it was.
+        match (body.len() >= LAZY_DEFLATE_MIN)
+            .then(|| z.write_all(body.as_bytes()).and_then(|()| z.finish()))
+        {
+            Some(Ok(bytes)) => {
+                out.push_str("<template class=\"lazy\" data-z=\"");
+                out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
+                out.push_str("\"></template>");
+            }
+            _ => out.push_str(&rest[start..end]),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn load(dir: Option<&Path>, name: &str, embedded: &str) -> Result<String, ReportError> {
@@ -168,6 +225,8 @@ struct PageView<'a> {
     export: Option<ExportView>,
     summary: Summary,
     page_rows: usize,
+    /// Some findings share a cause: the table's rows are not all single findings.
+    has_causes: bool,
     severities: Vec<SevCount>,
     rows: Vec<Row<'a>>,
     hosts: Vec<&'a str>,
@@ -214,9 +273,15 @@ struct SevCount {
     count: usize,
 }
 
+/// A row of the findings table: one finding, or (with `cause`) the findings of one cause,
+/// whose own rows the page builds when the reader expands it.
 #[derive(Serialize)]
 struct Row<'a> {
+    /// The finding (for a cause row, its first member).
     i: usize,
+    /// Position among the table's top-level rows: those past [`PAGE_ROWS`] start hidden.
+    pos: usize,
+    cause: Option<CauseRow>,
     rule_id: &'a str,
     severity: &'static str,
     title: &'a str,
@@ -226,6 +291,17 @@ struct Row<'a> {
     message: &'a str,
     status: &'static str,
     suppressed: bool,
+}
+
+#[derive(Serialize)]
+struct CauseRow {
+    /// Index into the blob's `causes`.
+    c: usize,
+    /// Findings of the cause, and how many of them are suppressed.
+    n: usize,
+    suppressed: usize,
+    path: String,
+    fix: String,
 }
 
 #[derive(Serialize)]
@@ -315,12 +391,35 @@ fn view(data: &ReportData) -> PageView<'_> {
             count: summary.by_severity.get(s).copied().unwrap_or(0),
         })
         .collect();
-    let rows = data
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| Row {
+    // The findings of one cause are one row, at the place of the first; their own rows are
+    // built by the page when that row is expanded (1,600 PA001 rows are not sent twice).
+    let causes = super::causes::shared_causes(&data.findings);
+    let cause_of = cause_index(data, &causes);
+    let mut rows = Vec::new();
+    for (i, f) in data.findings.iter().enumerate() {
+        let cause = match cause_of[i] {
+            Some(c) if causes[c].members[0] != i => continue,
+            Some(c) => {
+                let x = &causes[c];
+                let suppressed = x
+                    .members
+                    .iter()
+                    .filter(|&&m| data.findings[m].status == Status::Suppressed)
+                    .count();
+                Some(CauseRow {
+                    c,
+                    n: x.members.len(),
+                    suppressed,
+                    path: x.path.clone(),
+                    fix: x.fix(),
+                })
+            }
+            None => None,
+        };
+        rows.push(Row {
             i,
+            pos: rows.len(),
+            cause,
             rule_id: &f.rule_id,
             severity: f.severity.as_str(),
             title: &f.title,
@@ -330,8 +429,8 @@ fn view(data: &ReportData) -> PageView<'_> {
             message: &f.message,
             status: status_str(&f.status),
             suppressed: f.status == Status::Suppressed,
-        })
-        .collect();
+        });
+    }
     let hosts: BTreeSet<&str> = data.findings.iter().map(|f| f.object.as_str()).collect();
     let rule_ids: BTreeSet<&str> = data.findings.iter().map(|f| f.rule_id.as_str()).collect();
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -352,6 +451,7 @@ fn view(data: &ReportData) -> PageView<'_> {
             .to_string(),
         summary,
         page_rows: PAGE_ROWS,
+        has_causes: !causes.is_empty(),
         severities,
         rows,
         hosts: hosts.into_iter().collect(),
@@ -367,6 +467,17 @@ fn view(data: &ReportData) -> PageView<'_> {
             })
             .collect(),
     }
+}
+
+/// Per finding, the index of its cause in `causes`, if it belongs to one.
+fn cause_index(data: &ReportData, causes: &[super::causes::Cause]) -> Vec<Option<usize>> {
+    let mut of = vec![None; data.findings.len()];
+    for (c, x) in causes.iter().enumerate() {
+        for &m in &x.members {
+            of[m] = Some(c);
+        }
+    }
+    of
 }
 
 fn host_views(data: &ReportData) -> Vec<HostView<'_>> {
@@ -584,6 +695,8 @@ struct Details<'a> {
     rules: BTreeMap<&'a str, (&'a str, &'a str, &'a [String])>,
     /// One per finding, in row order (`data-i`).
     f: Vec<FindingDetail<'a>>,
+    /// The findings of each cause row (`data-c`), as indices into `f`.
+    causes: Vec<Vec<usize>>,
 }
 
 /// Short keys: this is repeated 10,000 times in a large report.
@@ -602,6 +715,9 @@ struct FindingDetail<'a> {
     fix: &'a str,
     sup: &'a str,
     ti: &'a str,
+    /// Its cause row's index in `causes`, for a finding shown inside one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<usize>,
 }
 
 fn details(data: &ReportData) -> Details<'_> {
@@ -615,10 +731,14 @@ fn details(data: &ReportData) -> Details<'_> {
             )
         })
         .collect();
+    let causes = super::causes::shared_causes(&data.findings);
+    let cause_of = cause_index(data, &causes);
     let f = data
         .findings
         .iter()
-        .map(|f| FindingDetail {
+        .zip(cause_of)
+        .map(|(f, c)| FindingDetail {
+            c,
             s: f.severity as u8,
             r: &f.rule_id,
             o: &f.object,
@@ -637,12 +757,43 @@ fn details(data: &ReportData) -> Details<'_> {
             ti: &f.title,
         })
         .collect();
-    Details { rules, f }
+    Details {
+        rules,
+        f,
+        causes: causes.into_iter().map(|c| c.members).collect(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::script_json;
+    use super::{LAZY_DEFLATE_MIN, deflate_lazy, script_json};
+
+    #[test]
+    fn large_lazy_templates_are_deflated_and_inflate_back() {
+        use base64::Engine as _;
+        use std::io::Read as _;
+        let big = "<tr><td>cifs/HV00001.lab.test</td></tr>\n".repeat(LAZY_DEFLATE_MIN / 20);
+        let page = format!(
+            "<p>a</p><template class=\"lazy\">{big}</template><p>b</p><template class=\"lazy\">small</template><template>other {big}</template>"
+        );
+        let out = deflate_lazy(&page);
+        let start = out.find("data-z=\"").unwrap() + 8;
+        let z = &out[start..start + out[start..].find('"').unwrap()];
+        let bytes = base64::engine::general_purpose::STANDARD.decode(z).unwrap();
+        let mut back = String::new();
+        flate2::read::ZlibDecoder::new(&bytes[..])
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(back, big);
+        assert!(z.len() * 5 < big.len(), "{} of {}", z.len(), big.len());
+        // Small lazy content and templates without the marker stay as they were.
+        assert!(out.contains("<p>b</p><template class=\"lazy\">small</template>"));
+        assert!(out.ends_with(&format!("<template>other {big}</template>")));
+        assert!(out.starts_with("<p>a</p><template class=\"lazy\" data-z=\""));
+        // An unclosed marker is left alone.
+        let open = "<template class=\"lazy\">x".repeat(2);
+        assert_eq!(deflate_lazy(&open), open);
+    }
 
     #[test]
     fn script_json_cannot_close_the_script_element() {

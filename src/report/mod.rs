@@ -6,6 +6,7 @@
 //! control-character stripping).
 
 pub mod accounts;
+pub mod causes;
 pub mod checks;
 pub mod csv;
 pub mod diff;

@@ -65,8 +65,9 @@ pub struct TerminalOptions {
     /// The input flags as given (`--ldif corp.ldif --hosts hosts.csv ...`), for the
     /// `remediate` and `check` commands of the next steps.
     pub inputs: Option<String>,
-    /// The exit code the run ends with and the `--fail-on` severity it was decided by.
-    pub exit: Option<(u8, Severity)>,
+    /// The exit code the run ends with and the `--fail-on` severity it was decided by (None:
+    /// `--fail-on none`, findings never fail the run).
+    pub exit: Option<(u8, Option<Severity>)>,
 }
 
 /// Writes the summary at [`DEFAULT_WIDTH`] without next steps. `color` should be true only
@@ -238,13 +239,21 @@ pub fn write_summary_with<W: Write>(
             .count();
         let mut t = new_table(color, width);
         t.set_header(vec!["Rule", "Severity", "Title", "Findings", "Suppressed"]);
+        let causes = causes_per_rule(data);
         for r in &summary.by_rule[..shown] {
+            // Findings of one cause count once: "1646 (1 cause)".
+            let count = match causes.get(r.rule_id.as_str()) {
+                Some(&n) if n < r.count => {
+                    format!("{} ({n} cause{})", r.count, if n == 1 { "" } else { "s" })
+                }
+                _ => r.count.to_string(),
+            };
             t.add_row(vec![
                 Cell::new(s(&r.rule_id)),
                 severity_cell(r.severity, color),
                 // Titles are never cut: the table wraps them within the width.
                 Cell::new(terminal_safe(&r.title)),
-                Cell::new(r.count),
+                Cell::new(count),
                 Cell::new(r.suppressed),
             ]);
         }
@@ -335,14 +344,18 @@ pub fn write_summary_with<W: Write>(
             } else {
                 format!(" [{}]", impact.join(", "))
             };
+            let what = if x.cause.is_some() {
+                format!("{} findings, one cause: {}", x.findings, s(&x.object))
+            } else {
+                s(&x.object)
+            };
             line(
                 w,
                 &format!(
-                    "  {}. {} {} {}{target}{impact}",
+                    "  {}. {} {} {what}{target}{impact}",
                     i + 1,
                     x.severity.as_str(),
                     s(&x.rule_id),
-                    s(&x.object)
                 ),
             )?;
             line(w, &format!("     {}", terminal_safe(&x.fix)))?;
@@ -456,15 +469,34 @@ pub fn write_summary_with<W: Write>(
             w,
             &format!("  - check one migration: hvaudit check {inputs} --from HOST --to HOST"),
         )?;
-        let meaning = match code {
-            0 => format!("no finding at or above --fail-on {}", fail_on.as_str()),
-            1 => format!("findings at or above --fail-on {}", fail_on.as_str()),
-            3 => "the scan is incomplete: nothing here proves compliance".to_string(),
+        let meaning = match (code, fail_on) {
+            (0, None) => "--fail-on none: findings never fail the run".to_string(),
+            (0, Some(t)) => format!("no finding at or above --fail-on {}", t.as_str()),
+            (1, Some(t)) => format!("findings at or above --fail-on {}", t.as_str()),
+            (3, _) => "the scan is incomplete: nothing here proves compliance".to_string(),
             _ => "an error".to_string(),
         };
         line(w, &format!("Exit code {code}: {meaning}."))?;
     }
     Ok(())
+}
+
+/// Per rule, how many causes its open findings have: the findings of one shared cause
+/// ([`super::causes`]) count once, every other finding once each.
+fn causes_per_rule(data: &ReportData) -> std::collections::HashMap<&str, usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut n: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for f in data
+        .findings
+        .iter()
+        .filter(|f| f.status != crate::findings::Status::Suppressed)
+    {
+        if f.cause_path().is_some() && !seen.insert((f.rule_id.as_str(), f.cause())) {
+            continue;
+        }
+        *n.entry(f.rule_id.as_str()).or_default() += 1;
+    }
+    n
 }
 
 fn new_table(color: bool, width: usize) -> Table {
