@@ -293,7 +293,7 @@ fn html_large_group_becomes_a_summary() {
     let data = fixture_report(0);
     let page = html::render_html(&Arc::new(data.clone()), None).unwrap();
     // Cluster-A (5 hosts) and Cluster-B (30) are grids; Big (201 hosts) is not. Cluster-B's
-    // grid is large enough to travel deflated (html::deflate_lazy).
+    // grid is large enough to travel deflated (the `lazy` filter, html::lazy_template).
     assert_eq!(page.matches("<table class=\"mx\">").count(), 1);
     assert!(page.contains("201 hosts is too many for a grid"));
     assert_eq!(page.matches("<td class=\"val\">BIG-000</td>").count(), 200);

@@ -53,8 +53,9 @@ pub fn render_html(
     })
 }
 
-/// [`render_html`] into `w`. The page is rendered in memory first, then its large lazy parts
-/// are deflated ([`deflate_lazy`]) on the way out.
+/// [`render_html`] straight into `w`: a large domain's page is tens of megabytes before its
+/// lazy parts are deflated (the `lazy` filter, [`lazy_template`]), which need not sit in
+/// memory next to the data it was made from.
 pub fn write_html<W: std::io::Write>(
     w: W,
     data: &Arc<ReportData>,
@@ -80,6 +81,16 @@ pub fn write_html<W: std::io::Write>(
         }
         minijinja::escape_formatter(out, state, value)
     });
+    // `{{ markup | lazy }}`: shown on demand, deflated when large.
+    env.add_filter("lazy", |markup: Value| {
+        let body = if markup.is_safe() {
+            markup.as_str().unwrap_or_default().to_string()
+        } else {
+            // Plain text handed to the filter is escaped like any other output.
+            minijinja::HtmlEscape(&markup.to_string()).to_string()
+        };
+        Value::from_safe_string(lazy_template(&body))
+    });
     env.add_template_owned(TEMPLATE_NAME, template)?;
 
     let view = view(data);
@@ -96,66 +107,37 @@ pub fn write_html<W: std::io::Write>(
         js => Value::from_safe_string(js),
         data_json => Value::from_safe_string(script_json(&details(data))?),
     };
-    let mut page = Vec::new();
     env.get_template(TEMPLATE_NAME)?
-        .render_captured_to(ctx, &mut page)?;
-    let page = String::from_utf8(page).map_err(|e| ReportError::Io {
-        what: "HTML report".into(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-    })?;
-    let mut w = w;
-    w.write_all(deflate_lazy(&page).as_bytes())
-        .map_err(|source| ReportError::Io {
-            what: "HTML report".into(),
-            source,
-        })?;
+        .render_captured_to(ctx, w)?;
     Ok(())
 }
 
 /// Opening tag of markup the page inserts only on demand (a collapsed matrix, the delegation
 /// inventory of a large domain): inert until then, so it costs the browser nothing at load.
-const LAZY_OPEN: &str = "<template class=\"lazy\">";
-const LAZY_CLOSE: &str = "</template>";
 /// Lazy markup at least this long is sent deflated: at 2,000 hosts the delegation inventory
 /// alone is 5 MB of markup (60 SPNs per host) and the 125 matrices 3 MB, which compress about
 /// twenty-fold.
 pub const LAZY_DEFLATE_MIN: usize = 16 * 1024;
 
-/// `page` with the content of each large `<template class="lazy">` replaced by `data-z`: the
-/// base64 (RFC 4648) of its zlib stream (RFC 1950), which the page's script inflates with the
-/// browser's `DecompressionStream("deflate")` when the reader opens it. The content is this
-/// page's own autoescaped markup; directory values cannot hold the marker (they are escaped,
-/// so no `<` reaches the page from them), and a template override without the marker is left
-/// as it is.
-pub fn deflate_lazy(page: &str) -> String {
+/// `<template class="lazy">` holding `body` (markup of this page, already escaped), or, when
+/// `body` is large, an empty one whose `data-z` is the base64 (RFC 4648) of its zlib stream
+/// (RFC 1950), which the page's script inflates with the browser's
+/// `DecompressionStream("deflate")` when the reader opens it. The fastest level: the content is
+/// repetitive markup, and a 100,000-computer page holds megabytes of it.
+pub fn lazy_template(body: &str) -> String {
     use base64::Engine as _;
     use std::io::Write as _;
-    let mut out = String::with_capacity(page.len() / 2);
-    let mut rest = page;
-    while let Some(start) = rest.find(LAZY_OPEN) {
-        let body_at = start + LAZY_OPEN.len();
-        let Some(len) = rest[body_at..].find(LAZY_CLOSE) else {
-            break;
-        };
-        let body = &rest[body_at..body_at + len];
-        let end = body_at + len + LAZY_CLOSE.len();
-        out.push_str(&rest[..start]);
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        // Writing to a Vec cannot fail; should it, the markup stays as it was.
-        match (body.len() >= LAZY_DEFLATE_MIN)
-            .then(|| z.write_all(body.as_bytes()).and_then(|()| z.finish()))
-        {
-            Some(Ok(bytes)) => {
-                out.push_str("<template class=\"lazy\" data-z=\"");
-                out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
-                out.push_str("\"></template>");
-            }
-            _ => out.push_str(&rest[start..end]),
+    if body.len() >= LAZY_DEFLATE_MIN {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        // Writing to a Vec cannot fail; should it, the markup stays as it is.
+        if let Ok(bytes) = z.write_all(body.as_bytes()).and_then(|()| z.finish()) {
+            return format!(
+                "<template class=\"lazy\" data-z=\"{}\"></template>",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            );
         }
-        rest = &rest[end..];
     }
-    out.push_str(rest);
-    out
+    format!("<template class=\"lazy\">{body}</template>")
 }
 
 fn load(dir: Option<&Path>, name: &str, embedded: &str) -> Result<String, ReportError> {
@@ -766,17 +748,19 @@ fn details(data: &ReportData) -> Details<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{LAZY_DEFLATE_MIN, deflate_lazy, script_json};
+    use super::{LAZY_DEFLATE_MIN, lazy_template, script_json};
 
     #[test]
     fn large_lazy_templates_are_deflated_and_inflate_back() {
         use base64::Engine as _;
         use std::io::Read as _;
         let big = "<tr><td>cifs/HV00001.lab.test</td></tr>\n".repeat(LAZY_DEFLATE_MIN / 20);
-        let page = format!(
-            "<p>a</p><template class=\"lazy\">{big}</template><p>b</p><template class=\"lazy\">small</template><template>other {big}</template>"
+        let out = lazy_template(&big);
+        assert!(
+            out.starts_with("<template class=\"lazy\" data-z=\""),
+            "{out}"
         );
-        let out = deflate_lazy(&page);
+        assert!(out.ends_with("\"></template>"));
         let start = out.find("data-z=\"").unwrap() + 8;
         let z = &out[start..start + out[start..].find('"').unwrap()];
         let bytes = base64::engine::general_purpose::STANDARD.decode(z).unwrap();
@@ -786,13 +770,11 @@ mod tests {
             .unwrap();
         assert_eq!(back, big);
         assert!(z.len() * 5 < big.len(), "{} of {}", z.len(), big.len());
-        // Small lazy content and templates without the marker stay as they were.
-        assert!(out.contains("<p>b</p><template class=\"lazy\">small</template>"));
-        assert!(out.ends_with(&format!("<template>other {big}</template>")));
-        assert!(out.starts_with("<p>a</p><template class=\"lazy\" data-z=\""));
-        // An unclosed marker is left alone.
-        let open = "<template class=\"lazy\">x".repeat(2);
-        assert_eq!(deflate_lazy(&open), open);
+        // Small lazy content stays as it is.
+        assert_eq!(
+            lazy_template("small"),
+            "<template class=\"lazy\">small</template>"
+        );
     }
 
     #[test]
