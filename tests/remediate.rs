@@ -4,6 +4,7 @@
 //! `tests/remediate_syntax.rs`.
 
 mod common;
+mod rules_support;
 
 use chrono::{TimeZone, Utc};
 use common::{finding, with_remediation};
@@ -565,4 +566,71 @@ fn thousands_of_changes_on_one_object_stay_linear() {
     );
     // Quadratic folding or labelling would take minutes here.
     assert!(took.as_secs() < 20, "took {took:?}");
+}
+
+/// The hosts HV010's planned fix names in the new RBCD descriptor of its host.
+fn hv010_keeps(fix: &str) -> Vec<String> {
+    fix.split("Get-ADComputer -Identity '")
+        .skip(1)
+        .map(|p| p.split('\'').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// HV010 on a host whose RBCD is open to a broad trustee that its same-group peers migrate
+/// through: the fix must write, in the same step, a descriptor naming exactly those peers.
+/// Checked on the planned post-fix state: the snapshot with HV03's RBCD replaced by what the
+/// fix writes has no HV010 and every pair to HV03 still works (no HV002/HV003 to it).
+#[test]
+fn hv010_fix_keeps_the_peers_that_migrate_through_the_broad_rbcd() {
+    use hvaudit::model::Sid;
+    use rules_support::*;
+    let config = cfg("[[group]]\nname = \"g\"\nou = \"OU=HyperV,OU=Servers,DC=corp,DC=example\"\n");
+    for (trustee, want) in [
+        // Everyone and Domain Computers cover every computer; Domain Users covers none.
+        ("S-1-1-0".to_owned(), vec!["HVA01", "HVA02"]),
+        (format!("{DOMAIN_SID}-515"), vec!["HVA01", "HVA02"]),
+        (format!("{DOMAIN_SID}-513"), vec![]),
+    ] {
+        let mut fx = Fx::new();
+        for h in ["HVA01", "HVA02", "HVA03"] {
+            fx.hv(h, BUILD_2022, true);
+        }
+        fx.kcd_full("HVA01", "HVA02");
+        fx.kcd_full("HVA02", "HVA01");
+        fx.kcd_full("HVA03", "HVA01");
+        fx.kcd_full("HVA03", "HVA02");
+        fx.rbcd("HVA03", &[Sid::parse(&trustee).unwrap()]);
+        let before = fx.audit(&config, None);
+        let blocked_to_03 = |out: &hvaudit::audit::AuditOutcome| -> Vec<(String, Option<String>)> {
+            let mut v = of(out, "HV002");
+            v.extend(of(out, "HV003"));
+            v.retain(|(_, t)| t.as_deref() == Some("HVA03"));
+            v
+        };
+        let fix = before
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "HV010")
+            .and_then(|f| f.remediation.clone())
+            .unwrap_or_else(|| panic!("no HV010 fix for {trustee}: {:?}", keys(&before)));
+        let keep = hv010_keeps(&fix);
+        assert_eq!(keep, want, "{trustee}: {fix}");
+        if keep.is_empty() {
+            assert!(
+                fix.contains("-PrincipalsAllowedToDelegateToAccount $null"),
+                "{fix}"
+            );
+        }
+        // Apply the planned descriptor: the peers that migrated through it still do.
+        let sids: Vec<Sid> = keep.iter().map(|n| fx.csid(n)).collect();
+        let had = blocked_to_03(&before);
+        if sids.is_empty() {
+            fx.comp("HVA03").rbcd = None;
+        } else {
+            fx.rbcd("HVA03", &sids);
+        }
+        let after = fx.audit(&config, None);
+        assert_eq!(of(&after, "HV010"), vec![], "{trustee}");
+        assert_eq!(blocked_to_03(&after), had, "{trustee}: {fix}");
+    }
 }
