@@ -34,7 +34,7 @@ Set-ADAccountControl -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -
 
 const FIX_HV011: &str = "Invoke-Command -ComputerName 'hvp02.corp.example' -ScriptBlock { Set-VMHost -VirtualMachineMigrationAuthenticationType Kerberos }\n";
 
-const FIX_HV018: &str = "$have = @((Get-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')
+const FIX_HV018: &str = "$have = @((Get-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Properties 'msDS-AllowedToDelegateTo').PSObject.Properties['msDS-AllowedToDelegateTo'] | Where-Object { $null -ne $_ } | ForEach-Object { $_.Value })
 if ($have -notcontains 'cifs/HVP04') { Set-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Add @{'msDS-AllowedToDelegateTo'='cifs/HVP04'} }
 if ($have -ccontains 'cifs/HVP04:445') { Set-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Remove @{'msDS-AllowedToDelegateTo'='cifs/HVP04:445'} }
 # Takes effect after HVP02 restarts.

@@ -215,6 +215,59 @@ fn header_counts(src: &str) -> (usize, [usize; 4], usize, usize) {
 }
 
 /// Every check that needs only the script and the directory values.
+/// A `Get-AD*` command other than `Get-ADDomain` (whose result is a typed object whose
+/// properties always exist).
+fn is_ad_read(n: Node<'_>, src: &str) -> bool {
+    n.kind() == "command"
+        && command_name(n, src).is_some_and(|c| {
+            let c = c.to_ascii_lowercase();
+            c.starts_with("get-ad") && c != "get-addomain"
+        })
+}
+
+/// Does the expression `n` evaluate to a `Get-AD*` result: the command itself, or it in
+/// parentheses (`(Get-ADObject ...)`), or a variable assigned one? Wrappers with one child
+/// (the grammar's precedence levels, parentheses, a one-command pipeline) are seen through.
+fn is_ad_result(n: Node<'_>, src: &str, vars: &BTreeSet<String>) -> bool {
+    match n.kind() {
+        "variable" => vars.contains(&text(n, src).to_ascii_lowercase()),
+        "command" => is_ad_read(n, src),
+        _ => {
+            let mut c = n.walk();
+            let children: Vec<Node> = n.named_children(&mut c).collect();
+            children.len() == 1 && is_ad_result(children[0], src, vars)
+        }
+    }
+}
+
+/// Member accesses of an attribute on a `Get-AD*` result (`(Get-ADObject ...).'attr'`,
+/// `$o.attr` after `$o = Get-ADComputer ...`), as `line: text`. The ActiveDirectory module
+/// leaves out of its result an attribute that has no value, and under `Set-StrictMode
+/// -Version Latest` reading a property that does not exist throws (PropertyNotFoundStrict):
+/// on a host with no delegation yet, every addition would fail. `.PSObject` is the guarded way
+/// (`.PSObject.Properties['attr']` is `$null` when absent).
+fn unguarded_attribute_reads(all: &[Node<'_>], src: &str) -> Vec<String> {
+    let mut vars = BTreeSet::new();
+    for n in all {
+        if n.kind() == "assignment_expression"
+            && let (Some(left), Some(value)) = (n.named_child(0), n.child_by_field_name("value"))
+            && is_ad_result(value, src, &BTreeSet::new())
+        {
+            vars.insert(text(left, src).trim().to_ascii_lowercase());
+        }
+    }
+    all.iter()
+        .filter(|n| n.kind() == "member_access")
+        .filter(|n| {
+            let (Some(obj), Some(member)) = (n.named_child(0), n.named_child(1)) else {
+                return false;
+            };
+            !text(member, src).eq_ignore_ascii_case("PSObject") && is_ad_result(obj, src, &vars)
+        })
+        .map(|n| format!("{}: {}", n.start_position().row + 1, text(*n, src)))
+        .collect()
+}
+
 fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     let src = src.trim_start_matches('\u{feff}');
     let t = parse(src);
@@ -241,6 +294,14 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     assert!(
         !src.to_ascii_lowercase().contains("-confirm:$false"),
         "{name}"
+    );
+
+    // No attribute read that throws on an absent value (see `unguarded_attribute_reads`).
+    let unguarded = unguarded_attribute_reads(&all, src);
+    assert!(
+        unguarded.is_empty(),
+        "{name}: attribute read off a Get-AD* result, which throws under Set-StrictMode when \
+         the attribute has no value: {unguarded:#?}"
     );
 
     // Every write inside ShouldProcess; per object additions < removals < other; host last.
@@ -1055,6 +1116,22 @@ fn the_checks_fail_on_broken_scripts() {
     assert!(!ok(&good.replace(
         "$hvauditFailed.Add('x')",
         "$hvauditFailed.Add('x'); throw"
+    )));
+    // An attribute read that throws when the attribute has no value (Set-StrictMode).
+    for read in [
+        "$have = @((Get-ADObject -Identity 'CN=HV01,DC=t' -Properties 'a-b').'a-b')",
+        "$o = Get-ADComputer -Identity 'CN=HV01,DC=t' -Properties 'a'\n$have = $o.a",
+        "$o = (Get-ADUser -Identity 'CN=HV01,DC=t')\n$have = @($o.'a')",
+    ] {
+        assert!(
+            !ok(&body(&format!(
+                "{read}\nSet-ADObject -Identity 'CN=HV01,DC=t' -Add @{{'a'='b'}}"
+            ))),
+            "{read}"
+        );
+    }
+    assert!(ok(&body(
+        "$have = @((Get-ADObject -Identity 'CN=HV01,DC=t' -Properties 'a').PSObject.Properties['a'] | Where-Object { $null -ne $_ } | ForEach-Object { $_.Value })\nSet-ADObject -Identity 'CN=HV01,DC=t' -Add @{'a'='b'}"
     )));
     // A parse error.
     assert!(!ok(&body("Set-ADObject -Identity 'x' -Add @{'a'='b'")));

@@ -257,7 +257,7 @@ fn hostile_directory_values_stay_quoted_in_powershell() {
         "'CN=HV''A01\u{2019}\u{2019}; Remove-Item C:\\ -Recurse #,OU=HyperV,DC=corp,DC=example'";
     let value = "'http/x''); Invoke-Expression(''calc'";
     let expected = format!(
-        "$have = @((Get-ADObject -Identity {dn} -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')\n\
+        "$have = @((Get-ADObject -Identity {dn} -Properties 'msDS-AllowedToDelegateTo').PSObject.Properties['msDS-AllowedToDelegateTo'] | Where-Object {{ $null -ne $_ }} | ForEach-Object {{ $_.Value }})\n\
          if ($have -ccontains {value}) {{ Set-ADObject -Identity {dn} -Remove @{{'msDS-AllowedToDelegateTo'={value}}} }}\n\
          # Takes effect after HVA01 restarts."
     );
