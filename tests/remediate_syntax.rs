@@ -268,6 +268,18 @@ fn unguarded_attribute_reads(all: &[Node<'_>], src: &str) -> Vec<String> {
         .collect()
 }
 
+/// What a `ShouldProcess` block does: the latest phase of the writes it gates.
+fn class_of_block(b: Node<'_>, src: &str) -> Class {
+    let mut inner = Vec::new();
+    walk(b, &mut inner);
+    inner
+        .into_iter()
+        .filter(|w| is_write(*w, src) && should_process_if(*w, src) == Some(b))
+        .map(|w| class(w, src))
+        .max()
+        .unwrap_or(Class::Other)
+}
+
 fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     let src = src.trim_start_matches('\u{feff}');
     let t = parse(src);
@@ -428,6 +440,67 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
                 .any(|c| c.kind() == "catch_clauses"),
             "{name}: the script-wide try catches (and would hide) failures"
         );
+    }
+    // A change declined at a -Confirm prompt stops its object: its if goes on under -WhatIf
+    // (which only lists), and otherwise marks the object declined and throws to the object's
+    // catch, which then skips the object's later changes without counting a failure; a host
+    // setting's host phase is skipped when its object was declined in the AD phase.
+    for b in &blocks {
+        let line = b.start_position().row + 1;
+        let kids: Vec<Node> = (0..b.child_count())
+            .filter_map(|i| b.child(i as u32))
+            .collect();
+        assert!(
+            kids.iter().any(|k| k.kind() == "elseif_clauses"
+                && text(*k, src).contains("elseif ($WhatIfPreference)")),
+            "{name}: the change at line {line} has no -WhatIf branch"
+        );
+        let declined = kids
+            .iter()
+            .find(|k| k.kind() == "else_clause")
+            .map(|k| text(*k, src))
+            .unwrap_or_else(|| panic!("{name}: the change at line {line} has no declined branch"));
+        let key = declined
+            .split("$hvauditDeclinedObjects[")
+            .nth(1)
+            .and_then(|r| r.split("] = $true").next())
+            .unwrap_or_else(|| panic!("{name}: a declined change at line {line} marks nothing"));
+        assert!(
+            declined
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "throw"),
+            "{name}: a declined change at line {line} does not stop its object"
+        );
+        let try_node = enclosing_try(*b).expect("checked above");
+        let catch = (0..try_node.child_count())
+            .filter_map(|i| try_node.child(i as u32))
+            .find(|c| c.kind() == "catch_clauses")
+            .map(|c| text(c, src))
+            .unwrap_or_default();
+        let guard = format!("$hvauditDeclinedObjects.ContainsKey({key})");
+        let (Some(g), Some(f)) = (catch.find(&guard), catch.find("$hvauditFailed.Add(")) else {
+            panic!(
+                "{name}: the catch of line {line} does not tell a declined change from a failure"
+            );
+        };
+        assert!(g < f, "{name}: line {line}");
+        if class_of_block(*b, src) == Class::Host {
+            let mut cur = try_node;
+            let gate = loop {
+                cur = cur.parent().expect("a host guard");
+                if cur.kind() == "if_statement" {
+                    break cur;
+                }
+            };
+            let cond = gate
+                .child_by_field_name("condition")
+                .map(|c| text(c, src))
+                .unwrap_or_default();
+            assert!(
+                cond.contains(&guard),
+                "{name}: the host settings at line {line} run after their object was declined"
+            );
+        }
     }
     if !blocks.is_empty() {
         // The summary runs in the script-wide finally, and a failure means exit 1.
@@ -1082,7 +1155,7 @@ fn the_checks_fail_on_broken_scripts() {
                 if ($hvauditFailed.Count -gt 0) { exit 1 }\n";
     let body = |inner: &str| {
         format!(
-            "{head}try {{\ntry {{\nif ($PSCmdlet.ShouldProcess('HV01', 'a')) {{\n{inner}\n}}\n}} catch {{ $hvauditFailed.Add('x') }}\n{tail}"
+            "{head}try {{\ntry {{\nif ($PSCmdlet.ShouldProcess('HV01', 'a')) {{\n{inner}\n}} elseif ($WhatIfPreference) {{ $hvauditSkipped.Add('a') }} else {{ $hvauditDeclinedObjects['k'] = $true; throw 'declined' }}\n}} catch {{ if ($hvauditDeclinedObjects.ContainsKey('k')) {{ }} else {{ $hvauditFailed.Add('x') }} }}\n{tail}"
         )
     };
     let good = body("Set-ADObject -Identity 'CN=HV01,DC=t' -Add @{'a'='b'}");
@@ -1132,6 +1205,18 @@ fn the_checks_fail_on_broken_scripts() {
     }
     assert!(ok(&body(
         "$have = @((Get-ADObject -Identity 'CN=HV01,DC=t' -Properties 'a').PSObject.Properties['a'] | Where-Object { $null -ne $_ } | ForEach-Object { $_.Value })\nSet-ADObject -Identity 'CN=HV01,DC=t' -Add @{'a'='b'}"
+    )));
+    // A declined change that lets its object's later changes run, or is counted as a failure.
+    assert!(!ok(
+        &good.replace("throw 'declined'", "$hvauditSkipped.Add('a')")
+    ));
+    assert!(!ok(&good.replace(
+        " elseif ($WhatIfPreference) { $hvauditSkipped.Add('a') }",
+        ""
+    )));
+    assert!(!ok(&good.replace(
+        "if ($hvauditDeclinedObjects.ContainsKey('k')) { } else { $hvauditFailed.Add('x') }",
+        "$hvauditFailed.Add('x')"
     )));
     // A parse error.
     assert!(!ok(&body("Set-ADObject -Identity 'x' -Add @{'a'='b'")));

@@ -196,6 +196,10 @@ fn prelude(s: &mut String) {
          # Objects that could not be backed up (not changed) and objects whose AD changes failed.\n\
          $hvauditNotBackedUp = @{}\n\
          $hvauditFailedObjects = @{}\n\
+         # Changes declined at a -Confirm prompt, and their objects: like a failure, a declined\n\
+         # change stops that object's later changes and its host settings.\n\
+         $hvauditDeclined = [System.Collections.Generic.List[string]]::new()\n\
+         $hvauditDeclinedObjects = @{}\n\
          # Hosts whose delegation this run changed: restart, or purge their tickets.\n\
          $hvauditRestart = [System.Collections.Generic.List[string]]::new()\n\
          $hvauditPurge = [System.Collections.Generic.List[string]]::new()\n\
@@ -334,6 +338,7 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
     } else {
         indent = "";
     }
+    let key = ps_quote(&o.key);
     let _ = writeln!(s, "{indent}try {{");
     let body = format!("{indent}    ");
     let mut phase = None;
@@ -353,16 +358,19 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
         }
         let label = &labels[i];
         i += 1;
-        change_block(s, c, &name, label, &body);
+        change_block(s, c, &name, &key, label, &body);
     }
-    let key = ps_quote(&o.key);
     let _ = writeln!(
         s,
         "{indent}}} catch {{\n\
-         {indent}    $hvauditFailedObjects[{key}] = $true\n\
-         {indent}    $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
-         {indent}    foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this object failed)') }}\n\
-         {indent}    Write-Warning ('Failed, the other objects go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+         {indent}    if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
+         {indent}        foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this object was declined)') }}\n\
+         {indent}    }} else {{\n\
+         {indent}        $hvauditFailedObjects[{key}] = $true\n\
+         {indent}        $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
+         {indent}        foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this object failed)') }}\n\
+         {indent}        Write-Warning ('Failed, the other objects go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+         {indent}    }}\n\
          {indent}}}"
     );
     if o.dn.is_some() {
@@ -381,7 +389,12 @@ fn phase_comment(p: Phase) -> &'static str {
 }
 
 /// One change inside `ShouldProcess`, recording its outcome.
-fn change_block(s: &mut String, c: &Change<'_>, name: &str, label: &str, indent: &str) {
+///
+/// Declined at a `-Confirm` prompt (not under `-WhatIf`, which only lists), the change marks
+/// its object (`key`) declined and throws to the object's `catch`: the later changes of the
+/// object rely on it (removals on its additions, the host phase on its delegation), so they
+/// are skipped as after a failure, and the host phase leaves the host alone.
+fn change_block(s: &mut String, c: &Change<'_>, name: &str, key: &str, label: &str, indent: &str) {
     // The prompt says what the summary says, without the object it already names: the rule,
     // the finding, and which part when one fix is cut into several phases.
     let prefix = format!("{name}: ");
@@ -409,8 +422,13 @@ fn change_block(s: &mut String, c: &Change<'_>, name: &str, label: &str, indent:
     let _ = writeln!(
         s,
         "{indent}    $hvauditSucceeded.Add($hvauditStep)\n\
+         {indent}}} elseif ($WhatIfPreference) {{\n\
+         {indent}    $hvauditSkipped.Add($hvauditStep + ' (-WhatIf)')\n\
          {indent}}} else {{\n\
-         {indent}    $hvauditSkipped.Add($hvauditStep + ' (not confirmed, or -WhatIf)')\n\
+         {indent}    # Declined: what comes later on {name} relies on it, so it stops here.\n\
+         {indent}    $hvauditDeclined.Add($hvauditStep)\n\
+         {indent}    $hvauditDeclinedObjects[{key}] = $true\n\
+         {indent}    throw 'hvaudit: declined at the prompt'\n\
          {indent}}}"
     );
 }
@@ -501,7 +519,9 @@ fn host_phase(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
         }
         let _ = writeln!(
             s,
-            "if ($hvauditFailedObjects.ContainsKey({key}) -or $hvauditNotBackedUp.ContainsKey({key})) {{\n\
+            "if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
+             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (a change on this object was declined)') }}\n\
+             }} elseif ($hvauditFailedObjects.ContainsKey({key}) -or $hvauditNotBackedUp.ContainsKey({key})) {{\n\
              \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (its AD changes failed)') }}\n\
              }} else {{\n\
              \x20   try {{\n\
@@ -519,14 +539,18 @@ fn host_phase(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
             for a in &c.also {
                 finding_comment(s, a, "        ");
             }
-            change_block(s, c, &name, label, "        ");
+            change_block(s, c, &name, &key, label, "        ");
         }
         let _ = writeln!(
             s,
             "    }} catch {{\n\
-             \x20       $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
-             \x20       foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this host failed)') }}\n\
-             \x20       Write-Warning ('Failed, the other hosts go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+             \x20       if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
+             \x20           foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this host was declined)') }}\n\
+             \x20       }} else {{\n\
+             \x20           $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
+             \x20           foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this host failed)') }}\n\
+             \x20           Write-Warning ('Failed, the other hosts go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+             \x20       }}\n\
              \x20   }}\n\
              }}\n\
              #endregion Host settings of {name}\n"
@@ -602,9 +626,10 @@ fn summary(s: &mut String, plan: &Plan<'_>) {
          \x20   if ($hvauditPurge.Count -gt 0) {\n\
          \x20       Write-Warning ('Delegation changed; run klist -li 0x3e7 purge (elevated) on each, or restart: ' + (($hvauditPurge | Sort-Object -Unique) -join ', '))\n\
          \x20   }\n\
-         \x20   Write-Host ('hvaudit: ' + $hvauditSucceeded.Count + ' change(s) succeeded, ' + $hvauditFailed.Count + ' failed, ' + $hvauditSkipped.Count + ' skipped.')\n\
+         \x20   Write-Host ('hvaudit: ' + $hvauditSucceeded.Count + ' change(s) succeeded, ' + $hvauditFailed.Count + ' failed, ' + $hvauditDeclined.Count + ' declined, ' + $hvauditSkipped.Count + ' skipped.')\n\
          \x20   foreach ($hvauditLine in $hvauditSucceeded) { Write-Host ('  done:    ' + $hvauditLine) }\n\
          \x20   foreach ($hvauditLine in $hvauditFailed) { Write-Warning ('  FAILED:  ' + $hvauditLine) }\n\
+         \x20   foreach ($hvauditLine in $hvauditDeclined) { Write-Warning ('  DECLINED: ' + $hvauditLine + ' (like a failure, it stopped the later changes and host settings of its object)') }\n\
          \x20   foreach ($hvauditLine in $hvauditSkipped) { Write-Host ('  skipped: ' + $hvauditLine) }\n\
          \x20   Stop-Transcript\n\
          \x20   #endregion Summary\n",
