@@ -634,3 +634,41 @@ fn hv010_fix_keeps_the_peers_that_migrate_through_the_broad_rbcd() {
         assert_eq!(blocked_to_03(&after), had, "{trustee}: {fix}");
     }
 }
+
+/// The branch of `script` that runs when `guard` (an `if` or `elseif` condition) holds: its
+/// text up to the closing brace at the start of a line.
+fn branch<'s>(script: &'s str, guard: &str) -> &'s str {
+    let start = pos(script, guard);
+    let rest = &script[start..];
+    let end = rest.find("\n}").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// An object that could not be read for the backup is not changed, and that counts as a
+/// failure (the script exits 1 when `$hvauditFailed` is not empty); its host settings are
+/// skipped as "not backed up", not as "its AD changes failed".
+#[test]
+fn an_object_not_backed_up_fails_and_its_host_phase_says_why() {
+    let findings = vec![
+        with_remediation(finding("HV002", "HVP02", Some("HVP04")), FIX_HV002),
+        with_remediation(finding("HV011", "HVP02", None), FIX_HV011),
+    ];
+    let got = script(&findings, &meta());
+    let dn = "'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example'";
+    let ad = branch(
+        &got,
+        &format!("if ($hvauditNotBackedUp.ContainsKey({dn})) {{"),
+    );
+    assert!(ad.contains("$hvauditFailed.Add($hvauditRest"), "{ad}");
+    assert!(!ad.contains("$hvauditSkipped.Add("), "{ad}");
+    let host = branch(
+        &got,
+        &format!("elseif ($hvauditNotBackedUp.ContainsKey({dn})) {{"),
+    );
+    assert!(
+        host.contains("(not backed up, so its AD changes were not made)"),
+        "{host}"
+    );
+    assert!(!host.contains("its AD changes failed"), "{host}");
+    assert!(got.contains("if ($hvauditFailed.Count -gt 0) { exit 1 }"));
+}

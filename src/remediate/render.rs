@@ -329,10 +329,11 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
     if let Some(dn) = &o.dn {
         let _ = writeln!(
             s,
-            "if ($hvauditNotBackedUp.ContainsKey({})) {{\n\
-             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (not backed up)') }}\n\
+            "if ($hvauditNotBackedUp.ContainsKey({dn})) {{\n\
+             \x20   # Not changed without its prior values saved: a failure, so the script exits 1.\n\
+             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditFailed.Add($hvauditRest + ': not backed up, so not changed: ' + $hvauditNotBackedUp[{dn}]) }}\n\
              }} else {{",
-            ps_quote(dn)
+            dn = ps_quote(dn)
         );
         indent = "    ";
     } else {
@@ -521,7 +522,9 @@ fn host_phase(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
             s,
             "if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
              \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (a change on this object was declined)') }}\n\
-             }} elseif ($hvauditFailedObjects.ContainsKey({key}) -or $hvauditNotBackedUp.ContainsKey({key})) {{\n\
+             }} elseif ($hvauditNotBackedUp.ContainsKey({key})) {{\n\
+             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (not backed up, so its AD changes were not made)') }}\n\
+             }} elseif ($hvauditFailedObjects.ContainsKey({key})) {{\n\
              \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (its AD changes failed)') }}\n\
              }} else {{\n\
              \x20   try {{\n\
