@@ -672,3 +672,33 @@ fn an_object_not_backed_up_fails_and_its_host_phase_says_why() {
     assert!(!host.contains("its AD changes failed"), "{host}");
     assert!(got.contains("if ($hvauditFailed.Count -gt 0) { exit 1 }"));
 }
+
+/// `--host X` keeps a peer's HV005, which has no target but blocks migrations to X: its
+/// evidence (`kcd_only_targets`) names X. Evidence naming other hosts only stays out.
+#[test]
+fn scope_keeps_a_peers_fix_whose_evidence_names_the_host() {
+    use hvaudit::remediate::ScopeHost;
+    let mut hv005 = with_remediation(
+        finding("HV005", "HVL02", None),
+        "Set-ADAccountControl -Identity 'pt' -TrustedToAuthForDelegation $true",
+    );
+    hv005
+        .evidence
+        .insert("kcd_only_targets".into(), "HVL03, HVL01, HVL04".into());
+    let mut other = with_remediation(
+        finding("HV005", "HVL05", None),
+        "Set-ADAccountControl -Identity 'other' -TrustedToAuthForDelegation $true",
+    );
+    other
+        .evidence
+        .insert("kcd_only_targets".into(), "HVL03, HVL010".into());
+    let fs = vec![hv005, other];
+    let mut m = meta();
+    m.scope.hosts.push(ScopeHost {
+        name: "HVL01".into(),
+        fqdn: Some("hvl01.corp.example".into()),
+    });
+    let got = script(&fs, &m);
+    assert!(got.contains("-Identity 'pt'"), "{got}");
+    assert!(!got.contains("-Identity 'other'"), "{got}");
+}

@@ -904,6 +904,14 @@ fn scoped_scripts_pass_every_check() {
         let (script, _) = generate(&case, extra, tmp.path()).unwrap();
         check_script(&format!("example {extra:?}"), &script, &values);
     }
+    // HVL02's HV005 blocks migrations to HVL01 (check --from HVL02 --to HVL01 is NO-GO by
+    // it): onboarding HVL01 includes it, though the finding has no target.
+    let (script, _) = generate(&case, &["--host", "HVL01"], tmp.path()).unwrap();
+    check_script("example --host HVL01", &script, &values);
+    assert!(
+        script.contains("$PSCmdlet.ShouldProcess('HVL02', 'HV005: "),
+        "{script}"
+    );
 }
 
 /// The rules of the enabled changes on each object, per phase, read from the tree: each

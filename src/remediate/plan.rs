@@ -146,8 +146,10 @@ impl Plan<'_> {
 }
 
 /// Is `f` inside the scope given with `--host` and `--rule`? A finding involves a host when
-/// its object is the host or its target names it (a peer name, an account name, or the host
-/// part of an SPN such as `cifs/hv01.corp.example`).
+/// its object is the host, its target names it (a peer name, an account name, or the host
+/// part of an SPN such as `cifs/hv01.corp.example`), or one item of an evidence value names it
+/// (HV005 has no target, but its `kcd_only_targets` lists the peers whose migrations it
+/// blocks: its fix is part of onboarding each of them).
 pub fn in_scope(f: &Finding, scope: &Scope) -> bool {
     if !scope.rules.is_empty() && !scope.rules.contains(&f.rule_id.to_ascii_uppercase()) {
         return false;
@@ -159,10 +161,18 @@ pub fn in_scope(f: &Finding, scope: &Scope) -> bool {
         let rest = t.split_once('/').map_or(t, |(_, r)| r);
         rest.split([':', '/']).next().unwrap_or(rest)
     });
+    // Evidence lists are joined with ", " (`TypedEvidence`); `;` too, to be safe.
+    let evidence_names = || {
+        f.evidence
+            .values()
+            .flat_map(|v| v.split([',', ';']))
+            .map(str::trim)
+    };
     scope.hosts.iter().any(|h| {
         h.is_named(&f.object)
             || f.target.as_deref().is_some_and(|t| h.is_named(t))
             || target_host.is_some_and(|t| h.is_named(t))
+            || evidence_names().any(|n| h.is_named(n))
     })
 }
 
