@@ -194,7 +194,7 @@ fn weakening_a_protection_is_commented_out_unless_allowed() {
     let f = with_remediation(finding("HV017", "svc-lm", None), FIX_HV017);
     let got = script(std::slice::from_ref(&f), &meta());
     assert!(
-        got.contains("# LEFT COMMENTED OUT: this change weakens a protection."),
+        got.contains("# LEFT COMMENTED OUT: this change weakens a protection, or hvaudit"),
         "{got}"
     );
     assert!(got.contains("#     hvaudit remediate --allow-weakening HV017 ...\n"));

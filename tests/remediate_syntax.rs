@@ -289,8 +289,22 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     // No -Confirm override, and no expanding string anywhere.
     for n in &all {
         if n.kind() == "command_parameter" {
+            // Any spelling PowerShell binds to -Confirm: a dash PowerShell reads as `-`, a
+            // prefix of the name, or its alias -cf.
+            let p: String = text(*n, src)
+                .chars()
+                .map(|c| {
+                    if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
+                        '-'
+                    } else {
+                        c
+                    }
+                })
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let name = p.trim_start_matches('-').split(':').next().unwrap_or("");
             assert!(
-                !text(*n, src).to_ascii_lowercase().starts_with("-confirm"),
+                !(name == "cf" || (name.len() >= 2 && "confirm".starts_with(name))),
                 "{name}: {} at line {}",
                 text(*n, src),
                 n.start_position().row + 1
@@ -1018,7 +1032,7 @@ fn the_order_and_protections_fixture_gives_what_its_expected_toml_says() {
                     .find(&marker)
                     .unwrap_or_else(|| panic!("{rule} not in the script"));
                 let left_out =
-                    src[at..].find("# LEFT COMMENTED OUT: this change weakens a protection.");
+                    src[at..].find("# LEFT COMMENTED OUT: this change weakens a protection");
                 assert_eq!(left_out.is_some(), !allow, "{name} {rule} (allow {allow})");
             }
             if let Some(step) = obj.get("restart").and_then(|v| v.as_str()) {
@@ -1230,4 +1244,98 @@ fn the_checks_fail_on_broken_scripts() {
     assert!(!ok(&body("Set-ADObject -Identity 'x' -Add @{'a'='b'")));
     // A header that counts a change that is not there.
     assert!(!ok(&good.replace("# 1 change(s)", "# 2 change(s)")));
+}
+
+/// The example's LM operator svc-lm with a site rule (`--rules DIR`) whose fix is `fix`.
+fn site_rule_script(fix: &str, n: usize, tmp: &Path) -> (Option<String>, std::process::Output) {
+    let dir = tmp.join(format!("rules-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = format!(
+        r#"[[rule]]
+id = "SITE01"
+title = "Site: operator must be delegable"
+severity = "medium"
+scope = "account"
+summary = "site rule"
+condition = "account.is_lm_operator and account.enabled and account.not_delegated"
+message = "{{{{ account.name }}}} is NOT_DELEGATED."
+rationale = "site"
+remediation = '''
+{fix}
+'''
+references = []
+"#
+    );
+    std::fs::write(dir.join("site.toml"), rule).unwrap();
+    let ps1 = dir.join("fix.ps1");
+    let mut args = vec!["remediate".to_string()];
+    args.extend(example().args);
+    for a in [
+        "--rules",
+        &dir.display().to_string(),
+        "--rule",
+        "SITE01",
+        "--out",
+        &ps1.display().to_string(),
+    ] {
+        args.push(a.to_owned());
+    }
+    let o = hvaudit(&args);
+    (std::fs::read_to_string(&ps1).ok(), o)
+}
+
+/// A site rule's fix that removes a protection in a spelling PowerShell accepts (an en or em
+/// dash or a horizontal bar for the hyphen, an abbreviated parameter, a raw
+/// userAccountControl rewrite, another cmdlet removing Protected Users membership, a backtick
+/// continuation) is written commented out, never enabled; one that passes -Confirm (or
+/// -WhatIf) in any spelling is refused with a usage error naming the rule, and no script is
+/// written.
+#[test]
+fn site_rules_cannot_bypass_the_protections_or_the_prompt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = "{{ account.dn|ps_quote }}";
+    let weakening = [
+        format!("Set-ADAccountControl -Identity {id} \u{2013}AccountNotDelegated $false"),
+        format!("Set-ADAccountControl -Identity {id} \u{2014}AccountNotDelegated:$false"),
+        format!("Set-ADAccountControl -Identity {id} \u{2015}accountnotdelegated 0"),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDeleg:$false"),
+        format!("Set-ADUser -Identity {id} -Replace @{{userAccountControl=512}}"),
+        format!("Set-ADObject -Identity {id} -Rep @{{'userAccountControl'=512}}"),
+        format!("Remove-ADPrincipalGroupMembership -Identity {id} -MemberOf 'Protected Users'"),
+        format!("Set-ADGroup -Identity 'Protected Users' -Remove @{{member={id}}}"),
+        format!("Set-ADAccountControl -Identity {id} `\n    -AccountNotDelegated $false"),
+    ];
+    for (n, fix) in weakening.iter().enumerate() {
+        let (script, o) = site_rule_script(fix, n, tmp.path());
+        let script = script
+            .unwrap_or_else(|| panic!("{fix}: no script: {}", String::from_utf8_lossy(&o.stderr)));
+        check_script(&format!("site rule {fix}"), &script, &BTreeSet::new());
+        assert!(
+            !script.contains("$PSCmdlet.ShouldProcess('svc-lm'"),
+            "{fix}: enabled:\n{script}"
+        );
+        assert!(script.contains("# LEFT COMMENTED OUT"), "{fix}");
+    }
+    let confirm = [
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -Confirm:$false"),
+        format!(
+            "Set-ADAccountControl -Identity {id} -AccountNotDelegated $true \u{2013}Confirm:$false"
+        ),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -Conf:$false"),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -cf:$false"),
+        format!(
+            "Set-ADAccountControl -Identity {id} -AccountNotDelegated $true `\n  -CONFIRM:$false"
+        ),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -WhatIf:$false"),
+    ];
+    for (n, fix) in confirm.iter().enumerate() {
+        let (script, o) = site_rule_script(fix, 100 + n, tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{fix}");
+        assert!(script.is_none(), "{fix}: a script was written");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("rule SITE01") && err.contains("-Confirm"),
+            "{fix}: {err}"
+        );
+    }
 }

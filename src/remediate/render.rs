@@ -439,7 +439,9 @@ fn weakening_comment(s: &mut String, c: &Change<'_>, indent: &str) {
     let id = ps_comment(&c.finding.rule_id);
     let _ = writeln!(
         s,
-        "{indent}# LEFT COMMENTED OUT: this change weakens a protection. NOT_DELEGATED and\n\
+        "{indent}# LEFT COMMENTED OUT: this change weakens a protection, or hvaudit cannot tell that\n\
+         {indent}# it does not (it clears NOT_DELEGATED, removes a Protected Users membership, or\n\
+         {indent}# rewrites userAccountControl, which can clear NOT_DELEGATED). NOT_DELEGATED and\n\
          {indent}# Protected Users keep the account's tickets from being delegated, so a host that\n\
          {indent}# is compromised, or trusted for delegation, cannot act as this account. Removing\n\
          {indent}# it lets this account start remote Kerberos live migrations, and lets every host\n\
