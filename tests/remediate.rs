@@ -702,3 +702,63 @@ fn scope_keeps_a_peers_fix_whose_evidence_names_the_host() {
     assert!(got.contains("-Identity 'pt'"), "{got}");
     assert!(!got.contains("-Identity 'other'"), "{got}");
 }
+
+/// `--allow-weakening HV017`: the header lists the weakening changes it enabled, the block
+/// keeps its trade-off, and the prompt says what protection it removes.
+#[test]
+fn enabled_weakening_is_stated_in_the_header_the_block_and_the_prompt() {
+    let f = with_remediation(finding("HV017", "svc-lm", None), FIX_HV017);
+    let mut m = meta();
+    m.allow_weakening.insert("HV017".into());
+    let got = script(&[f], &m);
+    let header = &got[..pos(&got, "#Requires")];
+    assert!(
+        header.contains("# PROTECTION-WEAKENING CHANGES ENABLED (--allow-weakening HV017)"),
+        "{header}"
+    );
+    assert!(
+        header.contains("#   svc-lm: HV017: title of HV017\n"),
+        "{header}"
+    );
+    let trade_off = pos(
+        &got,
+        "# ENABLED BY --allow-weakening HV017: this change weakens",
+    );
+    let gate = pos(&got, "if ($PSCmdlet.ShouldProcess('svc-lm', ");
+    assert!(trade_off < gate);
+    assert!(got[trade_off..gate].contains("Prefer a dedicated, non-privileged operator"));
+    assert!(
+        got[gate..].starts_with(
+            "if ($PSCmdlet.ShouldProcess('svc-lm', 'HV017: title of HV017 - REMOVES A PROTECTION of svc-lm: NOT_DELEGATED or Protected Users membership"
+        ),
+        "{}",
+        &got[gate..]
+    );
+    // Not allowed: no such header line.
+    let f = with_remediation(finding("HV017", "svc-lm", None), FIX_HV017);
+    assert!(!script(&[f], &meta()).contains("CHANGES ENABLED"));
+}
+
+/// The undo instructions cover every attribute the backup saves (the ones the script can
+/// change) and the host settings.
+#[test]
+fn undo_covers_every_attribute_the_script_can_change() {
+    let findings = vec![with_remediation(
+        finding("HV002", "HVP02", Some("HVP04")),
+        FIX_HV002,
+    )];
+    let got = script(&findings, &meta());
+    let undo = &got[pos(&got, "# Undo:")..pos(&got, "#Requires")];
+    for attr in [
+        "'msDS-AllowedToDelegateTo'",
+        "userAccountControl",
+        "'msDS-AllowedToActOnBehalfOfOtherIdentity'",
+        "memberOf",
+        "VirtualMachineMigrationAuthenticationType",
+        "VirtualMachineMigrationEnabled",
+    ] {
+        assert!(undo.contains(attr), "{attr} not in the undo text:\n{undo}");
+    }
+    // The RBCD descriptor is saved in the form the undo writes back.
+    assert!(got.contains("-NotePropertyName 'hvauditRbcdSddl'"));
+}

@@ -322,6 +322,15 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
         "{name}"
     );
 
+    // The fixes' restart advice agrees with the summary's: the delegation changes they make
+    // take effect after a restart or a purge of the computer's tickets.
+    for l in src.lines().filter(|l| l.contains("# Takes effect after")) {
+        assert!(
+            l.contains("klist -li 0x3e7 purge"),
+            "{name}: restart advice contradicts the summary's purge: {l}"
+        );
+    }
+
     // No attribute read that throws on an absent value (see `unguarded_attribute_reads`).
     let unguarded = unguarded_attribute_reads(&all, src);
     assert!(

@@ -259,7 +259,7 @@ fn hostile_directory_values_stay_quoted_in_powershell() {
     let expected = format!(
         "$have = @((Get-ADObject -Identity {dn} -Properties 'msDS-AllowedToDelegateTo').PSObject.Properties['msDS-AllowedToDelegateTo'] | Where-Object {{ $null -ne $_ }} | ForEach-Object {{ $_.Value }})\n\
          if ($have -ccontains {value}) {{ Set-ADObject -Identity {dn} -Remove @{{'msDS-AllowedToDelegateTo'={value}}} }}\n\
-         # Takes effect after HVA01 restarts."
+         # Takes effect after HVA01 restarts. Or, without a restart: klist -li 0x3e7 purge on it (elevated) drops the tickets it cached before the change."
     );
     assert!(rem.contains(&expected.as_str()), "{rem:#?}");
 }

@@ -64,6 +64,9 @@ pub struct Change<'a> {
     /// Removes a protection (NOT_DELEGATED, Protected Users membership) and its rule is not in
     /// [`RemediationMeta::allow_weakening`]: written commented out, not counted as a change.
     pub weakening: bool,
+    /// Removes a protection (or may), whether or not `--allow-weakening` enabled it: an
+    /// enabled one still carries the trade-off, in the header and in its prompt.
+    pub weakens: bool,
     /// Changes the host's delegation (its rule has `changes_delegation`, not a host setting).
     pub changes_delegation: bool,
     /// Removes unconstrained delegation: tickets already captured stay in the host's memory
@@ -223,6 +226,7 @@ pub fn plan<'a>(findings: &'a [Finding], meta: &RemediationMeta) -> Plan<'a> {
                 phase: p.phase,
                 code: p.lines.join("\n"),
                 weakening: p.weakening && !meta.allow_weakening.contains(&rule),
+                weakens: p.weakening,
                 changes_delegation: p.phase != Phase::Host && meta.delegation_rules.contains(&rule),
                 needs_restart: p.restart,
                 also: Vec::new(),

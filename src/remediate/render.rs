@@ -143,11 +143,21 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
          #   4. Summary: what succeeded, failed and was skipped, and the hosts to restart (or\n\
          #      whose tickets to purge). The script exits 1 if anything failed.\n\
          #\n\
-         # Undo: $b = Import-Clixml <backup file>; for each saved object, write back what you\n\
-         # need, e.g. Set-ADObject -Identity $o.DistinguishedName -Replace\n\
-         # @{'msDS-AllowedToDelegateTo' = [string[]]$o.'msDS-AllowedToDelegateTo'} (or -Clear\n\
-         # when it was empty), Set-ADObject -Identity $o.DistinguishedName -Replace\n\
-         # @{userAccountControl = $o.userAccountControl}.\n",
+         # Undo: $b = Import-Clixml <backup file>; for each saved object $o, write back what you\n\
+         # need (an attribute missing from $o had no value: -Clear it instead):\n\
+         # - delegation list: Set-ADObject -Identity $o.DistinguishedName -Replace\n\
+         #   @{'msDS-AllowedToDelegateTo' = [string[]]$o.'msDS-AllowedToDelegateTo'}\n\
+         # - delegation flags: Set-ADObject -Identity $o.DistinguishedName -Replace\n\
+         #   @{userAccountControl = $o.userAccountControl}\n\
+         # - RBCD descriptor (saved as SDDL in hvauditRbcdSddl; empty: there was none):\n\
+         #   $sd = [System.DirectoryServices.ActiveDirectorySecurity]::new();\n\
+         #   $sd.SetSecurityDescriptorSddlForm($o.hvauditRbcdSddl); Set-ADObject -Identity\n\
+         #   $o.DistinguishedName -Replace @{'msDS-AllowedToActOnBehalfOfOtherIdentity' = $sd}\n\
+         # - group membership (Protected Users): for each group in $o.memberOf it left,\n\
+         #   Add-ADGroupMember -Identity <that group> -Members $o.DistinguishedName\n\
+         # - host settings ($h in Import-Clixml <backup>-hosts.xml): Invoke-Command -ComputerName\n\
+         #   $h.ComputerName { Set-VMHost -VirtualMachineMigrationAuthenticationType <saved> }, and\n\
+         #   Disable-VMMigration there when VirtualMachineMigrationEnabled was False.\n",
     );
     if weakening > 0 {
         s.push_str(
@@ -156,6 +166,31 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
              # written commented out: enable it only after weighing the trade-off written above it,\n\
              # by running hvaudit remediate again with --allow-weakening <rule id>.\n",
         );
+    }
+    let enabled_weakening: Vec<String> = plan
+        .objects
+        .iter()
+        .flat_map(|o| {
+            o.changes
+                .iter()
+                .filter(|c| c.enabled() && c.weakens)
+                .map(move |c| format!("{}: {}", ps_comment(&o.name), action(c)))
+        })
+        .collect();
+    if !enabled_weakening.is_empty() {
+        let ids: Vec<String> = meta.allow_weakening.iter().map(|r| ps_comment(r)).collect();
+        let _ = writeln!(
+            s,
+            "#\n\
+             # PROTECTION-WEAKENING CHANGES ENABLED (--allow-weakening {}): each removes\n\
+             # NOT_DELEGATED or a Protected Users membership (or rewrites userAccountControl), so the\n\
+             # account's tickets can be delegated and every host trusted for delegation can act as\n\
+             # it. The trade-off is written above each; its prompt says so too. They are:",
+            ids.join(", ")
+        );
+        for l in &enabled_weakening {
+            let _ = writeln!(s, "#   {l}");
+        }
     }
     s.push_str("#Requires -Modules ActiveDirectory\n\n");
 }
@@ -231,7 +266,13 @@ fn backup(s: &mut String, plan: &Plan<'_>) {
              $hvauditSaved = [System.Collections.Generic.List[object]]::new()\n\
              foreach ($hvauditId in $hvauditBackupIdentities) {{\n\
              \x20   try {{\n\
-             \x20       $hvauditSaved.Add((Get-ADObject -Identity $hvauditId -Properties {BACKUP_ATTRIBUTES}))\n\
+             \x20       $hvauditObject = Get-ADObject -Identity $hvauditId -Properties {BACKUP_ATTRIBUTES}\n\
+             \x20       # The RBCD descriptor as SDDL too: the form that can be written back.\n\
+             \x20       $hvauditRbcd = $hvauditObject.PSObject.Properties['msDS-AllowedToActOnBehalfOfOtherIdentity']\n\
+             \x20       $hvauditSddl = ''\n\
+             \x20       if ($null -ne $hvauditRbcd -and $null -ne $hvauditRbcd.Value) {{ $hvauditSddl = $hvauditRbcd.Value.GetSecurityDescriptorSddlForm('All') }}\n\
+             \x20       Add-Member -InputObject $hvauditObject -NotePropertyName 'hvauditRbcdSddl' -NotePropertyValue $hvauditSddl\n\
+             \x20       $hvauditSaved.Add($hvauditObject)\n\
              \x20   }} catch {{\n\
              \x20       $hvauditNotBackedUp[$hvauditId] = $_.Exception.Message\n\
              \x20       Write-Warning ('Not backed up, so not changed: ' + $hvauditId + ': ' + $_.Exception.Message)\n\
@@ -357,6 +398,9 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
             weakening_comment(s, c, &body);
             continue;
         }
+        if c.weakens {
+            enabled_weakening_comment(s, c, &body);
+        }
         let label = &labels[i];
         i += 1;
         change_block(s, c, &name, &key, label, &body);
@@ -399,9 +443,17 @@ fn change_block(s: &mut String, c: &Change<'_>, name: &str, key: &str, label: &s
     // The prompt says what the summary says, without the object it already names: the rule,
     // the finding, and which part when one fix is cut into several phases.
     let prefix = format!("{name}: ");
-    let action = label
+    let mut action = label
         .strip_prefix(&prefix)
         .map_or_else(|| action(c), str::to_owned);
+    if c.weakens {
+        // The prompt is where the admin decides: it says what is given up.
+        let _ = write!(
+            action,
+            " - REMOVES A PROTECTION of {name}: NOT_DELEGATED or Protected Users membership; \
+             its tickets can then be delegated by any host trusted for delegation"
+        );
+    }
     let label = ps_literal(label);
     let _ = writeln!(
         s,
@@ -453,6 +505,21 @@ fn weakening_comment(s: &mut String, c: &Change<'_>, indent: &str) {
     for line in c.code.lines() {
         let _ = writeln!(s, "{indent}#     {}", ps_comment(line));
     }
+}
+
+/// The trade-off above a protection-weakening change that `--allow-weakening` enabled: the
+/// reviewer still reads what it costs.
+fn enabled_weakening_comment(s: &mut String, c: &Change<'_>, indent: &str) {
+    let id = ps_comment(&c.finding.rule_id);
+    let _ = writeln!(
+        s,
+        "{indent}# ENABLED BY --allow-weakening {id}: this change weakens a protection (or hvaudit\n\
+         {indent}# cannot tell that it does not). NOT_DELEGATED and Protected Users keep the\n\
+         {indent}# account's tickets from being delegated, so a host that is compromised, or trusted\n\
+         {indent}# for delegation, cannot act as this account. Removing it lets this account start\n\
+         {indent}# remote Kerberos live migrations, and lets every host with delegation impersonate\n\
+         {indent}# it. Prefer a dedicated, non-privileged operator account."
+    );
 }
 
 /// A change that needs a value that was not valid UTF-8: only comments, saying why and how to
@@ -605,8 +672,8 @@ fn summary(s: &mut String, plan: &Plan<'_>) {
         s.push_str(
             "    # Hosts to restart, or whose computer tickets to purge, before live migration relies\n\
              \x20   # on the changes (the ones this run changed are also printed below). A restart\n\
-             \x20   # always works (the fixes' comments say so); where a line says so, purging the\n\
-             \x20   # computer account's tickets is the lighter step and suffices:\n",
+             \x20   # always works; where a line says so, purging the computer account's tickets is\n\
+             \x20   # the lighter step and suffices (the fixes' comments say the same):\n",
         );
         for (name, why) in hosts.values() {
             let _ = writeln!(s, "    #   {}: {why}", ps_comment(name));
