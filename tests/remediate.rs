@@ -762,3 +762,43 @@ fn undo_covers_every_attribute_the_script_can_change() {
     // The RBCD descriptor is saved in the form the undo writes back.
     assert!(got.contains("-NotePropertyName 'hvauditRbcdSddl'"));
 }
+
+/// The dry-run line quotes the output path as PowerShell reads a single-quoted string: every
+/// quote kind doubled (U+2018..U+201B too), `#>` left as it is (the comment form splits it).
+#[test]
+fn the_dry_run_line_quotes_the_path_for_powershell() {
+    let mut m = meta();
+    m.out_path = Some("/tmp/rv/a\u{2019}b\u{2018}c\u{201a}d\u{201b}e'f #>.ps1".into());
+    let got = script(&[], &m);
+    assert!(
+        got.contains(
+            "#     & '/tmp/rv/a\u{2019}\u{2019}b\u{2018}\u{2018}c\u{201a}\u{201a}d\u{201b}\u{201b}e''f #>.ps1' -WhatIf\n"
+        ),
+        "{got}"
+    );
+    // A control character is named, never raw: the comment stays one line.
+    m.out_path = Some("/tmp/x\ny.ps1".into());
+    let got = script(&[], &m);
+    assert!(
+        got.contains("#     & ('/tmp/x' + [char]0x000A + 'y.ps1') -WhatIf\n"),
+        "{got}"
+    );
+}
+
+/// "after the additions above" only where there were additions on the object.
+#[test]
+fn removals_say_after_the_additions_only_when_there_were_some() {
+    let only_removal = vec![with_remediation(finding("HV001", "HVP02", None), FIX_HV001)];
+    let got = script(&only_removal, &meta());
+    assert!(!got.contains("(after the additions above)"), "{got}");
+    assert!(got.contains("        # Removals:\n"), "{got}");
+    let both = vec![
+        with_remediation(finding("HV001", "HVP02", None), FIX_HV001),
+        with_remediation(finding("HV002", "HVP02", Some("HVP04")), FIX_HV002),
+    ];
+    let got = script(&both, &meta());
+    assert!(
+        got.contains("# Removals (after the additions above):"),
+        "{got}"
+    );
+}

@@ -66,6 +66,12 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
         Some(p) => ps_comment(p),
         None => "(not written to a file)".into(),
     };
+    // The dry-run line is meant to be copied: the path as a PowerShell string (every quote
+    // kind doubled, control characters named), not the comment form, which splits `#>`.
+    let file_q = match &meta.out_path {
+        Some(p) => ps_literal(p),
+        None => ps_literal(&file),
+    };
     let scope = match (&meta.scope.hosts[..], meta.scope.rules.is_empty()) {
         ([], true) => "every host and every rule".to_owned(),
         (hosts, rules_all) => {
@@ -102,7 +108,7 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
          # Scope: {scope}.\n\
          #\n\
          # hvaudit never runs this script. Review every change, then dry-run it:\n\
-         #     & '{file_q}' -WhatIf\n\
+         #     & {file_q} -WhatIf\n\
          # Run without -WhatIf, it asks before every change (ConfirmImpact High).\n\
          #\n\
          # {changes} change(s) on {objects} object(s): {add} addition(s), {rem} removal(s), \
@@ -113,7 +119,6 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
         version = ps_comment(&meta.tool_version),
         domain = ps_comment(&meta.domain),
         time = meta.scan_time.format("%Y-%m-%d %H:%M:%S UTC"),
-        file_q = file.replace('\'', "''"),
         changes = plan.enabled(),
         add = plan.count(Phase::Addition),
         rem = plan.count(Phase::Removal),
@@ -388,7 +393,15 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
     for c in &changes {
         if phase != Some(c.phase) {
             phase = Some(c.phase);
-            let _ = writeln!(s, "{body}{}", phase_comment(c.phase));
+            let first = if c.phase == Phase::Removal
+                && !changes.iter().any(|c| c.phase == Phase::Addition)
+            {
+                // No addition on this object: nothing "above" to come after.
+                "# Removals:"
+            } else {
+                phase_comment(c.phase)
+            };
+            let _ = writeln!(s, "{body}{first}");
         }
         finding_comment(s, c.finding, &body);
         for a in &c.also {
