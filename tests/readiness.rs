@@ -74,7 +74,7 @@ fn check_lists_every_blocking_reason_with_its_fix() {
     assert_eq!(
         c.reasons[0].remediation.as_deref(),
         Some(
-            "Set-ADAccountControl -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -TrustedToAuthForDelegation $true\n# Takes effect after HVA01 restarts."
+            "Set-ADAccountControl -Identity 'CN=HVA01,OU=HyperV,OU=Servers,DC=corp,DC=example' -TrustedToAuthForDelegation $true\n# Takes effect after HVA01 restarts. Or, without a restart: klist -li 0x3e7 purge on it (elevated) drops the tickets it cached before the change."
         )
     );
     // HVA02 -> HVB01: no delegation at all.

@@ -4,6 +4,7 @@
 //! `tests/remediate_syntax.rs`.
 
 mod common;
+mod rules_support;
 
 use chrono::{TimeZone, Utc};
 use common::{finding, with_remediation};
@@ -33,7 +34,7 @@ Set-ADAccountControl -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -
 
 const FIX_HV011: &str = "Invoke-Command -ComputerName 'hvp02.corp.example' -ScriptBlock { Set-VMHost -VirtualMachineMigrationAuthenticationType Kerberos }\n";
 
-const FIX_HV018: &str = "$have = @((Get-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')
+const FIX_HV018: &str = "$have = @((Get-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Properties 'msDS-AllowedToDelegateTo').PSObject.Properties['msDS-AllowedToDelegateTo'] | Where-Object { $null -ne $_ } | ForEach-Object { $_.Value })
 if ($have -notcontains 'cifs/HVP04') { Set-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Add @{'msDS-AllowedToDelegateTo'='cifs/HVP04'} }
 if ($have -ccontains 'cifs/HVP04:445') { Set-ADObject -Identity 'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example' -Remove @{'msDS-AllowedToDelegateTo'='cifs/HVP04:445'} }
 # Takes effect after HVP02 restarts.
@@ -193,7 +194,7 @@ fn weakening_a_protection_is_commented_out_unless_allowed() {
     let f = with_remediation(finding("HV017", "svc-lm", None), FIX_HV017);
     let got = script(std::slice::from_ref(&f), &meta());
     assert!(
-        got.contains("# LEFT COMMENTED OUT: this change weakens a protection."),
+        got.contains("# LEFT COMMENTED OUT: this change weakens a protection, or hvaudit"),
         "{got}"
     );
     assert!(got.contains("#     hvaudit remediate --allow-weakening HV017 ...\n"));
@@ -565,4 +566,239 @@ fn thousands_of_changes_on_one_object_stay_linear() {
     );
     // Quadratic folding or labelling would take minutes here.
     assert!(took.as_secs() < 20, "took {took:?}");
+}
+
+/// The hosts HV010's planned fix names in the new RBCD descriptor of its host.
+fn hv010_keeps(fix: &str) -> Vec<String> {
+    fix.split("Get-ADComputer -Identity '")
+        .skip(1)
+        .map(|p| p.split('\'').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// HV010 on a host whose RBCD is open to a broad trustee that its same-group peers migrate
+/// through: the fix must write, in the same step, a descriptor naming exactly those peers.
+/// Checked on the planned post-fix state: the snapshot with HV03's RBCD replaced by what the
+/// fix writes has no HV010 and every pair to HV03 still works (no HV002/HV003 to it).
+#[test]
+fn hv010_fix_keeps_the_peers_that_migrate_through_the_broad_rbcd() {
+    use hvaudit::model::Sid;
+    use rules_support::*;
+    let config = cfg("[[group]]\nname = \"g\"\nou = \"OU=HyperV,OU=Servers,DC=corp,DC=example\"\n");
+    for (trustee, want) in [
+        // Everyone and Domain Computers cover every computer; Domain Users covers none.
+        ("S-1-1-0".to_owned(), vec!["HVA01", "HVA02"]),
+        (format!("{DOMAIN_SID}-515"), vec!["HVA01", "HVA02"]),
+        (format!("{DOMAIN_SID}-513"), vec![]),
+    ] {
+        let mut fx = Fx::new();
+        for h in ["HVA01", "HVA02", "HVA03"] {
+            fx.hv(h, BUILD_2022, true);
+        }
+        fx.kcd_full("HVA01", "HVA02");
+        fx.kcd_full("HVA02", "HVA01");
+        fx.kcd_full("HVA03", "HVA01");
+        fx.kcd_full("HVA03", "HVA02");
+        fx.rbcd("HVA03", &[Sid::parse(&trustee).unwrap()]);
+        let before = fx.audit(&config, None);
+        let blocked_to_03 = |out: &hvaudit::audit::AuditOutcome| -> Vec<(String, Option<String>)> {
+            let mut v = of(out, "HV002");
+            v.extend(of(out, "HV003"));
+            v.retain(|(_, t)| t.as_deref() == Some("HVA03"));
+            v
+        };
+        let fix = before
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "HV010")
+            .and_then(|f| f.remediation.clone())
+            .unwrap_or_else(|| panic!("no HV010 fix for {trustee}: {:?}", keys(&before)));
+        let keep = hv010_keeps(&fix);
+        assert_eq!(keep, want, "{trustee}: {fix}");
+        if keep.is_empty() {
+            assert!(
+                fix.contains("-PrincipalsAllowedToDelegateToAccount $null"),
+                "{fix}"
+            );
+        }
+        // Apply the planned descriptor: the peers that migrated through it still do.
+        let sids: Vec<Sid> = keep.iter().map(|n| fx.csid(n)).collect();
+        let had = blocked_to_03(&before);
+        if sids.is_empty() {
+            fx.comp("HVA03").rbcd = None;
+        } else {
+            fx.rbcd("HVA03", &sids);
+        }
+        let after = fx.audit(&config, None);
+        assert_eq!(of(&after, "HV010"), vec![], "{trustee}");
+        assert_eq!(blocked_to_03(&after), had, "{trustee}: {fix}");
+    }
+}
+
+/// The branch of `script` that runs when `guard` (an `if` or `elseif` condition) holds: its
+/// text up to the closing brace at the start of a line.
+fn branch<'s>(script: &'s str, guard: &str) -> &'s str {
+    let start = pos(script, guard);
+    let rest = &script[start..];
+    let end = rest.find("\n}").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// An object that could not be read for the backup is not changed, and that counts as a
+/// failure (the script exits 1 when `$hvauditFailed` is not empty); its host settings are
+/// skipped as "not backed up", not as "its AD changes failed".
+#[test]
+fn an_object_not_backed_up_fails_and_its_host_phase_says_why() {
+    let findings = vec![
+        with_remediation(finding("HV002", "HVP02", Some("HVP04")), FIX_HV002),
+        with_remediation(finding("HV011", "HVP02", None), FIX_HV011),
+    ];
+    let got = script(&findings, &meta());
+    let dn = "'CN=HVP02,OU=Prod,OU=HyperV,DC=corp,DC=example'";
+    let ad = branch(
+        &got,
+        &format!("if ($hvauditNotBackedUp.ContainsKey({dn})) {{"),
+    );
+    assert!(ad.contains("$hvauditFailed.Add($hvauditRest"), "{ad}");
+    assert!(!ad.contains("$hvauditSkipped.Add("), "{ad}");
+    let host = branch(
+        &got,
+        &format!("elseif ($hvauditNotBackedUp.ContainsKey({dn})) {{"),
+    );
+    assert!(
+        host.contains("(not backed up, so its AD changes were not made)"),
+        "{host}"
+    );
+    assert!(!host.contains("its AD changes failed"), "{host}");
+    assert!(got.contains("if ($hvauditFailed.Count -gt 0) { exit 1 }"));
+}
+
+/// `--host X` keeps a peer's HV005, which has no target but blocks migrations to X: its
+/// evidence (`kcd_only_targets`) names X. Evidence naming other hosts only stays out.
+#[test]
+fn scope_keeps_a_peers_fix_whose_evidence_names_the_host() {
+    use hvaudit::remediate::ScopeHost;
+    let mut hv005 = with_remediation(
+        finding("HV005", "HVL02", None),
+        "Set-ADAccountControl -Identity 'pt' -TrustedToAuthForDelegation $true",
+    );
+    hv005
+        .evidence
+        .insert("kcd_only_targets".into(), "HVL03, HVL01, HVL04".into());
+    let mut other = with_remediation(
+        finding("HV005", "HVL05", None),
+        "Set-ADAccountControl -Identity 'other' -TrustedToAuthForDelegation $true",
+    );
+    other
+        .evidence
+        .insert("kcd_only_targets".into(), "HVL03, HVL010".into());
+    let fs = vec![hv005, other];
+    let mut m = meta();
+    m.scope.hosts.push(ScopeHost {
+        name: "HVL01".into(),
+        fqdn: Some("hvl01.corp.example".into()),
+    });
+    let got = script(&fs, &m);
+    assert!(got.contains("-Identity 'pt'"), "{got}");
+    assert!(!got.contains("-Identity 'other'"), "{got}");
+}
+
+/// `--allow-weakening HV017`: the header lists the weakening changes it enabled, the block
+/// keeps its trade-off, and the prompt says what protection it removes.
+#[test]
+fn enabled_weakening_is_stated_in_the_header_the_block_and_the_prompt() {
+    let f = with_remediation(finding("HV017", "svc-lm", None), FIX_HV017);
+    let mut m = meta();
+    m.allow_weakening.insert("HV017".into());
+    let got = script(&[f], &m);
+    let header = &got[..pos(&got, "#Requires")];
+    assert!(
+        header.contains("# PROTECTION-WEAKENING CHANGES ENABLED (--allow-weakening HV017)"),
+        "{header}"
+    );
+    assert!(
+        header.contains("#   svc-lm: HV017: title of HV017\n"),
+        "{header}"
+    );
+    let trade_off = pos(
+        &got,
+        "# ENABLED BY --allow-weakening HV017: this change weakens",
+    );
+    let gate = pos(&got, "if ($PSCmdlet.ShouldProcess('svc-lm', ");
+    assert!(trade_off < gate);
+    assert!(got[trade_off..gate].contains("Prefer a dedicated, non-privileged operator"));
+    assert!(
+        got[gate..].starts_with(
+            "if ($PSCmdlet.ShouldProcess('svc-lm', 'HV017: title of HV017 - REMOVES A PROTECTION of svc-lm: NOT_DELEGATED or Protected Users membership"
+        ),
+        "{}",
+        &got[gate..]
+    );
+    // Not allowed: no such header line.
+    let f = with_remediation(finding("HV017", "svc-lm", None), FIX_HV017);
+    assert!(!script(&[f], &meta()).contains("CHANGES ENABLED"));
+}
+
+/// The undo instructions cover every attribute the backup saves (the ones the script can
+/// change) and the host settings.
+#[test]
+fn undo_covers_every_attribute_the_script_can_change() {
+    let findings = vec![with_remediation(
+        finding("HV002", "HVP02", Some("HVP04")),
+        FIX_HV002,
+    )];
+    let got = script(&findings, &meta());
+    let undo = &got[pos(&got, "# Undo:")..pos(&got, "#Requires")];
+    for attr in [
+        "'msDS-AllowedToDelegateTo'",
+        "userAccountControl",
+        "'msDS-AllowedToActOnBehalfOfOtherIdentity'",
+        "memberOf",
+        "VirtualMachineMigrationAuthenticationType",
+        "VirtualMachineMigrationEnabled",
+    ] {
+        assert!(undo.contains(attr), "{attr} not in the undo text:\n{undo}");
+    }
+    // The RBCD descriptor is saved in the form the undo writes back.
+    assert!(got.contains("-NotePropertyName 'hvauditRbcdSddl'"));
+}
+
+/// The dry-run line quotes the output path as PowerShell reads a single-quoted string: every
+/// quote kind doubled (U+2018..U+201B too), `#>` left as it is (the comment form splits it).
+#[test]
+fn the_dry_run_line_quotes_the_path_for_powershell() {
+    let mut m = meta();
+    m.out_path = Some("/tmp/rv/a\u{2019}b\u{2018}c\u{201a}d\u{201b}e'f #>.ps1".into());
+    let got = script(&[], &m);
+    assert!(
+        got.contains(
+            "#     & '/tmp/rv/a\u{2019}\u{2019}b\u{2018}\u{2018}c\u{201a}\u{201a}d\u{201b}\u{201b}e''f #>.ps1' -WhatIf\n"
+        ),
+        "{got}"
+    );
+    // A control character is named, never raw: the comment stays one line.
+    m.out_path = Some("/tmp/x\ny.ps1".into());
+    let got = script(&[], &m);
+    assert!(
+        got.contains("#     & ('/tmp/x' + [char]0x000A + 'y.ps1') -WhatIf\n"),
+        "{got}"
+    );
+}
+
+/// "after the additions above" only where there were additions on the object.
+#[test]
+fn removals_say_after_the_additions_only_when_there_were_some() {
+    let only_removal = vec![with_remediation(finding("HV001", "HVP02", None), FIX_HV001)];
+    let got = script(&only_removal, &meta());
+    assert!(!got.contains("(after the additions above)"), "{got}");
+    assert!(got.contains("        # Removals:\n"), "{got}");
+    let both = vec![
+        with_remediation(finding("HV001", "HVP02", None), FIX_HV001),
+        with_remediation(finding("HV002", "HVP02", Some("HVP04")), FIX_HV002),
+    ];
+    let got = script(&both, &meta());
+    assert!(
+        got.contains("# Removals (after the additions above):"),
+        "{got}"
+    );
 }

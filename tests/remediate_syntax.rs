@@ -215,6 +215,71 @@ fn header_counts(src: &str) -> (usize, [usize; 4], usize, usize) {
 }
 
 /// Every check that needs only the script and the directory values.
+/// A `Get-AD*` command other than `Get-ADDomain` (whose result is a typed object whose
+/// properties always exist).
+fn is_ad_read(n: Node<'_>, src: &str) -> bool {
+    n.kind() == "command"
+        && command_name(n, src).is_some_and(|c| {
+            let c = c.to_ascii_lowercase();
+            c.starts_with("get-ad") && c != "get-addomain"
+        })
+}
+
+/// Does the expression `n` evaluate to a `Get-AD*` result: the command itself, or it in
+/// parentheses (`(Get-ADObject ...)`), or a variable assigned one? Wrappers with one child
+/// (the grammar's precedence levels, parentheses, a one-command pipeline) are seen through.
+fn is_ad_result(n: Node<'_>, src: &str, vars: &BTreeSet<String>) -> bool {
+    match n.kind() {
+        "variable" => vars.contains(&text(n, src).to_ascii_lowercase()),
+        "command" => is_ad_read(n, src),
+        _ => {
+            let mut c = n.walk();
+            let children: Vec<Node> = n.named_children(&mut c).collect();
+            children.len() == 1 && is_ad_result(children[0], src, vars)
+        }
+    }
+}
+
+/// Member accesses of an attribute on a `Get-AD*` result (`(Get-ADObject ...).'attr'`,
+/// `$o.attr` after `$o = Get-ADComputer ...`), as `line: text`. The ActiveDirectory module
+/// leaves out of its result an attribute that has no value, and under `Set-StrictMode
+/// -Version Latest` reading a property that does not exist throws (PropertyNotFoundStrict):
+/// on a host with no delegation yet, every addition would fail. `.PSObject` is the guarded way
+/// (`.PSObject.Properties['attr']` is `$null` when absent).
+fn unguarded_attribute_reads(all: &[Node<'_>], src: &str) -> Vec<String> {
+    let mut vars = BTreeSet::new();
+    for n in all {
+        if n.kind() == "assignment_expression"
+            && let (Some(left), Some(value)) = (n.named_child(0), n.child_by_field_name("value"))
+            && is_ad_result(value, src, &BTreeSet::new())
+        {
+            vars.insert(text(left, src).trim().to_ascii_lowercase());
+        }
+    }
+    all.iter()
+        .filter(|n| n.kind() == "member_access")
+        .filter(|n| {
+            let (Some(obj), Some(member)) = (n.named_child(0), n.named_child(1)) else {
+                return false;
+            };
+            !text(member, src).eq_ignore_ascii_case("PSObject") && is_ad_result(obj, src, &vars)
+        })
+        .map(|n| format!("{}: {}", n.start_position().row + 1, text(*n, src)))
+        .collect()
+}
+
+/// What a `ShouldProcess` block does: the latest phase of the writes it gates.
+fn class_of_block(b: Node<'_>, src: &str) -> Class {
+    let mut inner = Vec::new();
+    walk(b, &mut inner);
+    inner
+        .into_iter()
+        .filter(|w| is_write(*w, src) && should_process_if(*w, src) == Some(b))
+        .map(|w| class(w, src))
+        .max()
+        .unwrap_or(Class::Other)
+}
+
 fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     let src = src.trim_start_matches('\u{feff}');
     let t = parse(src);
@@ -224,8 +289,22 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     // No -Confirm override, and no expanding string anywhere.
     for n in &all {
         if n.kind() == "command_parameter" {
+            // Any spelling PowerShell binds to -Confirm: a dash PowerShell reads as `-`, a
+            // prefix of the name, or its alias -cf.
+            let p: String = text(*n, src)
+                .chars()
+                .map(|c| {
+                    if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
+                        '-'
+                    } else {
+                        c
+                    }
+                })
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let name = p.trim_start_matches('-').split(':').next().unwrap_or("");
             assert!(
-                !text(*n, src).to_ascii_lowercase().starts_with("-confirm"),
+                !(name == "cf" || (name.len() >= 2 && "confirm".starts_with(name))),
                 "{name}: {} at line {}",
                 text(*n, src),
                 n.start_position().row + 1
@@ -241,6 +320,23 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
     assert!(
         !src.to_ascii_lowercase().contains("-confirm:$false"),
         "{name}"
+    );
+
+    // The fixes' restart advice agrees with the summary's: the delegation changes they make
+    // take effect after a restart or a purge of the computer's tickets.
+    for l in src.lines().filter(|l| l.contains("# Takes effect after")) {
+        assert!(
+            l.contains("klist -li 0x3e7 purge"),
+            "{name}: restart advice contradicts the summary's purge: {l}"
+        );
+    }
+
+    // No attribute read that throws on an absent value (see `unguarded_attribute_reads`).
+    let unguarded = unguarded_attribute_reads(&all, src);
+    assert!(
+        unguarded.is_empty(),
+        "{name}: attribute read off a Get-AD* result, which throws under Set-StrictMode when \
+         the attribute has no value: {unguarded:#?}"
     );
 
     // Every write inside ShouldProcess; per object additions < removals < other; host last.
@@ -367,6 +463,67 @@ fn check_script(name: &str, src: &str, values: &BTreeSet<String>) {
                 .any(|c| c.kind() == "catch_clauses"),
             "{name}: the script-wide try catches (and would hide) failures"
         );
+    }
+    // A change declined at a -Confirm prompt stops its object: its if goes on under -WhatIf
+    // (which only lists), and otherwise marks the object declined and throws to the object's
+    // catch, which then skips the object's later changes without counting a failure; a host
+    // setting's host phase is skipped when its object was declined in the AD phase.
+    for b in &blocks {
+        let line = b.start_position().row + 1;
+        let kids: Vec<Node> = (0..b.child_count())
+            .filter_map(|i| b.child(i as u32))
+            .collect();
+        assert!(
+            kids.iter().any(|k| k.kind() == "elseif_clauses"
+                && text(*k, src).contains("elseif ($WhatIfPreference)")),
+            "{name}: the change at line {line} has no -WhatIf branch"
+        );
+        let declined = kids
+            .iter()
+            .find(|k| k.kind() == "else_clause")
+            .map(|k| text(*k, src))
+            .unwrap_or_else(|| panic!("{name}: the change at line {line} has no declined branch"));
+        let key = declined
+            .split("$hvauditDeclinedObjects[")
+            .nth(1)
+            .and_then(|r| r.split("] = $true").next())
+            .unwrap_or_else(|| panic!("{name}: a declined change at line {line} marks nothing"));
+        assert!(
+            declined
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "throw"),
+            "{name}: a declined change at line {line} does not stop its object"
+        );
+        let try_node = enclosing_try(*b).expect("checked above");
+        let catch = (0..try_node.child_count())
+            .filter_map(|i| try_node.child(i as u32))
+            .find(|c| c.kind() == "catch_clauses")
+            .map(|c| text(c, src))
+            .unwrap_or_default();
+        let guard = format!("$hvauditDeclinedObjects.ContainsKey({key})");
+        let (Some(g), Some(f)) = (catch.find(&guard), catch.find("$hvauditFailed.Add(")) else {
+            panic!(
+                "{name}: the catch of line {line} does not tell a declined change from a failure"
+            );
+        };
+        assert!(g < f, "{name}: line {line}");
+        if class_of_block(*b, src) == Class::Host {
+            let mut cur = try_node;
+            let gate = loop {
+                cur = cur.parent().expect("a host guard");
+                if cur.kind() == "if_statement" {
+                    break cur;
+                }
+            };
+            let cond = gate
+                .child_by_field_name("condition")
+                .map(|c| text(c, src))
+                .unwrap_or_default();
+            assert!(
+                cond.contains(&guard),
+                "{name}: the host settings at line {line} run after their object was declined"
+            );
+        }
     }
     if !blocks.is_empty() {
         // The summary runs in the script-wide finally, and a failure means exit 1.
@@ -770,6 +927,14 @@ fn scoped_scripts_pass_every_check() {
         let (script, _) = generate(&case, extra, tmp.path()).unwrap();
         check_script(&format!("example {extra:?}"), &script, &values);
     }
+    // HVL02's HV005 blocks migrations to HVL01 (check --from HVL02 --to HVL01 is NO-GO by
+    // it): onboarding HVL01 includes it, though the finding has no target.
+    let (script, _) = generate(&case, &["--host", "HVL01"], tmp.path()).unwrap();
+    check_script("example --host HVL01", &script, &values);
+    assert!(
+        script.contains("$PSCmdlet.ShouldProcess('HVL02', 'HV005: "),
+        "{script}"
+    );
 }
 
 /// The rules of the enabled changes on each object, per phase, read from the tree: each
@@ -876,7 +1041,7 @@ fn the_order_and_protections_fixture_gives_what_its_expected_toml_says() {
                     .find(&marker)
                     .unwrap_or_else(|| panic!("{rule} not in the script"));
                 let left_out =
-                    src[at..].find("# LEFT COMMENTED OUT: this change weakens a protection.");
+                    src[at..].find("# LEFT COMMENTED OUT: this change weakens a protection");
                 assert_eq!(left_out.is_some(), !allow, "{name} {rule} (allow {allow})");
             }
             if let Some(step) = obj.get("restart").and_then(|v| v.as_str()) {
@@ -1021,7 +1186,7 @@ fn the_checks_fail_on_broken_scripts() {
                 if ($hvauditFailed.Count -gt 0) { exit 1 }\n";
     let body = |inner: &str| {
         format!(
-            "{head}try {{\ntry {{\nif ($PSCmdlet.ShouldProcess('HV01', 'a')) {{\n{inner}\n}}\n}} catch {{ $hvauditFailed.Add('x') }}\n{tail}"
+            "{head}try {{\ntry {{\nif ($PSCmdlet.ShouldProcess('HV01', 'a')) {{\n{inner}\n}} elseif ($WhatIfPreference) {{ $hvauditSkipped.Add('a') }} else {{ $hvauditDeclinedObjects['k'] = $true; throw 'declined' }}\n}} catch {{ if ($hvauditDeclinedObjects.ContainsKey('k')) {{ }} else {{ $hvauditFailed.Add('x') }} }}\n{tail}"
         )
     };
     let good = body("Set-ADObject -Identity 'CN=HV01,DC=t' -Add @{'a'='b'}");
@@ -1056,8 +1221,130 @@ fn the_checks_fail_on_broken_scripts() {
         "$hvauditFailed.Add('x')",
         "$hvauditFailed.Add('x'); throw"
     )));
+    // An attribute read that throws when the attribute has no value (Set-StrictMode).
+    for read in [
+        "$have = @((Get-ADObject -Identity 'CN=HV01,DC=t' -Properties 'a-b').'a-b')",
+        "$o = Get-ADComputer -Identity 'CN=HV01,DC=t' -Properties 'a'\n$have = $o.a",
+        "$o = (Get-ADUser -Identity 'CN=HV01,DC=t')\n$have = @($o.'a')",
+    ] {
+        assert!(
+            !ok(&body(&format!(
+                "{read}\nSet-ADObject -Identity 'CN=HV01,DC=t' -Add @{{'a'='b'}}"
+            ))),
+            "{read}"
+        );
+    }
+    assert!(ok(&body(
+        "$have = @((Get-ADObject -Identity 'CN=HV01,DC=t' -Properties 'a').PSObject.Properties['a'] | Where-Object { $null -ne $_ } | ForEach-Object { $_.Value })\nSet-ADObject -Identity 'CN=HV01,DC=t' -Add @{'a'='b'}"
+    )));
+    // A declined change that lets its object's later changes run, or is counted as a failure.
+    assert!(!ok(
+        &good.replace("throw 'declined'", "$hvauditSkipped.Add('a')")
+    ));
+    assert!(!ok(&good.replace(
+        " elseif ($WhatIfPreference) { $hvauditSkipped.Add('a') }",
+        ""
+    )));
+    assert!(!ok(&good.replace(
+        "if ($hvauditDeclinedObjects.ContainsKey('k')) { } else { $hvauditFailed.Add('x') }",
+        "$hvauditFailed.Add('x')"
+    )));
     // A parse error.
     assert!(!ok(&body("Set-ADObject -Identity 'x' -Add @{'a'='b'")));
     // A header that counts a change that is not there.
     assert!(!ok(&good.replace("# 1 change(s)", "# 2 change(s)")));
+}
+
+/// The example's LM operator svc-lm with a site rule (`--rules DIR`) whose fix is `fix`.
+fn site_rule_script(fix: &str, n: usize, tmp: &Path) -> (Option<String>, std::process::Output) {
+    let dir = tmp.join(format!("rules-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = format!(
+        r#"[[rule]]
+id = "SITE01"
+title = "Site: operator must be delegable"
+severity = "medium"
+scope = "account"
+summary = "site rule"
+condition = "account.is_lm_operator and account.enabled and account.not_delegated"
+message = "{{{{ account.name }}}} is NOT_DELEGATED."
+rationale = "site"
+remediation = '''
+{fix}
+'''
+references = []
+"#
+    );
+    std::fs::write(dir.join("site.toml"), rule).unwrap();
+    let ps1 = dir.join("fix.ps1");
+    let mut args = vec!["remediate".to_string()];
+    args.extend(example().args);
+    for a in [
+        "--rules",
+        &dir.display().to_string(),
+        "--rule",
+        "SITE01",
+        "--out",
+        &ps1.display().to_string(),
+    ] {
+        args.push(a.to_owned());
+    }
+    let o = hvaudit(&args);
+    (std::fs::read_to_string(&ps1).ok(), o)
+}
+
+/// A site rule's fix that removes a protection in a spelling PowerShell accepts (an en or em
+/// dash or a horizontal bar for the hyphen, an abbreviated parameter, a raw
+/// userAccountControl rewrite, another cmdlet removing Protected Users membership, a backtick
+/// continuation) is written commented out, never enabled; one that passes -Confirm (or
+/// -WhatIf) in any spelling is refused with a usage error naming the rule, and no script is
+/// written.
+#[test]
+fn site_rules_cannot_bypass_the_protections_or_the_prompt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = "{{ account.dn|ps_quote }}";
+    let weakening = [
+        format!("Set-ADAccountControl -Identity {id} \u{2013}AccountNotDelegated $false"),
+        format!("Set-ADAccountControl -Identity {id} \u{2014}AccountNotDelegated:$false"),
+        format!("Set-ADAccountControl -Identity {id} \u{2015}accountnotdelegated 0"),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDeleg:$false"),
+        format!("Set-ADUser -Identity {id} -Replace @{{userAccountControl=512}}"),
+        format!("Set-ADObject -Identity {id} -Rep @{{'userAccountControl'=512}}"),
+        format!("Remove-ADPrincipalGroupMembership -Identity {id} -MemberOf 'Protected Users'"),
+        format!("Set-ADGroup -Identity 'Protected Users' -Remove @{{member={id}}}"),
+        format!("Set-ADAccountControl -Identity {id} `\n    -AccountNotDelegated $false"),
+    ];
+    for (n, fix) in weakening.iter().enumerate() {
+        let (script, o) = site_rule_script(fix, n, tmp.path());
+        let script = script
+            .unwrap_or_else(|| panic!("{fix}: no script: {}", String::from_utf8_lossy(&o.stderr)));
+        check_script(&format!("site rule {fix}"), &script, &BTreeSet::new());
+        assert!(
+            !script.contains("$PSCmdlet.ShouldProcess('svc-lm'"),
+            "{fix}: enabled:\n{script}"
+        );
+        assert!(script.contains("# LEFT COMMENTED OUT"), "{fix}");
+    }
+    let confirm = [
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -Confirm:$false"),
+        format!(
+            "Set-ADAccountControl -Identity {id} -AccountNotDelegated $true \u{2013}Confirm:$false"
+        ),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -Conf:$false"),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -cf:$false"),
+        format!(
+            "Set-ADAccountControl -Identity {id} -AccountNotDelegated $true `\n  -CONFIRM:$false"
+        ),
+        format!("Set-ADAccountControl -Identity {id} -AccountNotDelegated $true -WhatIf:$false"),
+    ];
+    for (n, fix) in confirm.iter().enumerate() {
+        let (script, o) = site_rule_script(fix, 100 + n, tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{fix}");
+        assert!(script.is_none(), "{fix}: a script was written");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("rule SITE01") && err.contains("-Confirm"),
+            "{fix}: {err}"
+        );
+    }
 }

@@ -257,9 +257,9 @@ fn hostile_directory_values_stay_quoted_in_powershell() {
         "'CN=HV''A01\u{2019}\u{2019}; Remove-Item C:\\ -Recurse #,OU=HyperV,DC=corp,DC=example'";
     let value = "'http/x''); Invoke-Expression(''calc'";
     let expected = format!(
-        "$have = @((Get-ADObject -Identity {dn} -Properties 'msDS-AllowedToDelegateTo').'msDS-AllowedToDelegateTo')\n\
+        "$have = @((Get-ADObject -Identity {dn} -Properties 'msDS-AllowedToDelegateTo').PSObject.Properties['msDS-AllowedToDelegateTo'] | Where-Object {{ $null -ne $_ }} | ForEach-Object {{ $_.Value }})\n\
          if ($have -ccontains {value}) {{ Set-ADObject -Identity {dn} -Remove @{{'msDS-AllowedToDelegateTo'={value}}} }}\n\
-         # Takes effect after HVA01 restarts."
+         # Takes effect after HVA01 restarts. Or, without a restart: klist -li 0x3e7 purge on it (elevated) drops the tickets it cached before the change."
     );
     assert!(rem.contains(&expected.as_str()), "{rem:#?}");
 }

@@ -20,6 +20,17 @@ pub fn remediate(a: &RemediateArgs, verbose: u8) -> Result<u8, Failure> {
     // Rule ids are checked before the audit: a typo should not cost a scan.
     let rules = rule_ids("--rule", &a.rule, &inputs.rules)?;
     let allow_weakening = weakening_ids(&a.allow_weakening, &inputs.rules)?;
+    // A fix that passes -Confirm (or -WhatIf) would answer the script's prompt itself.
+    if let Some((id, line)) = remediate::plan::confirm_overrides(&inputs.rules)
+        .into_iter()
+        .next()
+    {
+        return Err(Failure::usage(format!(
+            "rule {id}: its remediation passes -Confirm or -WhatIf ({}): that overrides the \
+             script's confirmation prompt or dry run; remove it from the rule",
+            report::text::terminal_safe(&line)
+        )));
+    }
     let outcome = audit(&inputs)?;
     // Decided by the audit (`audit::completeness`), as for scan, audit and check.
     let complete = outcome.complete;

@@ -68,7 +68,8 @@ pub struct RemediationMeta {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scope {
     /// `--host`: only changes on these hosts and changes on other objects that name one of
-    /// them as target (a peer's delegation to it, both directions of every pair).
+    /// them as target or in their evidence (a peer's delegation to it, a peer's HV005 that
+    /// blocks migrations to it: both directions of every pair).
     pub hosts: Vec<ScopeHost>,
     /// `--rule`: only findings of these rules (ids upper case).
     pub rules: BTreeSet<String>,

@@ -64,6 +64,9 @@ pub struct Change<'a> {
     /// Removes a protection (NOT_DELEGATED, Protected Users membership) and its rule is not in
     /// [`RemediationMeta::allow_weakening`]: written commented out, not counted as a change.
     pub weakening: bool,
+    /// Removes a protection (or may), whether or not `--allow-weakening` enabled it: an
+    /// enabled one still carries the trade-off, in the header and in its prompt.
+    pub weakens: bool,
     /// Changes the host's delegation (its rule has `changes_delegation`, not a host setting).
     pub changes_delegation: bool,
     /// Removes unconstrained delegation: tickets already captured stay in the host's memory
@@ -146,8 +149,10 @@ impl Plan<'_> {
 }
 
 /// Is `f` inside the scope given with `--host` and `--rule`? A finding involves a host when
-/// its object is the host or its target names it (a peer name, an account name, or the host
-/// part of an SPN such as `cifs/hv01.corp.example`).
+/// its object is the host, its target names it (a peer name, an account name, or the host
+/// part of an SPN such as `cifs/hv01.corp.example`), or one item of an evidence value names it
+/// (HV005 has no target, but its `kcd_only_targets` lists the peers whose migrations it
+/// blocks: its fix is part of onboarding each of them).
 pub fn in_scope(f: &Finding, scope: &Scope) -> bool {
     if !scope.rules.is_empty() && !scope.rules.contains(&f.rule_id.to_ascii_uppercase()) {
         return false;
@@ -159,10 +164,18 @@ pub fn in_scope(f: &Finding, scope: &Scope) -> bool {
         let rest = t.split_once('/').map_or(t, |(_, r)| r);
         rest.split([':', '/']).next().unwrap_or(rest)
     });
+    // Evidence lists are joined with ", " (`TypedEvidence`); `;` too, to be safe.
+    let evidence_names = || {
+        f.evidence
+            .values()
+            .flat_map(|v| v.split([',', ';']))
+            .map(str::trim)
+    };
     scope.hosts.iter().any(|h| {
         h.is_named(&f.object)
             || f.target.as_deref().is_some_and(|t| h.is_named(t))
             || target_host.is_some_and(|t| h.is_named(t))
+            || evidence_names().any(|n| h.is_named(n))
     })
 }
 
@@ -213,6 +226,7 @@ pub fn plan<'a>(findings: &'a [Finding], meta: &RemediationMeta) -> Plan<'a> {
                 phase: p.phase,
                 code: p.lines.join("\n"),
                 weakening: p.weakening && !meta.allow_weakening.contains(&rule),
+                weakens: p.weakening,
                 changes_delegation: p.phase != Phase::Host && meta.delegation_rules.contains(&rule),
                 needs_restart: p.restart,
                 also: Vec::new(),
@@ -269,12 +283,92 @@ pub fn weakening_rules(rules: &RuleSet) -> Vec<String> {
         .rules()
         .iter()
         .filter(|r| {
-            r.remediation
-                .as_deref()
-                .is_some_and(|t| t.lines().any(|l| classify(l).is_some_and(|k| k.weakening)))
+            r.remediation.as_deref().is_some_and(|t| {
+                logical_lines(t)
+                    .iter()
+                    .any(|l| classify(&l.text).is_some_and(|k| k.weakening))
+            })
         })
         .map(|r| r.id.to_ascii_uppercase())
         .collect()
+}
+
+/// Rules whose remediation passes `-Confirm` or `-WhatIf` to a cmdlet, in any spelling (an
+/// abbreviation such as `-Conf:$false`, the aliases `-cf` / `-wi`, an en or em dash for the
+/// hyphen, a backtick continuation): `(rule id, the line)`. Such a switch overrides the
+/// script's `ConfirmImpact = 'High'` prompt or its `-WhatIf` dry run for that change, so
+/// `remediate` refuses the rule (a usage error naming it).
+pub fn confirm_overrides(rules: &RuleSet) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for r in rules.rules() {
+        let Some(t) = r.remediation.as_deref() else {
+            continue;
+        };
+        for l in logical_lines(t) {
+            if overrides_confirm(&code_words(&l.text)) {
+                out.push((r.id.clone(), l.text.trim().to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// Does a line (its code words) set `-Confirm` or `-WhatIf`, in any spelling PowerShell
+/// accepts: a prefix of the name (three characters at least, `-c` alone being ambiguous
+/// with `-Clear` and `-Credential`) or the aliases `-cf` and `-wi`?
+fn overrides_confirm(words: &[String]) -> bool {
+    words.iter().any(|w| {
+        let name = param_name(w);
+        name == Some("cf")
+            || name == Some("wi")
+            || name.is_some_and(|n| {
+                n.len() >= 2 && ("confirm".starts_with(n) || "whatif".starts_with(n))
+            })
+    })
+}
+
+/// The name of a parameter word (`-name` or `-name:value`), without the dash; `None` for a
+/// word that is not a parameter.
+fn param_name(w: &str) -> Option<&str> {
+    let rest = w.strip_prefix('-')?;
+    let name = rest.split(':').next().unwrap_or(rest);
+    (!name.is_empty() && name.starts_with(|c: char| c.is_ascii_alphabetic())).then_some(name)
+}
+
+/// One PowerShell statement line of a snippet: physical lines joined where one ends with a
+/// backtick (a line continuation), so a parameter on the next line is classified with its
+/// cmdlet.
+struct LogicalLine<'a> {
+    /// The physical lines, as written.
+    lines: Vec<&'a str>,
+    /// Them joined with the continuation backticks turned into spaces: what is classified.
+    text: String,
+}
+
+fn logical_lines(snippet: &str) -> Vec<LogicalLine<'_>> {
+    let mut out: Vec<LogicalLine> = Vec::new();
+    let mut open = false;
+    for l in snippet.lines() {
+        let continued = !l.trim_start().starts_with('#') && l.trim_end().ends_with('`');
+        let piece = if continued {
+            l.trim_end().trim_end_matches('`')
+        } else {
+            l
+        };
+        match out.last_mut() {
+            Some(last) if open => {
+                last.lines.push(l);
+                last.text.push(' ');
+                last.text.push_str(piece);
+            }
+            _ => out.push(LogicalLine {
+                lines: vec![l],
+                text: piece.to_owned(),
+            }),
+        }
+        open = continued;
+    }
+    out
 }
 
 /// A piece of a snippet that runs in one phase.
@@ -298,6 +392,7 @@ struct WriteKind {
 fn split(snippet: &str) -> Vec<Part> {
     let snippet = snippet.replace("\r\n", "\n");
     let lines: Vec<&str> = snippet.trim_end().lines().collect();
+    let logical = logical_lines(snippet.trim_end());
     let is_code = |l: &&str| {
         let t = l.trim();
         !t.is_empty() && !t.starts_with('#')
@@ -306,7 +401,10 @@ fn split(snippet: &str) -> Vec<Part> {
         return Vec::new();
     }
     let whole = |lines: &[&str]| {
-        let kinds: Vec<WriteKind> = lines.iter().filter_map(|l| classify(l)).collect();
+        let kinds: Vec<WriteKind> = logical_lines(&lines.join("\n"))
+            .iter()
+            .filter_map(|l| classify(&l.text))
+            .collect();
         vec![Part {
             phase: kinds.iter().map(|k| k.phase).max().unwrap_or(Phase::Other),
             weakening: kinds.iter().any(|k| k.weakening),
@@ -320,36 +418,37 @@ fn split(snippet: &str) -> Vec<Part> {
     let mut parts: Vec<Part> = Vec::new();
     let mut comments: Vec<String> = Vec::new();
     let mut setup: Vec<String> = Vec::new();
-    for l in &lines {
-        let t = l.trim();
+    for ll in &logical {
+        let t = ll.text.trim();
         if t.is_empty() {
             continue;
         }
+        let physical = || ll.lines.iter().map(|l| l.to_string());
         if t.starts_with('#') {
-            comments.push(l.to_string());
+            comments.extend(physical());
             continue;
         }
-        let Some(k) = classify(l) else {
+        let Some(k) = classify(&ll.text) else {
             // Before the first write: set-up every part repeats. After one: part of it.
             match parts.last_mut() {
                 Some(p) => {
                     p.lines.append(&mut comments);
-                    p.lines.push(l.to_string());
+                    p.lines.extend(physical());
                 }
-                None => setup.push(l.to_string()),
+                None => setup.extend(physical()),
             }
             continue;
         };
         match parts.last_mut() {
             Some(p) if p.phase == k.phase && p.weakening == k.weakening => {
                 p.lines.append(&mut comments);
-                p.lines.push(l.to_string());
+                p.lines.extend(physical());
                 p.restart |= k.restart;
             }
             _ => {
                 let mut body = std::mem::take(&mut comments);
                 body.extend(setup.iter().cloned());
-                body.push(l.to_string());
+                body.extend(physical());
                 parts.push(Part {
                     phase: k.phase,
                     weakening: k.weakening,
@@ -393,6 +492,13 @@ fn code_words(line: &str) -> Vec<String> {
         if c == '#' && prev.is_whitespace() {
             break;
         }
+        // PowerShell reads an en dash, em dash or horizontal bar as the hyphen of a
+        // parameter (`–AccountNotDelegated`): so must the classification.
+        let c = if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
+            '-'
+        } else {
+            c
+        };
         code.push(if "(){};|,=@[]".contains(c) { ' ' } else { c });
         prev = c;
     }
@@ -442,27 +548,43 @@ fn classify(line: &str) -> Option<WriteKind> {
     if !w.iter().any(|s| is_write(s)) {
         return None;
     }
-    let followed_by =
-        |param: &str, value: &str| w.windows(2).any(|p| p[0] == param && p[1] == value);
+    // A parameter as PowerShell binds it: any unambiguous prefix of its name, any case
+    // (`-AccountNotDeleg`); `value` is what follows it (`-x:$false` was split into two words).
+    let is_param = |word: &str, full: &str| {
+        param_name(word).is_some_and(|n| n.len() >= 2 && full.starts_with(n))
+    };
+    let value_of = |full: &str| -> Option<&str> {
+        w.iter()
+            .position(|x| is_param(x, full))
+            .map(|i| w.get(i + 1).map_or("", String::as_str))
+    };
+    let has_param = |full: &str| w.iter().any(|x| is_param(x, full));
+    let truthy = |v: &str| matches!(v, "$true" | "1");
+    let followed_by = |full: &str, value: &str| value_of(full).is_some_and(|v| v == value);
     let has = |s: &str| w.iter().any(|x| x == s);
     let starts = |p: &str| w.iter().any(|x| x.starts_with(p));
     let lower = line.to_lowercase();
-    let weakening = followed_by("-accountnotdelegated", "$false")
-        || (has("remove-adgroupmember")
-            && (lower.contains("-525'") || lower.contains("protected users")));
-    let restart = followed_by("-trustedfordelegation", "$false");
-    let host =
-        has("invoke-command") || starts("set-vm") || starts("enable-vm") || starts("disable-vm");
-    let add = has("-add")
-        || starts("add-ad")
-        || followed_by("-trustedtoauthfordelegation", "$true")
-        || followed_by("-accountnotdelegated", "$true");
-    let remove = has("-remove")
+    let remove = has_param("remove")
         || has("$false")
         || starts("remove-ad")
-        || has("-clear")
-        || has("-replace")
-        || has("-principalsallowedtodelegatetoaccount");
+        || has_param("clear")
+        || has_param("replace")
+        || has_param("principalsallowedtodelegatetoaccount");
+    // Removes a protection, or may: NOT_DELEGATED set to anything but true, a removal that
+    // names Protected Users (by name or RID 525, whichever cmdlet or attribute it goes
+    // through), or a raw rewrite of userAccountControl, which can clear NOT_DELEGATED and
+    // which hvaudit cannot read as safe.
+    let weakening = value_of("accountnotdelegated").is_some_and(|v| !truthy(v))
+        || (remove && (lower.contains("-525") || lower.contains("protected users")))
+        || (lower.contains("useraccountcontrol")
+            && (has_param("replace") || has_param("clear") || has_param("remove")));
+    let restart = followed_by("trustedfordelegation", "$false");
+    let host =
+        has("invoke-command") || starts("set-vm") || starts("enable-vm") || starts("disable-vm");
+    let add = has_param("add")
+        || starts("add-ad")
+        || followed_by("trustedtoauthfordelegation", "$true")
+        || followed_by("accountnotdelegated", "$true");
     let phase = if host {
         Phase::Host
     } else if weakening || remove {

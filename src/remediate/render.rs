@@ -66,6 +66,12 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
         Some(p) => ps_comment(p),
         None => "(not written to a file)".into(),
     };
+    // The dry-run line is meant to be copied: the path as a PowerShell string (every quote
+    // kind doubled, control characters named), not the comment form, which splits `#>`.
+    let file_q = match &meta.out_path {
+        Some(p) => ps_literal(p),
+        None => ps_literal(&file),
+    };
     let scope = match (&meta.scope.hosts[..], meta.scope.rules.is_empty()) {
         ([], true) => "every host and every rule".to_owned(),
         (hosts, rules_all) => {
@@ -102,7 +108,7 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
          # Scope: {scope}.\n\
          #\n\
          # hvaudit never runs this script. Review every change, then dry-run it:\n\
-         #     & '{file_q}' -WhatIf\n\
+         #     & {file_q} -WhatIf\n\
          # Run without -WhatIf, it asks before every change (ConfirmImpact High).\n\
          #\n\
          # {changes} change(s) on {objects} object(s): {add} addition(s), {rem} removal(s), \
@@ -113,7 +119,6 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
         version = ps_comment(&meta.tool_version),
         domain = ps_comment(&meta.domain),
         time = meta.scan_time.format("%Y-%m-%d %H:%M:%S UTC"),
-        file_q = file.replace('\'', "''"),
         changes = plan.enabled(),
         add = plan.count(Phase::Addition),
         rem = plan.count(Phase::Removal),
@@ -143,11 +148,21 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
          #   4. Summary: what succeeded, failed and was skipped, and the hosts to restart (or\n\
          #      whose tickets to purge). The script exits 1 if anything failed.\n\
          #\n\
-         # Undo: $b = Import-Clixml <backup file>; for each saved object, write back what you\n\
-         # need, e.g. Set-ADObject -Identity $o.DistinguishedName -Replace\n\
-         # @{'msDS-AllowedToDelegateTo' = [string[]]$o.'msDS-AllowedToDelegateTo'} (or -Clear\n\
-         # when it was empty), Set-ADObject -Identity $o.DistinguishedName -Replace\n\
-         # @{userAccountControl = $o.userAccountControl}.\n",
+         # Undo: $b = Import-Clixml <backup file>; for each saved object $o, write back what you\n\
+         # need (an attribute missing from $o had no value: -Clear it instead):\n\
+         # - delegation list: Set-ADObject -Identity $o.DistinguishedName -Replace\n\
+         #   @{'msDS-AllowedToDelegateTo' = [string[]]$o.'msDS-AllowedToDelegateTo'}\n\
+         # - delegation flags: Set-ADObject -Identity $o.DistinguishedName -Replace\n\
+         #   @{userAccountControl = $o.userAccountControl}\n\
+         # - RBCD descriptor (saved as SDDL in hvauditRbcdSddl; empty: there was none):\n\
+         #   $sd = [System.DirectoryServices.ActiveDirectorySecurity]::new();\n\
+         #   $sd.SetSecurityDescriptorSddlForm($o.hvauditRbcdSddl); Set-ADObject -Identity\n\
+         #   $o.DistinguishedName -Replace @{'msDS-AllowedToActOnBehalfOfOtherIdentity' = $sd}\n\
+         # - group membership (Protected Users): for each group in $o.memberOf it left,\n\
+         #   Add-ADGroupMember -Identity <that group> -Members $o.DistinguishedName\n\
+         # - host settings ($h in Import-Clixml <backup>-hosts.xml): Invoke-Command -ComputerName\n\
+         #   $h.ComputerName { Set-VMHost -VirtualMachineMigrationAuthenticationType <saved> }, and\n\
+         #   Disable-VMMigration there when VirtualMachineMigrationEnabled was False.\n",
     );
     if weakening > 0 {
         s.push_str(
@@ -156,6 +171,31 @@ fn header(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
              # written commented out: enable it only after weighing the trade-off written above it,\n\
              # by running hvaudit remediate again with --allow-weakening <rule id>.\n",
         );
+    }
+    let enabled_weakening: Vec<String> = plan
+        .objects
+        .iter()
+        .flat_map(|o| {
+            o.changes
+                .iter()
+                .filter(|c| c.enabled() && c.weakens)
+                .map(move |c| format!("{}: {}", ps_comment(&o.name), action(c)))
+        })
+        .collect();
+    if !enabled_weakening.is_empty() {
+        let ids: Vec<String> = meta.allow_weakening.iter().map(|r| ps_comment(r)).collect();
+        let _ = writeln!(
+            s,
+            "#\n\
+             # PROTECTION-WEAKENING CHANGES ENABLED (--allow-weakening {}): each removes\n\
+             # NOT_DELEGATED or a Protected Users membership (or rewrites userAccountControl), so the\n\
+             # account's tickets can be delegated and every host trusted for delegation can act as\n\
+             # it. The trade-off is written above each; its prompt says so too. They are:",
+            ids.join(", ")
+        );
+        for l in &enabled_weakening {
+            let _ = writeln!(s, "#   {l}");
+        }
     }
     s.push_str("#Requires -Modules ActiveDirectory\n\n");
 }
@@ -196,6 +236,10 @@ fn prelude(s: &mut String) {
          # Objects that could not be backed up (not changed) and objects whose AD changes failed.\n\
          $hvauditNotBackedUp = @{}\n\
          $hvauditFailedObjects = @{}\n\
+         # Changes declined at a -Confirm prompt, and their objects: like a failure, a declined\n\
+         # change stops that object's later changes and its host settings.\n\
+         $hvauditDeclined = [System.Collections.Generic.List[string]]::new()\n\
+         $hvauditDeclinedObjects = @{}\n\
          # Hosts whose delegation this run changed: restart, or purge their tickets.\n\
          $hvauditRestart = [System.Collections.Generic.List[string]]::new()\n\
          $hvauditPurge = [System.Collections.Generic.List[string]]::new()\n\
@@ -227,7 +271,13 @@ fn backup(s: &mut String, plan: &Plan<'_>) {
              $hvauditSaved = [System.Collections.Generic.List[object]]::new()\n\
              foreach ($hvauditId in $hvauditBackupIdentities) {{\n\
              \x20   try {{\n\
-             \x20       $hvauditSaved.Add((Get-ADObject -Identity $hvauditId -Properties {BACKUP_ATTRIBUTES}))\n\
+             \x20       $hvauditObject = Get-ADObject -Identity $hvauditId -Properties {BACKUP_ATTRIBUTES}\n\
+             \x20       # The RBCD descriptor as SDDL too: the form that can be written back.\n\
+             \x20       $hvauditRbcd = $hvauditObject.PSObject.Properties['msDS-AllowedToActOnBehalfOfOtherIdentity']\n\
+             \x20       $hvauditSddl = ''\n\
+             \x20       if ($null -ne $hvauditRbcd -and $null -ne $hvauditRbcd.Value) {{ $hvauditSddl = $hvauditRbcd.Value.GetSecurityDescriptorSddlForm('All') }}\n\
+             \x20       Add-Member -InputObject $hvauditObject -NotePropertyName 'hvauditRbcdSddl' -NotePropertyValue $hvauditSddl\n\
+             \x20       $hvauditSaved.Add($hvauditObject)\n\
              \x20   }} catch {{\n\
              \x20       $hvauditNotBackedUp[$hvauditId] = $_.Exception.Message\n\
              \x20       Write-Warning ('Not backed up, so not changed: ' + $hvauditId + ': ' + $_.Exception.Message)\n\
@@ -325,15 +375,17 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
     if let Some(dn) = &o.dn {
         let _ = writeln!(
             s,
-            "if ($hvauditNotBackedUp.ContainsKey({})) {{\n\
-             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (not backed up)') }}\n\
+            "if ($hvauditNotBackedUp.ContainsKey({dn})) {{\n\
+             \x20   # Not changed without its prior values saved: a failure, so the script exits 1.\n\
+             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditFailed.Add($hvauditRest + ': not backed up, so not changed: ' + $hvauditNotBackedUp[{dn}]) }}\n\
              }} else {{",
-            ps_quote(dn)
+            dn = ps_quote(dn)
         );
         indent = "    ";
     } else {
         indent = "";
     }
+    let key = ps_quote(&o.key);
     let _ = writeln!(s, "{indent}try {{");
     let body = format!("{indent}    ");
     let mut phase = None;
@@ -341,7 +393,15 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
     for c in &changes {
         if phase != Some(c.phase) {
             phase = Some(c.phase);
-            let _ = writeln!(s, "{body}{}", phase_comment(c.phase));
+            let first = if c.phase == Phase::Removal
+                && !changes.iter().any(|c| c.phase == Phase::Addition)
+            {
+                // No addition on this object: nothing "above" to come after.
+                "# Removals:"
+            } else {
+                phase_comment(c.phase)
+            };
+            let _ = writeln!(s, "{body}{first}");
         }
         finding_comment(s, c.finding, &body);
         for a in &c.also {
@@ -351,18 +411,24 @@ fn ad_section(s: &mut String, o: &ObjectPlan<'_>) {
             weakening_comment(s, c, &body);
             continue;
         }
+        if c.weakens {
+            enabled_weakening_comment(s, c, &body);
+        }
         let label = &labels[i];
         i += 1;
-        change_block(s, c, &name, label, &body);
+        change_block(s, c, &name, &key, label, &body);
     }
-    let key = ps_quote(&o.key);
     let _ = writeln!(
         s,
         "{indent}}} catch {{\n\
-         {indent}    $hvauditFailedObjects[{key}] = $true\n\
-         {indent}    $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
-         {indent}    foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this object failed)') }}\n\
-         {indent}    Write-Warning ('Failed, the other objects go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+         {indent}    if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
+         {indent}        foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this object was declined)') }}\n\
+         {indent}    }} else {{\n\
+         {indent}        $hvauditFailedObjects[{key}] = $true\n\
+         {indent}        $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
+         {indent}        foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this object failed)') }}\n\
+         {indent}        Write-Warning ('Failed, the other objects go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+         {indent}    }}\n\
          {indent}}}"
     );
     if o.dn.is_some() {
@@ -381,13 +447,26 @@ fn phase_comment(p: Phase) -> &'static str {
 }
 
 /// One change inside `ShouldProcess`, recording its outcome.
-fn change_block(s: &mut String, c: &Change<'_>, name: &str, label: &str, indent: &str) {
+///
+/// Declined at a `-Confirm` prompt (not under `-WhatIf`, which only lists), the change marks
+/// its object (`key`) declined and throws to the object's `catch`: the later changes of the
+/// object rely on it (removals on its additions, the host phase on its delegation), so they
+/// are skipped as after a failure, and the host phase leaves the host alone.
+fn change_block(s: &mut String, c: &Change<'_>, name: &str, key: &str, label: &str, indent: &str) {
     // The prompt says what the summary says, without the object it already names: the rule,
     // the finding, and which part when one fix is cut into several phases.
     let prefix = format!("{name}: ");
-    let action = label
+    let mut action = label
         .strip_prefix(&prefix)
         .map_or_else(|| action(c), str::to_owned);
+    if c.weakens {
+        // The prompt is where the admin decides: it says what is given up.
+        let _ = write!(
+            action,
+            " - REMOVES A PROTECTION of {name}: NOT_DELEGATED or Protected Users membership; \
+             its tickets can then be delegated by any host trusted for delegation"
+        );
+    }
     let label = ps_literal(label);
     let _ = writeln!(
         s,
@@ -409,8 +488,13 @@ fn change_block(s: &mut String, c: &Change<'_>, name: &str, label: &str, indent:
     let _ = writeln!(
         s,
         "{indent}    $hvauditSucceeded.Add($hvauditStep)\n\
+         {indent}}} elseif ($WhatIfPreference) {{\n\
+         {indent}    $hvauditSkipped.Add($hvauditStep + ' (-WhatIf)')\n\
          {indent}}} else {{\n\
-         {indent}    $hvauditSkipped.Add($hvauditStep + ' (not confirmed, or -WhatIf)')\n\
+         {indent}    # Declined: what comes later on {name} relies on it, so it stops here.\n\
+         {indent}    $hvauditDeclined.Add($hvauditStep)\n\
+         {indent}    $hvauditDeclinedObjects[{key}] = $true\n\
+         {indent}    throw 'hvaudit: declined at the prompt'\n\
          {indent}}}"
     );
 }
@@ -420,7 +504,9 @@ fn weakening_comment(s: &mut String, c: &Change<'_>, indent: &str) {
     let id = ps_comment(&c.finding.rule_id);
     let _ = writeln!(
         s,
-        "{indent}# LEFT COMMENTED OUT: this change weakens a protection. NOT_DELEGATED and\n\
+        "{indent}# LEFT COMMENTED OUT: this change weakens a protection, or hvaudit cannot tell that\n\
+         {indent}# it does not (it clears NOT_DELEGATED, removes a Protected Users membership, or\n\
+         {indent}# rewrites userAccountControl, which can clear NOT_DELEGATED). NOT_DELEGATED and\n\
          {indent}# Protected Users keep the account's tickets from being delegated, so a host that\n\
          {indent}# is compromised, or trusted for delegation, cannot act as this account. Removing\n\
          {indent}# it lets this account start remote Kerberos live migrations, and lets every host\n\
@@ -432,6 +518,21 @@ fn weakening_comment(s: &mut String, c: &Change<'_>, indent: &str) {
     for line in c.code.lines() {
         let _ = writeln!(s, "{indent}#     {}", ps_comment(line));
     }
+}
+
+/// The trade-off above a protection-weakening change that `--allow-weakening` enabled: the
+/// reviewer still reads what it costs.
+fn enabled_weakening_comment(s: &mut String, c: &Change<'_>, indent: &str) {
+    let id = ps_comment(&c.finding.rule_id);
+    let _ = writeln!(
+        s,
+        "{indent}# ENABLED BY --allow-weakening {id}: this change weakens a protection (or hvaudit\n\
+         {indent}# cannot tell that it does not). NOT_DELEGATED and Protected Users keep the\n\
+         {indent}# account's tickets from being delegated, so a host that is compromised, or trusted\n\
+         {indent}# for delegation, cannot act as this account. Removing it lets this account start\n\
+         {indent}# remote Kerberos live migrations, and lets every host with delegation impersonate\n\
+         {indent}# it. Prefer a dedicated, non-privileged operator account."
+    );
 }
 
 /// A change that needs a value that was not valid UTF-8: only comments, saying why and how to
@@ -501,7 +602,11 @@ fn host_phase(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
         }
         let _ = writeln!(
             s,
-            "if ($hvauditFailedObjects.ContainsKey({key}) -or $hvauditNotBackedUp.ContainsKey({key})) {{\n\
+            "if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
+             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (a change on this object was declined)') }}\n\
+             }} elseif ($hvauditNotBackedUp.ContainsKey({key})) {{\n\
+             \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (not backed up, so its AD changes were not made)') }}\n\
+             }} elseif ($hvauditFailedObjects.ContainsKey({key})) {{\n\
              \x20   foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (its AD changes failed)') }}\n\
              }} else {{\n\
              \x20   try {{\n\
@@ -519,14 +624,18 @@ fn host_phase(s: &mut String, plan: &Plan<'_>, meta: &RemediationMeta) {
             for a in &c.also {
                 finding_comment(s, a, "        ");
             }
-            change_block(s, c, &name, label, "        ");
+            change_block(s, c, &name, &key, label, "        ");
         }
         let _ = writeln!(
             s,
             "    }} catch {{\n\
-             \x20       $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
-             \x20       foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this host failed)') }}\n\
-             \x20       Write-Warning ('Failed, the other hosts go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+             \x20       if ($hvauditDeclinedObjects.ContainsKey({key})) {{\n\
+             \x20           foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this host was declined)') }}\n\
+             \x20       }} else {{\n\
+             \x20           $hvauditFailed.Add($hvauditStep + ': ' + $_.Exception.Message)\n\
+             \x20           foreach ($hvauditRest in $hvauditPending) {{ $hvauditSkipped.Add($hvauditRest + ' (an earlier change on this host failed)') }}\n\
+             \x20           Write-Warning ('Failed, the other hosts go on: ' + $hvauditStep + ': ' + $_.Exception.Message)\n\
+             \x20       }}\n\
              \x20   }}\n\
              }}\n\
              #endregion Host settings of {name}\n"
@@ -576,8 +685,8 @@ fn summary(s: &mut String, plan: &Plan<'_>) {
         s.push_str(
             "    # Hosts to restart, or whose computer tickets to purge, before live migration relies\n\
              \x20   # on the changes (the ones this run changed are also printed below). A restart\n\
-             \x20   # always works (the fixes' comments say so); where a line says so, purging the\n\
-             \x20   # computer account's tickets is the lighter step and suffices:\n",
+             \x20   # always works; where a line says so, purging the computer account's tickets is\n\
+             \x20   # the lighter step and suffices (the fixes' comments say the same):\n",
         );
         for (name, why) in hosts.values() {
             let _ = writeln!(s, "    #   {}: {why}", ps_comment(name));
@@ -602,9 +711,10 @@ fn summary(s: &mut String, plan: &Plan<'_>) {
          \x20   if ($hvauditPurge.Count -gt 0) {\n\
          \x20       Write-Warning ('Delegation changed; run klist -li 0x3e7 purge (elevated) on each, or restart: ' + (($hvauditPurge | Sort-Object -Unique) -join ', '))\n\
          \x20   }\n\
-         \x20   Write-Host ('hvaudit: ' + $hvauditSucceeded.Count + ' change(s) succeeded, ' + $hvauditFailed.Count + ' failed, ' + $hvauditSkipped.Count + ' skipped.')\n\
+         \x20   Write-Host ('hvaudit: ' + $hvauditSucceeded.Count + ' change(s) succeeded, ' + $hvauditFailed.Count + ' failed, ' + $hvauditDeclined.Count + ' declined, ' + $hvauditSkipped.Count + ' skipped.')\n\
          \x20   foreach ($hvauditLine in $hvauditSucceeded) { Write-Host ('  done:    ' + $hvauditLine) }\n\
          \x20   foreach ($hvauditLine in $hvauditFailed) { Write-Warning ('  FAILED:  ' + $hvauditLine) }\n\
+         \x20   foreach ($hvauditLine in $hvauditDeclined) { Write-Warning ('  DECLINED: ' + $hvauditLine + ' (like a failure, it stopped the later changes and host settings of its object)') }\n\
          \x20   foreach ($hvauditLine in $hvauditSkipped) { Write-Host ('  skipped: ' + $hvauditLine) }\n\
          \x20   Stop-Transcript\n\
          \x20   #endregion Summary\n",

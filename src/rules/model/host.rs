@@ -232,6 +232,11 @@ pub const VARS: &[VarDoc] = &[
         "ACEs of its RBCD whose effect hvaudit cannot decide (callback, object type, generic mask, unknown type), one line each",
     ),
     v(
+        "host.rbcd_group_peers",
+        "list of string",
+        "confirmed Hyper-V hosts of its migration group that its RBCD lets delegate to it now, whichever trustee allows them (groups and broad SIDs expanded, deny ACEs honoured; MS-DTYP 2.5.3.2 access check as the KDC makes it): what HV010's fix keeps",
+    ),
+    v(
         "host.rbcd_granted_by",
         "list of string",
         "hosts whose RBCD is known to let this host delegate to them",
@@ -369,6 +374,7 @@ pub struct HostView {
     pub rbcd_present: bool,
     pub rbcd_allowed: Vec<TrusteeView>,
     pub rbcd_undecided: Vec<String>,
+    pub rbcd_group_peers: Vec<String>,
     pub rbcd_granted_by: Vec<String>,
     pub delegation_changed: Option<String>,
     pub uac_changed: Option<String>,
@@ -512,6 +518,18 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
             })
             .collect(),
         rbcd_undecided: host.rbcd.undecided.clone(),
+        // Which peers migrate to this host through its RBCD today, however the descriptor
+        // allows them: a fix that narrows the descriptor must keep exactly these (HV010), or
+        // their migrations break. Confirmed hosts only: the script grants candidates nothing.
+        rbcd_group_peers: match group {
+            Some(g) if host.rbcd.present => g
+                .hosts
+                .iter()
+                .filter(|p| **p != h && a.hosts[**p].confirmed() && a.rbcd_covers(**p, h))
+                .map(|p| name_of(*p))
+                .collect(),
+            _ => Vec::new(),
+        },
         rbcd_granted_by: host.rbcd_granted_by.iter().map(|t| name_of(*t)).collect(),
         delegation_changed: computer.and_then(|c| c.delegation_changed.as_ref().map(fmt_time)),
         uac_changed: computer.and_then(|c| c.uac_changed.as_ref().map(fmt_time)),
