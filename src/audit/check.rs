@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::analysis::Analysis;
 use crate::config::Config;
 use crate::findings::{Finding, ReadinessState, Severity};
-use crate::inventory::HostInventory;
+use crate::inventory::{HostInventory, MigrationAuth};
 use crate::model::Snapshot;
 use crate::rules::{EvalError, RuleError, RuleSet};
 
@@ -102,6 +102,31 @@ fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> 
                 .is_some_and(|dn| crate::model::dn::first_rdn_is(dn, "cn", n))
         })
         .map(|h| (h, "cn"))
+}
+
+/// Source host `f` live-migrates with CredSSP by its (readable) inventory row
+/// (VirtualMachineMigrationAuthenticationType, rule HV011).
+fn uses_credssp(a: &Analysis, f: usize) -> bool {
+    a.hosts[f]
+        .inventory
+        .and_then(|r| a.inventory?.hosts.get(r))
+        .is_some_and(|r| r.error.is_none() && r.authentication_type == Some(MigrationAuth::CredSSP))
+}
+
+/// Why a migration from a CredSSP source is UNKNOWN although its delegation may be in place.
+fn credssp_unknown(from: &str, remote: bool) -> String {
+    format!(
+        "{from} live-migrates with CredSSP (host inventory, HV011): the migration does not use \
+         the Kerberos constrained delegation checked here; it works only when started in a \
+         session on {from} (an operator logged on to {from}){}, and fails while Credential \
+         Guard runs on {from} (the Windows Server 2025 default); hvaudit cannot know how it \
+         will be started. Set {from} to Kerberos for a verdict on the delegation",
+        if remote {
+            ", not remotely (HV011 is disabled, so this is not reported as blocking)"
+        } else {
+            ", not when started remotely"
+        }
+    )
 }
 
 /// The error for a name that designates no Hyper-V host: outside the domain, or unknown.
@@ -207,6 +232,33 @@ pub fn check_pair(
             }
         })
         .collect();
+    if !same_cluster && uses_credssp(&a, f) {
+        // A CredSSP migration does not use the delegation checked above: it works only when
+        // started in a session on the source host (domain facts: Credential Guard
+        // considerations). Started remotely by --operator it fails; otherwise hvaudit cannot
+        // know how it will be started, so the delegation alone never makes it GO.
+        let hv011 = ev
+            .fired
+            .iter()
+            .map(|x| &x.finding)
+            .find(|x| x.rule_id == "HV011" && x.object.eq_ignore_ascii_case(&a.hosts[f].name));
+        match (&op_name, hv011) {
+            (Some(_), Some(x)) if !reasons.iter().any(|r| r.rule_id == "HV011") => {
+                reasons.push(CheckReason {
+                    rule_id: x.rule_id.clone(),
+                    severity: x.severity,
+                    message: format!(
+                        "{} Started remotely (--operator), the migration fails.",
+                        x.message.trim_end()
+                    ),
+                    remediation: x.remediation.clone(),
+                });
+            }
+            // HV012 (Credential Guard) already blocks every migration from it.
+            _ if reasons.iter().any(|r| r.rule_id == "HV012") => {}
+            _ => unknown.push(credssp_unknown(&a.hosts[f].name, op_name.is_some())),
+        }
+    }
     reasons.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.rule_id.cmp(&y.rule_id)));
     let state = ReadinessState::decide(!reasons.is_empty(), !unknown.is_empty());
     let mut findings: Vec<Finding> = ev.fired.into_iter().map(|x| x.finding).collect();
