@@ -129,9 +129,34 @@ fn credssp_unknown(from: &str, remote: bool) -> String {
     )
 }
 
+/// `name` trimmed, without one trailing root dot (`hv02.corp.example.` -> `hv02.corp.example`),
+/// and whether it had one. `.` alone or a name ending in `..` keeps its dots (not a DNS name).
+fn strip_root_dot(name: &str) -> (&str, bool) {
+    let n = name.trim();
+    match n.strip_suffix('.') {
+        Some(s) if !s.is_empty() && !s.ends_with('.') => (s, true),
+        _ => (n, false),
+    }
+}
+
+/// Why a destination addressed by an absolute DNS name (trailing dot) is UNKNOWN: the
+/// client may request the SPNs with the dot, and the KDC matches the whole requested SPN
+/// against each stored value (MS-SFU 3.2.5.2.2), none of which is written that way; whether
+/// the dot is dropped before the ticket request is not something the directory tells.
+fn absolute_name_unknown(given: &str, stripped: &str) -> String {
+    format!(
+        "'{given}' is an absolute DNS name (trailing dot): the client may request \
+         'Microsoft Virtual System Migration Service/{given}' and 'cifs/{given}' with the dot, \
+         and the KDC matches the whole SPN against each msDS-AllowedToDelegateTo value \
+         (MS-SFU 3.2.5.2.2), so that works only for values written with the dot; whether \
+         the client drops the dot first is not known. The checks above hold for \
+         '{stripped}': address the host without the dot"
+    )
+}
+
 /// The error for a name that designates no Hyper-V host: outside the domain, or unknown.
 fn unknown_host_error(a: &Analysis, name: &str) -> CheckError {
-    if a.index.external_domain(name.trim()).is_some() {
+    if a.index.external_domain(strip_root_dot(name).0).is_some() {
         return CheckError::OutsideDomain(name.to_string(), a.index.domain_dns().to_string());
     }
     CheckError::UnknownHost(name.to_string())
@@ -160,8 +185,12 @@ pub fn check_pair(
         }
         Ok((h, form))
     };
-    let (f, _) = resolve(from)?;
-    let (t, form) = resolve(to)?;
+    // An absolute DNS name (`hv02.corp.example.`) designates the same host as the name
+    // without its root dot; the directory stores names without it.
+    let (from_name, _) = strip_root_dot(from);
+    let (to_name, to_absolute) = strip_root_dot(to);
+    let (f, _) = resolve(from_name)?;
+    let (t, form) = resolve(to_name)?;
     if f == t {
         return Err(CheckError::SameHost(a.hosts[f].name.clone()));
     }
@@ -178,7 +207,7 @@ pub fn check_pair(
     let compiled = rules.compile()?;
     let mut ev = Evaluator::new(&a, &compiled, now);
     if form == "cn" {
-        ev.addressed_cn = Some((t, to.trim().to_string()));
+        ev.addressed_cn = Some((t, to_name.to_string()));
     }
     ev.scan();
     ev.host(f);
@@ -211,11 +240,14 @@ pub fn check_pair(
         let name = match form {
             "fqdn" => a.hosts[t].fqdn.clone().or_else(|| {
                 // Addressed as <name>.<domain>: the directory resolved it, the FQDN is known.
-                Some(to.trim().to_string())
+                Some(to_name.to_string())
             }),
-            _ => Some(to.trim().to_string()),
+            _ => Some(to_name.to_string()),
         };
         unknown.extend(form_unknown(&a, t, form, name.as_deref()));
+        if to_absolute {
+            unknown.push(absolute_name_unknown(to.trim(), to_name));
+        }
         if let Some(i) = op {
             unknown.extend(a.operator_unknowns(i));
         }
