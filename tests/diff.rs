@@ -363,7 +363,7 @@ fn dropping_the_inventory_is_not_resolving_its_findings() {
                 // host it could not read is not "resolved" by leaving the inventory out.
                 || (f["rule_id"] == "SC001"
                     && f["evidence"]["inventory_errors"]
-                        .as_str()
+                        .as_array()
                         .is_some_and(|e| !e.is_empty()))
         })
         .map(|f| f["id"].as_str().unwrap().to_string())

@@ -373,6 +373,7 @@ fn finding(rule: &str, object: &str, target: Option<&str>, status: Status) -> Fi
         group: None,
         message: String::new(),
         evidence: BTreeMap::new(),
+        evidence_lists: BTreeMap::new(),
         remediation: None,
         status,
         suppression: None,
