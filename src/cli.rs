@@ -67,7 +67,9 @@ pub enum Command {
     /// The destination is judged in the name form given (NetBIOS name, FQDN or CN): Kerberos
     /// requests its SPNs exactly as typed. NO-GO as soon as one known fact blocks the
     /// migration; GO only when every fact that decides it is known (without --hosts, the host
-    /// settings are not, so a migration nothing blocks is UNKNOWN).
+    /// settings are not, so a migration nothing blocks is UNKNOWN). A source that
+    /// live-migrates with CredSSP does not use the delegation checked: UNKNOWN, or NO-GO
+    /// when --operator starts it remotely.
     ///
     /// Exit codes: 0 GO, 1 NO-GO, 3 UNKNOWN (what is missing is listed), 2 usage or input
     /// error.

@@ -42,6 +42,36 @@ impl FindingsDiff {
     }
 }
 
+/// Whether a scan read a host inventory (`--hosts`), from its hosts view: some host has an
+/// inventory status other than `not_supplied`. A report without a hosts view says false.
+pub fn inventory_read(hosts: &[crate::report::HostRow]) -> bool {
+    hosts
+        .iter()
+        .any(|h| h.inventory != crate::report::InventoryStatus::NotSupplied)
+}
+
+impl FindingsDiff {
+    /// Moves the resolved SC001 (incomplete scan) findings that named inventory hosts it
+    /// could not read (evidence `inventory_errors` not empty) to `no_longer_evaluated` when
+    /// the new scan read no inventory (`inventory_read` false, [`inventory_read`]): SC001 ran,
+    /// but its inventory part was not evaluated, so those errors were not fixed.
+    pub fn set_aside_unread_inventory(&mut self, inventory_read: bool) {
+        if inventory_read {
+            return;
+        }
+        let (kept, set_aside): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.resolved)
+            .into_iter()
+            .partition(|f| {
+                !(f.rule_id.eq_ignore_ascii_case("SC001")
+                    && f.evidence
+                        .get("inventory_errors")
+                        .is_some_and(|v| !v.is_empty() && v != "[]"))
+            });
+        self.resolved = kept;
+        self.no_longer_evaluated.extend(set_aside);
+    }
+}
+
 /// The rule ids (upper case) a scan evaluated, from its checks section: every rule listed
 /// there but `not_evaluated`. None when the report has no checks (written before they
 /// existed): then which rules ran cannot be told.

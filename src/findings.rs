@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// How bad a finding is, lowest first (so `>=` means "at least as severe"). The lower-case
 /// names are the one spelling everywhere: JSON and CSV (serde), `--fail-on` and the rule and
@@ -79,6 +79,7 @@ pub enum Status {
 /// first and its evidence typed ([`TypedEvidence`]); `id` is recomputed, not read, when a
 /// report is read back.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "FindingIn")]
 pub struct Finding {
     pub rule_id: String,
     pub severity: Severity,
@@ -92,10 +93,14 @@ pub struct Finding {
     /// Migration group, for host and host-pair findings.
     pub group: Option<String>,
     pub message: String,
-    /// Attribute values that triggered the finding, by name, as text. Written to JSON typed
-    /// ([`TypedEvidence`]); read back from either form.
-    #[serde(deserialize_with = "evidence_from_json")]
+    /// Attribute values that triggered the finding, by name, as text (a list joined with
+    /// `, `). Written to JSON typed ([`TypedEvidence`]); read back from either form.
     pub evidence: BTreeMap<String, String>,
+    /// The evidence values that are lists (msDS-AllowedToDelegateTo, peers, privileged_via,
+    /// gaps...), item by item, by the same names as in `evidence`: JSON writes these as
+    /// arrays, since a joined value is ambiguous when an item contains `, `. Empty for
+    /// findings read from reports written before lists were typed (schema 1 and 2).
+    pub evidence_lists: BTreeMap<String, Vec<String>>,
     /// PowerShell that fixes it (reviewable; hvaudit never runs it).
     pub remediation: Option<String>,
     #[serde(default)]
@@ -111,6 +116,81 @@ pub struct Finding {
 
 /// The evidence whose value groups findings with one cause ([`Finding::cause_path`]).
 pub const CAUSE_EVIDENCE: &str = "privileged_via";
+
+/// How a [`Finding`] is read back: every field as written, evidence in any schema's form.
+#[derive(Deserialize)]
+struct FindingIn {
+    rule_id: String,
+    severity: Severity,
+    title: String,
+    scope: Scope,
+    object: String,
+    object_dn: Option<String>,
+    target: Option<String>,
+    group: Option<String>,
+    message: String,
+    evidence: BTreeMap<String, EvidenceIn>,
+    remediation: Option<String>,
+    #[serde(default)]
+    status: Status,
+    #[serde(default)]
+    suppression: Option<String>,
+    #[serde(default)]
+    first_seen: Option<DateTime<Utc>>,
+}
+
+/// One evidence value as any schema wrote it: a string (schema 1), a boolean or a number
+/// (schema 2), an array of strings (schema 3, a list).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EvidenceIn {
+    Text(String),
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    List(Vec<String>),
+}
+
+impl From<FindingIn> for Finding {
+    fn from(f: FindingIn) -> Finding {
+        let mut evidence = BTreeMap::new();
+        let mut evidence_lists = BTreeMap::new();
+        for (k, v) in f.evidence {
+            let text = match v {
+                EvidenceIn::Text(s) => s,
+                EvidenceIn::Bool(b) => b.to_string(),
+                EvidenceIn::Int(n) => n.to_string(),
+                EvidenceIn::Uint(n) => n.to_string(),
+                // Never written by hvaudit; serde_json's shortest form.
+                EvidenceIn::Float(x) => x.to_string(),
+                EvidenceIn::List(items) => {
+                    let joined = items.join(", ");
+                    evidence_lists.insert(k.clone(), items);
+                    joined
+                }
+            };
+            evidence.insert(k, text);
+        }
+        Finding {
+            rule_id: f.rule_id,
+            severity: f.severity,
+            title: f.title,
+            scope: f.scope,
+            object: f.object,
+            object_dn: f.object_dn,
+            target: f.target,
+            group: f.group,
+            message: f.message,
+            evidence,
+            evidence_lists,
+            remediation: f.remediation,
+            status: f.status,
+            suppression: f.suppression,
+            first_seen: f.first_seen,
+        }
+    }
+}
 
 /// The serialised form of a [`Finding`]: its fields borrowed, `id` first, evidence typed.
 #[derive(Serialize)]
@@ -149,7 +229,7 @@ impl Serialize for Finding {
             target: self.target.as_deref(),
             group: self.group.as_deref(),
             message: &self.message,
-            evidence: TypedEvidence(&self.evidence),
+            evidence: TypedEvidence(&self.evidence, &self.evidence_lists),
             remediation: self.remediation.as_deref(),
             status: &self.status,
             suppression: self.suppression.as_deref(),
@@ -160,12 +240,16 @@ impl Serialize for Finding {
     }
 }
 
-/// Evidence with its booleans and numbers as JSON types: a value that is `true` or `false`
+/// Evidence with its lists as JSON arrays of strings (the second map, by name), and its
+/// booleans and numbers as JSON types: a value that is `true` or `false`
 /// (any case: PowerShell writes `True`) becomes a JSON boolean, a decimal integer in canonical
 /// form (no sign but `-`, no leading zero, within i64) a JSON number; everything else stays
 /// the string it was. Reading back turns a boolean into `true`/`false` and a number into its
 /// decimal text, so every value but a boolean's capitalisation round-trips exactly.
-pub struct TypedEvidence<'a>(pub &'a BTreeMap<String, String>);
+pub struct TypedEvidence<'a>(
+    pub &'a BTreeMap<String, String>,
+    pub &'a BTreeMap<String, Vec<String>>,
+);
 
 /// One evidence value as it is written to JSON (see [`TypedEvidence`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +258,8 @@ pub enum EvidenceValue<'a> {
     Bool(bool),
     Int(i64),
     Text(Cow<'a, str>),
+    /// A list evidence value, item by item (never typed further: items are text).
+    List(Vec<Cow<'a, str>>),
 }
 
 impl EvidenceValue<'_> {
@@ -192,37 +278,14 @@ impl EvidenceValue<'_> {
 
 impl Serialize for TypedEvidence<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, EvidenceValue::of(v))))
+        s.collect_map(self.0.iter().map(|(k, v)| match self.1.get(k) {
+            Some(items) => (
+                k,
+                EvidenceValue::List(items.iter().map(|i| i.into()).collect()),
+            ),
+            None => (k, EvidenceValue::of(v)),
+        }))
     }
-}
-
-/// Reads evidence written as strings (schema 1) or typed (schema 2): any JSON scalar
-/// becomes its text. A float (never written by hvaudit) keeps serde_json's shortest form.
-fn evidence_from_json<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum In {
-        Text(String),
-        Bool(bool),
-        Int(i64),
-        Uint(u64),
-        Float(f64),
-    }
-    let m = BTreeMap::<String, In>::deserialize(d)?;
-    Ok(m.into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                In::Text(s) => s,
-                In::Bool(b) => b.to_string(),
-                In::Int(n) => n.to_string(),
-                In::Uint(n) => n.to_string(),
-                In::Float(f) => f.to_string(),
-            };
-            (k, v)
-        })
-        .collect())
 }
 
 impl Finding {

@@ -600,3 +600,21 @@ fn configured_privileged_groups_are_collected_or_reported_missing() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The summary's "passed:" list is sorted by rule id, whatever order the rule files give
+/// (the example's rules put HV020 before HV018).
+#[test]
+fn summary_lists_passed_checks_by_rule_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = audit(dir.path(), &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("passed: "))
+        .unwrap_or_else(|| panic!("no passed: line\n{out}"));
+    let ids: Vec<&str> = line.split(", ").collect();
+    assert!(ids.len() >= 2, "{line}");
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "{line}");
+}

@@ -267,6 +267,29 @@ fn a_rule_not_evaluated_now_does_not_resolve_its_findings() {
     assert!(d.no_longer_evaluated.is_empty());
 }
 
+/// SC001 that named unreadable inventory hosts is not resolved by a scan without an
+/// inventory; SC001 about directory gaps only is; with an inventory both are resolved.
+#[test]
+fn sc001_inventory_part_not_evaluated_without_inventory() {
+    let mut inv = finding("SC001", "corp.example", None);
+    inv.evidence
+        .insert("inventory_errors".into(), "hvl04.corp.example".into());
+    inv.evidence.insert("gaps".into(), String::new());
+    let mut gaps = finding("SC001", "other.example", None);
+    gaps.evidence
+        .insert("inventory_errors".into(), String::new());
+    gaps.evidence.insert("gaps".into(), "member of CN=X".into());
+    let old = vec![inv, gaps];
+    let mut d = diff(&old, &[]);
+    d.set_aside_unread_inventory(false);
+    assert_eq!(ids(&d.resolved), ["SC001 other.example -"]);
+    assert_eq!(ids(&d.no_longer_evaluated), ["SC001 corp.example -"]);
+    let mut d = diff(&old, &[]);
+    d.set_aside_unread_inventory(true);
+    assert_eq!(d.resolved.len(), 2);
+    assert!(d.no_longer_evaluated.is_empty());
+}
+
 fn hvaudit(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hvaudit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -334,9 +357,26 @@ fn dropping_the_inventory_is_not_resolving_its_findings() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| not_evaluated.contains(&f["rule_id"].as_str().unwrap()))
+        .filter(|f| {
+            not_evaluated.contains(&f["rule_id"].as_str().unwrap())
+                // SC001 runs without an inventory, but not its inventory part: the inventory
+                // host it could not read is not "resolved" by leaving the inventory out.
+                || (f["rule_id"] == "SC001"
+                    && f["evidence"]["inventory_errors"]
+                        .as_array()
+                        .is_some_and(|e| !e.is_empty()))
+        })
         .map(|f| f["id"].as_str().unwrap().to_string())
         .collect();
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "SC001"
+                && inventory_findings.contains(&f["id"].as_str().unwrap().to_string())),
+        "the example's SC001 names the inventory host it could not read"
+    );
     assert!(
         inventory_findings.len() >= 3,
         "the example's inventory rules find things: {not_evaluated:?}"
@@ -381,6 +421,10 @@ fn dropping_the_inventory_is_not_resolving_its_findings() {
         "{out}"
     );
     assert!(out.contains("not resolved: rule(s)"), "{out}");
+    assert!(
+        out.contains("SC001 ran, but not its inventory part"),
+        "{out}"
+    );
     assert!(out.contains("(list them with --all)"), "{out}");
     assert!(
         !out.contains("│ unchanged"),

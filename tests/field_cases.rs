@@ -193,3 +193,87 @@ fn unconfirmed_candidates_are_marked_in_reports() {
     let json = std::fs::read_to_string(tmp.path().join("findings.json")).unwrap();
     assert!(json.contains("unconfirmed Hyper-V host candidate"));
 }
+
+/// The `confirmed` column says which hosts an administrator confirmed (HV01 and HV02, by the
+/// configuration) and which are candidates (FAKEHV, only an SPN): true / false in hosts.csv,
+/// findings.json `hosts[].confirmed`, the Hosts sheet of findings.xlsx and the HTML hosts
+/// view; without any input every host is a candidate (false, never empty).
+#[test]
+fn confirmed_column_tells_confirmed_hosts_from_candidates() {
+    use calamine::Reader;
+    for (config, expected) in [
+        (
+            Some("fake-hyperv-host-no-inputs/confirm-hv01-hv02.toml"),
+            [("FAKEHV", false), ("HV01", true), ("HV02", true)],
+        ),
+        (None, [("FAKEHV", false), ("HV01", false), ("HV02", false)]),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "audit",
+            "--ldif",
+            "fake-hyperv-host-no-inputs/input.ldif",
+            "--out",
+            tmp.path().to_str().unwrap(),
+            "--format",
+            "csv,json,xlsx,html",
+        ];
+        if let Some(c) = config {
+            args.extend(["--config", c]);
+        }
+        let o = hvaudit(&args);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // hosts.csv
+        let csv = std::fs::read_to_string(tmp.path().join("hosts.csv")).unwrap();
+        let mut lines = csv.lines();
+        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let col = head.iter().position(|c| *c == "confirmed").unwrap();
+        let csv_rows: Vec<(String, String)> = lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), f[col].to_string())
+            })
+            .collect();
+        // findings.json
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(tmp.path().join("findings.json")).unwrap(),
+        )
+        .unwrap();
+        let hosts = json["hosts"].as_array().unwrap();
+        // findings.xlsx, Hosts sheet
+        let mut wb: calamine::Xlsx<_> =
+            calamine::open_workbook(tmp.path().join("findings.xlsx")).unwrap();
+        let sheet = wb.worksheet_range("Hosts").unwrap();
+        let xrows: Vec<Vec<String>> = sheet
+            .rows()
+            .map(|r| r.iter().map(|d| d.to_string()).collect())
+            .collect();
+        let xcol = xrows[0].iter().position(|c| c == "confirmed").unwrap();
+        let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+        for (name, confirmed) in expected {
+            let c = csv_rows.iter().find(|(n, _)| n == name).unwrap();
+            assert_eq!(c.1, confirmed.to_string(), "hosts.csv {name} ({config:?})");
+            let j = hosts.iter().find(|h| h["name"] == name).unwrap();
+            assert_eq!(
+                j["confirmed"],
+                Value::Bool(confirmed),
+                "findings.json {name} ({config:?})"
+            );
+            let x = xrows.iter().find(|r| r[0] == name).unwrap();
+            assert_eq!(x[xcol], confirmed.to_string(), "xlsx {name} ({config:?})");
+            let tr = html
+                .find(&format!("<tr data-host=\"{name}\""))
+                .map(|i| &html[i..i + html[i..].find('>').unwrap()])
+                .unwrap();
+            assert_eq!(
+                tr.contains("class=\"candidate\""),
+                !confirmed,
+                "report.html {name} ({config:?}): {tr}"
+            );
+        }
+    }
+}

@@ -186,9 +186,12 @@ fn privileged_via(report: &Path, account: &str) -> String {
         .iter()
         .find(|f| f["rule_id"] == "PA001" && f["object"] == account)
         .unwrap_or_else(|| panic!("PA001 for {account}"))["evidence"]["privileged_via"]
-        .as_str()
-        .unwrap()
-        .to_string()
+        .as_array()
+        .expect("privileged_via is a list")
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn report_bytes(report: &Path) -> u64 {

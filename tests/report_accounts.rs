@@ -373,6 +373,7 @@ fn finding(rule: &str, object: &str, target: Option<&str>, status: Status) -> Fi
         group: None,
         message: String::new(),
         evidence: BTreeMap::new(),
+        evidence_lists: BTreeMap::new(),
         remediation: None,
         status,
         suppression: None,
@@ -393,7 +394,7 @@ fn diff_marks_existing_and_lists_resolved() {
         finding("HV005", "HV01", None, Status::Open),
         finding("PA001", "alice", None, Status::Suppressed),
     ];
-    let d = diff_findings("old.json", &old, &mut current, &[]);
+    let d = diff_findings("old.json", &old, &mut current, &[], &[]);
     assert_eq!(d.previous, "old.json");
     assert_eq!((d.new, d.unchanged), (1, 2));
     assert_eq!(d.resolved, vec![old[1].clone()]);

@@ -36,6 +36,11 @@ fn pa001(name: &str, via: &str) -> Finding {
             ),
         ]
         .into(),
+        evidence_lists: [(
+            "privileged_via".to_string(),
+            via.split(", ").map(str::to_string).collect(),
+        )]
+        .into(),
         remediation: Some(format!(
             "Set-ADAccountControl -Identity 'CN={name},OU=Users,DC=corp,DC=example' -AccountNotDelegated $true"
         )),

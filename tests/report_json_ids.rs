@@ -121,6 +121,7 @@ fn finding(rule: &str, object: &str, dn: Option<&str>, target: Option<&str>) -> 
         group: None,
         message: "m".into(),
         evidence: BTreeMap::new(),
+        evidence_lists: BTreeMap::new(),
         remediation: None,
         status: Status::Open,
         suppression: None,

@@ -144,7 +144,7 @@ fn json_round_trips_and_carries_schema_and_summary() {
     assert_eq!(back, data);
 
     let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert_eq!(v["complete"], false);
     assert_eq!(v["summary"]["by_severity"]["critical"], 10);
     assert_eq!(v["summary"]["by_severity"]["high"], 11);
@@ -172,12 +172,49 @@ fn json_from_another_schema_version_is_refused() {
     assert!(matches!(err, ReportError::JsonSchema { found: 99, .. }));
     assert_eq!(
         err.to_string(),
-        "old/findings.json: JSON report schema_version 99 is not supported (this build reads 1 to 2)"
+        "old/findings.json: JSON report schema_version 99 is not supported (this build reads 1 to 3)"
     );
     // Version 1 (evidence all strings) is still read.
     v["schema_version"] = 1.into();
     let back = json::read_report(v.to_string().as_bytes(), "old/findings.json").unwrap();
     assert_eq!(back.findings, data.findings);
+}
+
+/// A list evidence value is a JSON array of strings, one item per value even when an item
+/// contains ", " (joined it was ambiguous), `[]` when empty; it reads back as written, and a
+/// schema 2 report's joined string still reads (as text, without items).
+#[test]
+fn list_evidence_is_a_json_array_and_round_trips() {
+    let mut data = fixture_report(0);
+    let f = &mut data.findings[0];
+    let items = vec!["cifs/a, b".to_string(), "cifs/c".to_string()];
+    f.evidence
+        .insert("msDS-AllowedToDelegateTo".into(), items.join(", "));
+    f.evidence_lists
+        .insert("msDS-AllowedToDelegateTo".into(), items.clone());
+    f.evidence.insert("gaps".into(), String::new());
+    f.evidence_lists.insert("gaps".into(), Vec::new());
+    let mut buf = Vec::new();
+    json::write_report(&mut buf, &data).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+    let ev = &v["findings"][0]["evidence"];
+    assert_eq!(
+        ev["msDS-AllowedToDelegateTo"],
+        serde_json::json!(["cifs/a, b", "cifs/c"])
+    );
+    assert_eq!(ev["gaps"], serde_json::json!([]));
+    let back = json::read_report(&buf[..], "findings.json").unwrap();
+    assert_eq!(back.findings[0], data.findings[0]);
+    // Schema 2 wrote the joined text: it reads back as that text.
+    v["schema_version"] = 2.into();
+    v["findings"][0]["evidence"]["msDS-AllowedToDelegateTo"] = "cifs/a, b, cifs/c".into();
+    v["findings"][0]["evidence"]["gaps"] = "".into();
+    let old = json::read_report(v.to_string().as_bytes(), "old.json").unwrap();
+    let f = &old.findings[0];
+    assert_eq!(f.evidence["msDS-AllowedToDelegateTo"], "cifs/a, b, cifs/c");
+    assert_eq!(f.evidence["gaps"], "");
+    assert!(f.evidence_lists.is_empty());
+    assert_eq!(f.id(), data.findings[0].id());
 }
 
 fn hostile_terminal_data() -> hvaudit::report::ReportData {

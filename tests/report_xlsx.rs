@@ -108,6 +108,45 @@ fn hostile_report_reads_back_with_sheets_headers_and_string_cells() {
     let hosts = rows(&mut wb, "Hosts");
     assert_eq!(header(&hosts), hvaudit::report::csv::HOST_COLUMNS);
     assert_eq!(hosts.len() - 1, data.hosts.len());
+    // hvaudit's counts (and the parsed build number) are number cells; directory text and
+    // unknown values are not.
+    let at = |name: &str| {
+        hosts[0]
+            .iter()
+            .position(|h| *h == Data::String(name.to_string()))
+            .unwrap()
+    };
+    for (row, h) in hosts[1..].iter().zip(&data.hosts) {
+        for (name, n) in [
+            ("peers", Some(h.peers)),
+            ("peers_covered", Some(h.peers_covered)),
+            ("can_migrate_to", Some(h.can_migrate_to)),
+            ("can_migrate_from", Some(h.can_migrate_from)),
+            ("blocked_to", Some(h.blocked_to)),
+            ("unknown_to", Some(h.unknown_to)),
+            (
+                "high",
+                Some(
+                    h.findings
+                        .get(&hvaudit::findings::Severity::High)
+                        .copied()
+                        .unwrap_or(0),
+                ),
+            ),
+            ("os_build", h.os_build.map(|b| b as usize)),
+        ] {
+            let cell = &row[at(name)];
+            match n {
+                Some(n) => assert_eq!(*cell, Data::Float(n as f64), "{name} of {}", h.name),
+                None => assert_eq!(*cell, Data::Empty, "{name} of {}", h.name),
+            }
+        }
+        assert!(
+            matches!(row[at("name")], Data::String(_)),
+            "{:?}",
+            row[at("name")]
+        );
+    }
     let readiness = rows(&mut wb, "Readiness");
     assert_eq!(header(&readiness), hvaudit::report::csv::READINESS_COLUMNS);
     let pairs: usize = data.readiness.iter().map(|g| g.cells.len()).sum();
@@ -118,6 +157,10 @@ fn hostile_report_reads_back_with_sheets_headers_and_string_cells() {
     let checks = rows(&mut wb, "Checks");
     assert_eq!(checks[0][0].to_string(), "rule_id");
     assert_eq!(checks.len() - 1, data.checks.len());
+    for (row, c) in checks[1..].iter().zip(&data.checks) {
+        assert_eq!(row[5], Data::Float(c.findings as f64), "{}", c.rule_id);
+        assert_eq!(row[6], Data::Float(c.suppressed as f64), "{}", c.rule_id);
+    }
 
     // Summary: counts are numbers (ours), the rest text; critical matches the data.
     let summary = rows(&mut wb, "Summary");

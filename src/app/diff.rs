@@ -36,6 +36,8 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
     let mut d = diff::diff(&old, &data.findings);
     // A finding whose rule did not run in the new scan was not fixed: "no longer evaluated".
     d.set_aside_not_evaluated(diff::evaluated_rules(&data.checks).as_ref());
+    // SC001 runs without an inventory, but its inventory part does not.
+    d.set_aside_unread_inventory(diff::inventory_read(&data.hosts));
     let lists = [
         ("new", &d.new),
         ("resolved", &d.resolved),
@@ -84,18 +86,25 @@ pub fn diff(a: &DiffArgs) -> Result<u8, Failure> {
         rules.sort_unstable();
         rules.dedup();
         say!(
-            "not resolved: rule(s) {} did not run in the newer scan (disabled, removed, or their input such as --hosts missing); see its checks section",
-            report::text::terminal_safe(&rules.join(", "))
+            "not resolved: rule(s) {} did not run in the newer scan (disabled, removed, or their input such as --hosts missing{}); see its checks section",
+            report::text::terminal_safe(&rules.join(", ")),
+            if rules.iter().any(|r| r.eq_ignore_ascii_case("SC001")) {
+                "; SC001 ran, but not its inventory part"
+            } else {
+                ""
+            }
         );
     }
     if let Some(out) = &a.out {
         let previous = a.old.display().to_string();
         let checks = data.checks.clone();
+        let hosts = data.hosts.clone();
         data.diff = Some(report::diff_findings(
             &previous,
             &old,
             &mut data.findings,
             &checks,
+            &hosts,
         ));
         let now = data.meta.collected_at;
         report::diff::carry_first_seen(&old, previous_time, &mut data.findings, now);

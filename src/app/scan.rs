@@ -71,6 +71,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
             &old.findings,
             &mut data.findings,
             &data.checks,
+            &data.hosts,
         ));
         // First seen: carried by finding id; new ones were first seen when this scan's data
         // was read.

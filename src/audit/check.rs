@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::analysis::Analysis;
 use crate::config::Config;
 use crate::findings::{Finding, ReadinessState, Severity};
-use crate::inventory::HostInventory;
+use crate::inventory::{HostInventory, MigrationAuth};
 use crate::model::Snapshot;
 use crate::rules::{EvalError, RuleError, RuleSet};
 
@@ -104,9 +104,59 @@ fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> 
         .map(|h| (h, "cn"))
 }
 
+/// Source host `f` live-migrates with CredSSP by its (readable) inventory row
+/// (VirtualMachineMigrationAuthenticationType, rule HV011).
+fn uses_credssp(a: &Analysis, f: usize) -> bool {
+    a.hosts[f]
+        .inventory
+        .and_then(|r| a.inventory?.hosts.get(r))
+        .is_some_and(|r| r.error.is_none() && r.authentication_type == Some(MigrationAuth::CredSSP))
+}
+
+/// Why a migration from a CredSSP source is UNKNOWN although its delegation may be in place.
+fn credssp_unknown(from: &str, remote: bool) -> String {
+    format!(
+        "{from} live-migrates with CredSSP (host inventory, HV011): the migration does not use \
+         the Kerberos constrained delegation checked here; it works only when started in a \
+         session on {from} (an operator logged on to {from}){}, and fails while Credential \
+         Guard runs on {from} (the Windows Server 2025 default); hvaudit cannot know how it \
+         will be started. Set {from} to Kerberos for a verdict on the delegation",
+        if remote {
+            ", not remotely (HV011 is disabled, so this is not reported as blocking)"
+        } else {
+            ", not when started remotely"
+        }
+    )
+}
+
+/// `name` trimmed, without one trailing root dot (`hv02.corp.example.` -> `hv02.corp.example`),
+/// and whether it had one. `.` alone or a name ending in `..` keeps its dots (not a DNS name).
+fn strip_root_dot(name: &str) -> (&str, bool) {
+    let n = name.trim();
+    match n.strip_suffix('.') {
+        Some(s) if !s.is_empty() && !s.ends_with('.') => (s, true),
+        _ => (n, false),
+    }
+}
+
+/// Why a destination addressed by an absolute DNS name (trailing dot) is UNKNOWN: the
+/// client may request the SPNs with the dot, and the KDC matches the whole requested SPN
+/// against each stored value (MS-SFU 3.2.5.2.2), none of which is written that way; whether
+/// the dot is dropped before the ticket request is not something the directory tells.
+fn absolute_name_unknown(given: &str, stripped: &str) -> String {
+    format!(
+        "'{given}' is an absolute DNS name (trailing dot): the client may request \
+         'Microsoft Virtual System Migration Service/{given}' and 'cifs/{given}' with the dot, \
+         and the KDC matches the whole SPN against each msDS-AllowedToDelegateTo value \
+         (MS-SFU 3.2.5.2.2), so that works only for values written with the dot; whether \
+         the client drops the dot first is not known. The checks above hold for \
+         '{stripped}': address the host without the dot"
+    )
+}
+
 /// The error for a name that designates no Hyper-V host: outside the domain, or unknown.
 fn unknown_host_error(a: &Analysis, name: &str) -> CheckError {
-    if a.index.external_domain(name.trim()).is_some() {
+    if a.index.external_domain(strip_root_dot(name).0).is_some() {
         return CheckError::OutsideDomain(name.to_string(), a.index.domain_dns().to_string());
     }
     CheckError::UnknownHost(name.to_string())
@@ -135,8 +185,12 @@ pub fn check_pair(
         }
         Ok((h, form))
     };
-    let (f, _) = resolve(from)?;
-    let (t, form) = resolve(to)?;
+    // An absolute DNS name (`hv02.corp.example.`) designates the same host as the name
+    // without its root dot; the directory stores names without it.
+    let (from_name, _) = strip_root_dot(from);
+    let (to_name, to_absolute) = strip_root_dot(to);
+    let (f, _) = resolve(from_name)?;
+    let (t, form) = resolve(to_name)?;
     if f == t {
         return Err(CheckError::SameHost(a.hosts[f].name.clone()));
     }
@@ -153,7 +207,7 @@ pub fn check_pair(
     let compiled = rules.compile()?;
     let mut ev = Evaluator::new(&a, &compiled, now);
     if form == "cn" {
-        ev.addressed_cn = Some((t, to.trim().to_string()));
+        ev.addressed_cn = Some((t, to_name.to_string()));
     }
     ev.scan();
     ev.host(f);
@@ -186,11 +240,14 @@ pub fn check_pair(
         let name = match form {
             "fqdn" => a.hosts[t].fqdn.clone().or_else(|| {
                 // Addressed as <name>.<domain>: the directory resolved it, the FQDN is known.
-                Some(to.trim().to_string())
+                Some(to_name.to_string())
             }),
-            _ => Some(to.trim().to_string()),
+            _ => Some(to_name.to_string()),
         };
         unknown.extend(form_unknown(&a, t, form, name.as_deref()));
+        if to_absolute {
+            unknown.push(absolute_name_unknown(to.trim(), to_name));
+        }
         if let Some(i) = op {
             unknown.extend(a.operator_unknowns(i));
         }
@@ -207,6 +264,33 @@ pub fn check_pair(
             }
         })
         .collect();
+    if !same_cluster && uses_credssp(&a, f) {
+        // A CredSSP migration does not use the delegation checked above: it works only when
+        // started in a session on the source host (domain facts: Credential Guard
+        // considerations). Started remotely by --operator it fails; otherwise hvaudit cannot
+        // know how it will be started, so the delegation alone never makes it GO.
+        let hv011 = ev
+            .fired
+            .iter()
+            .map(|x| &x.finding)
+            .find(|x| x.rule_id == "HV011" && x.object.eq_ignore_ascii_case(&a.hosts[f].name));
+        match (&op_name, hv011) {
+            (Some(_), Some(x)) if !reasons.iter().any(|r| r.rule_id == "HV011") => {
+                reasons.push(CheckReason {
+                    rule_id: x.rule_id.clone(),
+                    severity: x.severity,
+                    message: format!(
+                        "{} Started remotely (--operator), the migration fails.",
+                        x.message.trim_end()
+                    ),
+                    remediation: x.remediation.clone(),
+                });
+            }
+            // HV012 (Credential Guard) already blocks every migration from it.
+            _ if reasons.iter().any(|r| r.rule_id == "HV012") => {}
+            _ => unknown.push(credssp_unknown(&a.hosts[f].name, op_name.is_some())),
+        }
+    }
     reasons.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.rule_id.cmp(&y.rule_id)));
     let state = ReadinessState::decide(!reasons.is_empty(), !unknown.is_empty());
     let mut findings: Vec<Finding> = ev.fired.into_iter().map(|x| x.finding).collect();

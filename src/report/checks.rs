@@ -542,6 +542,7 @@ mod tests {
             group: None,
             message: String::new(),
             evidence: Default::default(),
+            evidence_lists: Default::default(),
             remediation: Some(
                 "$have = @(1)\nif ($have.Count -gt 0) { Set-ADObject -Identity 'x' -Add @{} }\n# later"
                     .into(),

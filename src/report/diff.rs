@@ -28,15 +28,19 @@ pub struct DiffSummary {
 /// Marks each current finding `Existing` when the previous scan had it (suppressed findings
 /// keep `Suppressed`: the suppression is the more important fact) and lists the resolved ones,
 /// setting apart those whose rule the current scan did not evaluate (`checks`: the current
-/// scan's checks section; empty means unknown, and then every missing finding is resolved).
+/// scan's checks section; empty means unknown, and then every missing finding is resolved)
+/// and SC001's inventory errors when the current scan read no inventory (`hosts`: its hosts
+/// view, [`crate::diff::FindingsDiff::set_aside_unread_inventory`]).
 pub fn diff_findings(
     previous: &str,
     old: &[Finding],
     current: &mut [Finding],
     checks: &[super::Check],
+    hosts: &[super::HostRow],
 ) -> DiffSummary {
     let mut d = crate::diff::diff(old, current);
     d.set_aside_not_evaluated(crate::diff::evaluated_rules(checks).as_ref());
+    d.set_aside_unread_inventory(crate::diff::inventory_read(hosts));
     crate::diff::mark_previous(current, old);
     DiffSummary {
         previous: previous.to_string(),

@@ -52,8 +52,10 @@ pub struct HostRow {
     /// `2012`, `2012 R2`, `2016`, `2019`, `2022`, `2025` or `unknown`.
     pub os: String,
     pub os_build: Option<u32>,
-    /// Whether hvaudit trusts this computer as a Hyper-V host (not only a candidate that
-    /// claims to be one). None when this build does not tell them apart.
+    /// Whether hvaudit trusts this computer as a Hyper-V host (true: named by the
+    /// configuration or the inventory, not created by a non-privileged account; see
+    /// [`HostSummary::confirmed`]) or it is only a candidate that claims to be one (false).
+    /// None only in reports written by builds that did not tell them apart.
     #[serde(default)]
     pub confirmed: Option<bool>,
     pub in_directory: bool,
@@ -191,7 +193,7 @@ pub fn host_rows(
                 cluster: h.cluster.clone(),
                 os: h.os_generation.clone(),
                 os_build: h.os_build,
-                confirmed: None,
+                confirmed: Some(h.confirmed),
                 in_directory: h.in_directory,
                 enabled: h.enabled,
                 inventory: status,

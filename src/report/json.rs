@@ -9,12 +9,14 @@ use super::{FixItem, ReportData, ReportError, Summary};
 
 /// Bumped when a field changes meaning or type, or is removed; adding a field does not bump
 /// it. 2: finding evidence typed (booleans and numbers as JSON types, [`TypedEvidence`]).
+/// 3: list evidence values are JSON arrays of strings.
 ///
 /// [`TypedEvidence`]: crate::findings::TypedEvidence
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
-/// The oldest schema [`read_report`] still reads: version 1 differs only in evidence being
-/// all strings, which reads into the same findings.
+/// The oldest schema [`read_report`] still reads: versions 1 and 2 differ only in evidence
+/// being all strings (1) and lists being joined with `, ` (1, 2), which read into the same
+/// findings (without their lists' items).
 pub const OLDEST_READ_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

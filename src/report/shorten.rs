@@ -212,6 +212,10 @@ fn visit(
         text(&mut f.message);
         // Evidence values are often lists joined into one string: text, not a value.
         f.evidence.values_mut().for_each(&mut *text);
+        f.evidence_lists
+            .values_mut()
+            .flat_map(|items| items.iter_mut())
+            .for_each(&mut *text);
         if let Some(r) = &mut f.remediation {
             text(r);
         }

@@ -310,11 +310,12 @@ pub fn write_summary_with<W: Write>(
                 ),
             )?;
         }
-        let passed: Vec<&str> = checks
+        let mut passed: Vec<&str> = checks
             .iter()
             .filter(|c| c.status == CheckStatus::Passed)
             .map(|c| c.rule_id.as_str())
             .collect();
+        passed.sort_unstable();
         if !passed.is_empty() {
             line(
                 w,

@@ -6,7 +6,7 @@
 //! same in every Excel locale (a `;`-locale Excel splits a CSV on `;`). Every value that comes
 //! from the directory, the inventory or a rule is written with `write_string`: a string cell
 //! is never evaluated, so `=HYPERLINK(...)` stays text and needs no `'` prefix (the CSV's
-//! defence). Only hvaudit's own counts are numbers.
+//! defence). Only hvaudit's own counts are numbers (the Summary, Hosts and Checks counts).
 
 use rust_xlsxwriter::{Format as CellFormat, Workbook, Worksheet, XlsxError};
 
@@ -46,6 +46,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         "Findings",
         &COLUMNS,
         &[8, 9, 36, 20, 40, 28, 14, 60, 50, 50, 10, 30],
+        &[],
         findings,
         &header,
         "findings.csv",
@@ -59,6 +60,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         "Hosts",
         &HOST_COLUMNS,
         &widths,
+        &HOST_NUMBER_COLUMNS,
         hosts,
         &header,
         "hosts.csv",
@@ -73,6 +75,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         "Readiness",
         &READINESS_COLUMNS,
         &[14, 16, 16, 8, 9, 9, 9, 12, 18, 50, 40, 14],
+        &[],
         cells,
         &header,
         "readiness.csv",
@@ -102,6 +105,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
             "protected",
         ],
         &[20, 50, 9, 60, 14, 16, 10],
+        &[],
         privileged,
         &header,
         "findings.json",
@@ -136,6 +140,8 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
             "reason",
         ],
         &[8, 40, 9, 24, 14, 9, 11, 30, 50],
+        // findings, suppressed: counts.
+        &[5, 6],
         checks,
         &header,
         "findings.json",
@@ -143,6 +149,11 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
 
     Ok(wb.save_to_buffer()?)
 }
+
+/// The Hosts columns ([`HOST_COLUMNS`]) written as numbers: `os_build` (a number hvaudit
+/// parsed, never the directory's text) and hvaudit's counts (`peers_covered`, `peers`, the
+/// findings per severity, `can_migrate_to` ... `unknown_to`), so they sum and sort.
+const HOST_NUMBER_COLUMNS: [usize; 12] = [5, 14, 15, 19, 20, 21, 22, 23, 24, 25, 26, 27];
 
 /// Cuts `s` to what one cell holds, saying so.
 fn fit(s: &str) -> std::borrow::Cow<'_, str> {
@@ -169,13 +180,16 @@ fn text(ws: &mut Worksheet, row: u32, col: u16, s: &str) -> Result<(), ReportErr
 }
 
 /// One sheet: a bold header row, frozen, with an autofilter over the data; `rows` as string
-/// cells. Beyond Excel's row limit the last row says how many rows were left out and where
+/// cells, except the `numbers` columns (indexes; only hvaudit's own counts), whose
+/// non-empty values are written as numbers (an empty one, unknown, stays empty). Beyond Excel's row limit the last row says how many rows were left out and where
 /// they are (`elsewhere`).
+#[allow(clippy::too_many_arguments)]
 fn table_sheet(
     ws: &mut Worksheet,
     name: &str,
     columns: &[&str],
     widths: &[u16],
+    numbers: &[usize],
     rows: impl Iterator<Item = Vec<String>>,
     header: &CellFormat,
     elsewhere: &str,
@@ -195,7 +209,13 @@ fn table_sheet(
         }
         r += 1;
         for (c, v) in row.iter().enumerate() {
-            text(ws, r, col(c), v)?;
+            match v.parse::<u64>() {
+                Ok(n) if numbers.contains(&c) => {
+                    // u64 -> f64 is exact below 2^53; counts and build numbers are far below.
+                    ws.write_number(r, col(c), n as f64)?;
+                }
+                _ => text(ws, r, col(c), v)?,
+            }
         }
     }
     if left_out > 0 {

@@ -27,6 +27,11 @@ test('fixture JSON report validates against the documented schema', () => {
   const st = (s) => report.checks.filter((c) => c.status === s).map((c) => c.rule_id);
   assert.deepEqual(st('passed'), ['HV018', 'HV019']);
   assert.deepEqual(st('not_evaluated'), ['HV012', 'HV011']);
+  // A list evidence value is an array of strings (schema 3), an empty one too.
+  const r = structuredClone(report);
+  r.findings[0].evidence.x = ['cifs/a, b', 'cifs/c'];
+  r.findings[0].evidence.y = [];
+  assert.ok(validate(r), JSON.stringify(validate.errors, null, 2));
 });
 
 test('the schema rejects what the docs forbid', () => {
@@ -36,6 +41,7 @@ test('the schema rejects what the docs forbid', () => {
     (r) => { r.findings[0].id = 'ABC'; },
     (r) => { r.findings[0].evidence.x = { nested: true }; },
     (r) => { r.findings[0].evidence.x = 1.5; },
+    (r) => { r.findings[0].evidence.x = ['cifs/a', 1]; },
     (r) => { r.findings[0].first_seen = 'yesterday'; },
     (r) => { r.findings[0].severity = 'severe'; },
     (r) => { r.delegations[0].delegation_type = 'bogus'; },

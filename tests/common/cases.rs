@@ -339,6 +339,11 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
                     serde_json::Value::String(s) => s == v,
                     serde_json::Value::Bool(b) => v.eq_ignore_ascii_case(&b.to_string()),
                     serde_json::Value::Number(n) => n.to_string() == *v,
+                    // A list (schema 3): its items joined with ", ", as the CSV shows it.
+                    serde_json::Value::Array(items) => {
+                        let items: Option<Vec<&str>> = items.iter().map(|i| i.as_str()).collect();
+                        items.is_some_and(|i| i.join(", ") == *v)
+                    }
                     _ => false,
                 };
                 if !same {

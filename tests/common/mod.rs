@@ -17,6 +17,7 @@ pub fn finding(rule: &str, object: &str, target: Option<&str>) -> Finding {
         group: None,
         message: format!("{rule} on {object}"),
         evidence: BTreeMap::new(),
+        evidence_lists: BTreeMap::new(),
         remediation: None,
         status: Status::Open,
         suppression: None,

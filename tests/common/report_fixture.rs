@@ -46,6 +46,7 @@ fn f(rule: &str, sev: Severity, object: &str, target: Option<&str>, message: &st
             "userAccountControl".to_string(),
             "0x1001000 (WORKSTATION_TRUST_ACCOUNT, TRUSTED_TO_AUTH_FOR_DELEGATION)".to_string(),
         )]),
+        evidence_lists: BTreeMap::new(),
         remediation: Some(format!(
             "Set-ADAccountControl -Identity '{}$' -TrustedToAuthForDelegation $true",
             object.replace('\'', "''")

@@ -417,6 +417,30 @@ impl<'r> CompiledRules<'r> {
         }
     }
 
+    /// An evidence value: its text ([`evidence_text`]) and, for a list, its items (JSON writes
+    /// those as an array: a joined value is ambiguous when an item contains `, `).
+    #[allow(clippy::type_complexity)]
+    fn evidence(
+        expr: &Expression<'r, 'static>,
+        ctx: &Value,
+    ) -> Result<Option<(String, Option<Vec<String>>)>, Failed> {
+        let v = expr.eval(ctx.clone()).map_err(Failed::of)?;
+        let Some(t) = evidence_text(&v) else {
+            return Ok(None);
+        };
+        if t.len() > FIELD_LIMIT {
+            return Err(Failed::OverSize);
+        }
+        let list = match v.kind() {
+            ValueKind::Seq | ValueKind::Iterable => v
+                .try_iter()
+                .ok()
+                .map(|it| it.map(|i| i.to_string()).collect()),
+            _ => None,
+        };
+        Ok(Some((t, list)))
+    }
+
     fn finding(
         &self,
         i: usize,
@@ -460,10 +484,14 @@ impl<'r> CompiledRules<'r> {
             },
         };
         let mut evidence = BTreeMap::new();
+        let mut evidence_lists = BTreeMap::new();
         for (name, expr) in &c.evidence {
-            match Self::text(expr, ctx) {
-                Ok(Some(t)) => {
+            match Self::evidence(expr, ctx) {
+                Ok(Some((t, list))) => {
                     evidence.insert(name.clone(), t);
+                    if let Some(items) = list {
+                        evidence_lists.insert(name.clone(), items);
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => err(&format!("evidence.{name}"), e, &subject.object),
@@ -481,6 +509,7 @@ impl<'r> CompiledRules<'r> {
                 group: subject.group,
                 message,
                 evidence,
+                evidence_lists,
                 remediation,
                 status: Status::Open,
                 suppression: None,
