@@ -106,7 +106,7 @@ fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> 
 
 /// Source host `f` live-migrates with CredSSP by its (readable) inventory row
 /// (VirtualMachineMigrationAuthenticationType, rule HV011).
-fn uses_credssp(a: &Analysis, f: usize) -> bool {
+pub(super) fn uses_credssp(a: &Analysis, f: usize) -> bool {
     a.hosts[f]
         .inventory
         .and_then(|r| a.inventory?.hosts.get(r))
@@ -114,7 +114,7 @@ fn uses_credssp(a: &Analysis, f: usize) -> bool {
 }
 
 /// Why a migration from a CredSSP source is UNKNOWN although its delegation may be in place.
-fn credssp_unknown(from: &str, remote: bool) -> String {
+pub(super) fn credssp_unknown(from: &str, remote: bool) -> String {
     format!(
         "{from} live-migrates with CredSSP (host inventory, HV011): the migration does not use \
          the Kerberos constrained delegation checked here; it works only when started in a \
@@ -288,7 +288,13 @@ pub fn check_pair(
             }
             // HV012 (Credential Guard) already blocks every migration from it.
             _ if reasons.iter().any(|r| r.rule_id == "HV012") => {}
-            _ => unknown.push(credssp_unknown(&a.hosts[f].name, op_name.is_some())),
+            _ => {
+                // The pair's unknowns (readiness) already carry the generic text; a remote
+                // start (--operator) replaces it with its own.
+                let generic = credssp_unknown(&a.hosts[f].name, false);
+                unknown.retain(|u| *u != generic);
+                unknown.push(credssp_unknown(&a.hosts[f].name, op_name.is_some()));
+            }
         }
     }
     reasons.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.rule_id.cmp(&y.rule_id)));

@@ -56,9 +56,15 @@ impl<'x, 'a> PairUnknowns<'x, 'a> {
         if a.same_cluster(from, to) {
             return out;
         }
-        out.extend_from_slice(
-            self.source[from].get_or_insert_with(|| a.host_setting_unknowns(from, Role::Source)),
-        );
+        out.extend_from_slice(self.source[from].get_or_insert_with(|| {
+            let mut u = a.host_setting_unknowns(from, Role::Source);
+            // As `check` says: a CredSSP source does not use the delegation the cell decides,
+            // so it is never ready on the directory's word (HV012 still blocks it outright).
+            if super::check::uses_credssp(a, from) {
+                u.push(super::check::credssp_unknown(&a.hosts[from].name, false));
+            }
+            u
+        }));
         out.extend_from_slice(
             self.destination[to]
                 .get_or_insert_with(|| a.host_setting_unknowns(to, Role::Destination)),
