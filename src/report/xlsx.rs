@@ -38,11 +38,11 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
     wb.set_zip_compression_level(1);
     let header = CellFormat::new().set_bold();
 
-    summary_sheet(wb.add_worksheet(), data, &header)?;
+    summary_sheet(wb.add_worksheet_with_constant_memory()?, data, &header)?;
 
     let findings = data.findings.iter().map(|f| finding_row(f).to_vec());
     table_sheet(
-        wb.add_worksheet(),
+        wb.add_worksheet_with_constant_memory()?,
         "Findings",
         &COLUMNS,
         &[8, 9, 36, 20, 40, 28, 14, 60, 50, 50, 10, 30],
@@ -56,7 +56,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
     let mut widths = vec![16u16, 28, 14, 14, 9, 9];
     widths.resize(HOST_COLUMNS.len(), 12);
     table_sheet(
-        wb.add_worksheet(),
+        wb.add_worksheet_with_constant_memory()?,
         "Hosts",
         &HOST_COLUMNS,
         &widths,
@@ -71,7 +71,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         .iter()
         .flat_map(|g| g.cells.iter().map(move |c| readiness_row(g, c).to_vec()));
     table_sheet(
-        wb.add_worksheet(),
+        wb.add_worksheet_with_constant_memory()?,
         "Readiness",
         &READINESS_COLUMNS,
         &[14, 16, 16, 8, 9, 9, 9, 12, 18, 50, 40, 14],
@@ -93,7 +93,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         ]
     });
     table_sheet(
-        wb.add_worksheet(),
+        wb.add_worksheet_with_constant_memory()?,
         "Privileged accounts",
         &[
             "account",
@@ -124,7 +124,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
             c.reason.clone().unwrap_or_default(),
         ]
     });
-    let checks_ws = wb.add_worksheet();
+    let checks_ws = wb.add_worksheet_with_constant_memory()?;
     table_sheet(
         checks_ws,
         "Checks",
@@ -157,7 +157,8 @@ const HOST_NUMBER_COLUMNS: [usize; 12] = [5, 14, 15, 19, 20, 21, 22, 23, 24, 25,
 
 /// Cuts `s` to what one cell holds, saying so.
 fn fit(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.encode_utf16().count() <= MAX_CELL_UTF16 {
+    // A UTF-8 string has at least as many bytes as UTF-16 units: most cells need no count.
+    if s.len() <= MAX_CELL_UTF16 || s.encode_utf16().count() <= MAX_CELL_UTF16 {
         return s.into();
     }
     let budget = MAX_CELL_UTF16 - CUT_NOTE.encode_utf16().count();
@@ -209,8 +210,8 @@ fn table_sheet(
         }
         r += 1;
         for (c, v) in row.iter().enumerate() {
-            match v.parse::<u64>() {
-                Ok(n) if numbers.contains(&c) => {
+            match numbers.contains(&c).then(|| v.parse::<u64>()) {
+                Some(Ok(n)) => {
                     // u64 -> f64 is exact below 2^53; counts and build numbers are far below.
                     ws.write_number(r, col(c), n as f64)?;
                 }
