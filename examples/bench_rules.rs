@@ -119,7 +119,7 @@ fn main() {
     let a = hvaudit::analysis::Analysis::build(&snap, None, &config);
     println!("analysis: {:.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let v: Vec<_> = (0..snap.accounts.len())
+    let v: Vec<_> = hvaudit::analysis::AccountIdx::range(snap.accounts.len())
         .map(|i| hvaudit::rules::model::to_value(hvaudit::rules::model::account_view(&a, i, false)))
         .collect();
     println!(

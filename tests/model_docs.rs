@@ -4,7 +4,7 @@ mod rules_support;
 
 use std::collections::BTreeSet;
 
-use hvaudit::analysis::Analysis;
+use hvaudit::analysis::{AccountIdx, Analysis, GroupIdx, HostIdx};
 use hvaudit::inventory::MigrationAuth;
 use hvaudit::rules::model::{
     VARIABLES, account_view, entry_view, host_view, peer_pair_view, scan_view, storage_pair_view,
@@ -49,7 +49,7 @@ fn every_model_value_is_documented_and_every_documented_variable_exists() {
     let inv = inventory(vec![row]);
     let config = cfg("[[group]]\nname = \"a\"\nname_glob = \"HVA*\"\nstorage = [\"SOFS01\"]\n");
     let a = Analysis::build(&fx.snap, Some(&inv), &config);
-    let hosts: Vec<_> = (0..a.hosts.len())
+    let hosts: Vec<_> = HostIdx::range(a.hosts.len())
         .map(|h| to_value(host_view(&a, h)))
         .collect();
 
@@ -59,7 +59,7 @@ fn every_model_value_is_documented_and_every_documented_variable_exists() {
         &serde_json::to_value(scan_view(&a, now())).unwrap(),
         &mut seen,
     );
-    for h in 0..a.hosts.len() {
+    for h in HostIdx::range(a.hosts.len()) {
         walk(
             "host",
             &serde_json::to_value(host_view(&a, h)).unwrap(),
@@ -73,14 +73,21 @@ fn every_model_value_is_documented_and_every_documented_variable_exists() {
             &mut seen,
         );
     }
-    for i in 0..fx.snap.accounts.len() {
+    for i in AccountIdx::range(fx.snap.accounts.len()) {
         walk(
             "account",
             &serde_json::to_value(account_view(&a, i, false)).unwrap(),
             &mut seen,
         );
     }
-    let mut pair = serde_json::to_value(peer_pair_view(&a, 0, 1, Some("a"), &hosts)).unwrap();
+    let mut pair = serde_json::to_value(peer_pair_view(
+        &a,
+        HostIdx::new(0),
+        HostIdx::new(1),
+        Some("a"),
+        &hosts,
+    ))
+    .unwrap();
     // pair.from / pair.to of a peer pair are host objects, documented as host.*.
     assert_eq!(pair["from"]["name"], "HVA01");
     assert_eq!(pair["to"]["name"], "HVA02");
@@ -89,7 +96,14 @@ fn every_model_value_is_documented_and_every_documented_variable_exists() {
     seen.insert("pair.from".into());
     seen.insert("pair.to".into());
     walk("pair", &pair, &mut seen);
-    let mut storage = serde_json::to_value(storage_pair_view(&a, 0, 0, 0, &hosts)).unwrap();
+    let mut storage = serde_json::to_value(storage_pair_view(
+        &a,
+        HostIdx::new(0),
+        GroupIdx::new(0),
+        0,
+        &hosts,
+    ))
+    .unwrap();
     storage.as_object_mut().unwrap().remove("from");
     walk("pair", &storage, &mut seen);
 

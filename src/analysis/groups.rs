@@ -5,6 +5,7 @@ use foldhash::HashMap;
 
 use super::Index;
 use super::hosts::HostFacts;
+use super::ids::{ComputerIdx, GroupIdx, HostIdx};
 use crate::config::{Config, GroupConfig};
 use crate::inventory::HostInventory;
 
@@ -14,8 +15,8 @@ pub const DEFAULT_GROUP: &str = "all";
 #[derive(Debug, Clone)]
 pub struct MigrationGroup {
     pub name: String,
-    /// Host indexes, in host order.
-    pub hosts: Vec<usize>,
+    /// Its hosts, in host order.
+    pub hosts: Vec<HostIdx>,
     pub storage: Vec<StorageServer>,
 }
 
@@ -25,7 +26,7 @@ pub struct StorageServer {
     /// As configured.
     pub name: String,
     /// The computer account it resolves to, if any.
-    pub computer: Option<usize>,
+    pub computer: Option<ComputerIdx>,
 }
 
 /// A configured group with its OU lower-cased once: every host is tested against every group,
@@ -60,7 +61,7 @@ fn matches(s: &Selector, dn: Option<&str>, h: &HostFacts) -> bool {
 /// Assigns each host its group and cluster; returns the groups.
 pub fn assign(
     hosts: &mut [HostFacts],
-    host_by_name: &HashMap<String, usize>,
+    host_by_name: &HashMap<String, HostIdx>,
     inventory: Option<&HostInventory>,
     config: &Config,
     index: &Index,
@@ -177,6 +178,7 @@ pub fn assign(
     // directory's candidates form it, each marked unconfirmed.
     let default_confirmed_only = config.groups.is_empty() && hosts.iter().any(|h| h.confirmed());
     for (i, h) in hosts.iter_mut().enumerate() {
+        let i = HostIdx::new(i);
         if !eligible(h, notes) {
             continue;
         }
@@ -235,7 +237,7 @@ pub fn assign(
             continue;
         }
         if let Some(gi) = gi {
-            h.group = Some(gi);
+            h.group = Some(GroupIdx::new(gi));
             groups[gi].hosts.push(i);
             if !config.groups.is_empty() {
                 h.confirmed_by.push(format!(

@@ -3,6 +3,7 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
+use super::ids::{ComputerIdx, GroupIdx, HostIdx};
 use super::os::OsGeneration;
 use super::spn::Spn;
 use super::targets::{Classification, DelegationEntry};
@@ -57,8 +58,8 @@ pub struct HostFacts {
     pub fqdn: Option<String>,
     pub dn: Option<String>,
     pub sid: Option<Sid>,
-    /// Index in `snapshot.computers`; None when only the inventory names the host.
-    pub computer: Option<usize>,
+    /// Its computer account; None when only the inventory names the host.
+    pub computer: Option<ComputerIdx>,
     /// Why it is considered a Hyper-V host, one line per reason.
     pub reasons: Vec<String>,
     /// The directory says it is one (a Hyper-V SPN or a `CN=Microsoft Hyper-V` SCP): a claim
@@ -79,27 +80,27 @@ pub struct HostFacts {
     pub is_dc: bool,
     /// Index in the inventory's rows.
     pub inventory: Option<usize>,
-    /// Index in `Analysis::groups`.
-    pub group: Option<usize>,
+    /// Its migration group, if any.
+    pub group: Option<GroupIdx>,
     pub cluster: Option<String>,
     /// Indexes in `Analysis::entries` of this host's msDS-AllowedToDelegateTo values.
     pub entries: Vec<usize>,
     /// Per target computer: which forms of the migration service and cifs are delegated.
-    pub forms: HashMap<usize, DelegationForms>,
+    pub forms: HashMap<ComputerIdx, DelegationForms>,
     /// Lower-cased host parts of `cifs` entries, for storage servers the directory lacks.
     pub cifs_hosts: HashSet<String>,
-    /// Hosts (indexes) this host delegates the migration service to (exact NetBIOS or FQDN
-    /// values only; never itself).
-    pub migration_targets: Vec<usize>,
+    /// Hosts this host delegates the migration service to (exact NetBIOS or FQDN values only;
+    /// never itself).
+    pub migration_targets: Vec<HostIdx>,
     /// Indexes in `Analysis::entries` of values naming the host itself: no peer is reached.
     pub self_entries: Vec<usize>,
     /// Hosts whose RBCD lets this host delegate to them.
-    pub rbcd_granted_by: Vec<usize>,
+    pub rbcd_granted_by: Vec<HostIdx>,
     pub rbcd: RbcdFacts,
 }
 
 impl HostFacts {
-    fn from_computer(i: usize, c: &Computer, index: &Index) -> HostFacts {
+    fn from_computer(i: ComputerIdx, c: &Computer, index: &Index) -> HostFacts {
         let build = c.operating_system_version.as_deref().and_then(os_build);
         HostFacts {
             name: c
@@ -210,8 +211,8 @@ pub fn discover(
     notes: &mut Vec<String>,
 ) -> Vec<HostFacts> {
     let mut hosts: Vec<HostFacts> = Vec::new();
-    let mut by_computer: HashMap<usize, usize> = HashMap::new();
-    let mut host_for = |i: usize, hosts: &mut Vec<HostFacts>| -> usize {
+    let mut by_computer: HashMap<ComputerIdx, usize> = HashMap::new();
+    let mut host_for = |i: ComputerIdx, hosts: &mut Vec<HostFacts>| -> usize {
         *by_computer.entry(i).or_insert_with(|| {
             hosts.push(HostFacts::from_computer(i, &snapshot.computers[i], index));
             hosts.len() - 1
@@ -219,6 +220,7 @@ pub fn discover(
     };
 
     for (i, c) in snapshot.computers.iter().enumerate() {
+        let i = ComputerIdx::new(i);
         let mut reasons = Vec::new();
         let mut classes_seen: Vec<String> = Vec::new();
         for s in &c.spns {
@@ -321,7 +323,7 @@ pub fn delegation_facts(
     snapshot: &Snapshot,
     index: &Index,
     entries: &[DelegationEntry],
-    host_by_computer: &HashMap<usize, usize>,
+    host_by_computer: &HashMap<ComputerIdx, HostIdx>,
 ) {
     for (e_idx, e) in entries.iter().enumerate() {
         let Principal::Computer(owner) = e.owner else {
@@ -381,8 +383,8 @@ pub fn delegation_facts(
         }
     }
 
-    let mut granted: Vec<Vec<usize>> = vec![Vec::new(); hosts.len()];
-    for h in 0..hosts.len() {
+    let mut granted: Vec<Vec<HostIdx>> = vec![Vec::new(); hosts.len()];
+    for h in HostIdx::range(hosts.len()) {
         let Some(c) = hosts[h].computer else { continue };
         let rbcd = RbcdFacts::build(&snapshot.computers[c], snapshot, index);
         if rbcd.present {
@@ -398,7 +400,7 @@ pub fn delegation_facts(
             };
             if rbcd.allow_any_computer {
                 for (g, other) in hosts.iter().enumerate() {
-                    if g != h && covered(other) {
+                    if g != h.index() && covered(other) {
                         granted[g].push(h);
                     }
                 }
@@ -409,7 +411,7 @@ pub fn delegation_facts(
                         && g != h
                         && covered(&hosts[g])
                     {
-                        granted[g].push(h);
+                        granted[g.index()].push(h);
                     }
                 }
             }

@@ -4,6 +4,7 @@
 
 pub mod groups;
 pub mod hosts;
+pub mod ids;
 pub mod os;
 pub mod privileged;
 pub mod rbcd;
@@ -20,6 +21,7 @@ use crate::model::{Sid, Snapshot, uac};
 
 pub use groups::{MigrationGroup, StorageServer};
 pub use hosts::{CreatorFacts, DelegationForms, HostFacts};
+pub use ids::{AccountIdx, ComputerIdx, DirGroupIdx, GroupIdx, HostIdx};
 pub use os::OsGeneration;
 pub use privileged::AccountFacts;
 pub use rbcd::{RbcdCoverage, Requester};
@@ -29,23 +31,23 @@ pub use targets::{Classification, DelegationEntry};
 /// A directory object the snapshot holds, by its index in the snapshot's lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Principal {
-    Computer(usize),
-    Account(usize),
-    Group(usize),
+    Computer(ComputerIdx),
+    Account(AccountIdx),
+    Group(DirGroupIdx),
 }
 
 /// Lookups over the snapshot, all keys lower-cased.
 #[derive(Debug, Default)]
 pub struct Index {
     domain_dns: String,
-    computer_by_sam: HashMap<String, usize>,
-    computer_by_dns: HashMap<String, usize>,
-    account_by_sam: HashMap<String, usize>,
+    computer_by_sam: HashMap<String, ComputerIdx>,
+    computer_by_dns: HashMap<String, ComputerIdx>,
+    account_by_sam: HashMap<String, AccountIdx>,
     /// Host part of registered SPNs, for targets named by an alias.
     by_spn_host: HashMap<String, Principal>,
     by_sid: HashMap<Sid, Principal>,
     by_dn: HashMap<String, Principal>,
-    dcs: HashSet<usize>,
+    dcs: HashSet<ComputerIdx>,
 }
 
 fn strip_dollar(s: &str) -> &str {
@@ -72,6 +74,7 @@ impl Index {
             .flatten()
             .collect();
         for (i, c) in snapshot.computers.iter().enumerate() {
+            let i = ComputerIdx::new(i);
             let p = Principal::Computer(i);
             let sam = strip_dollar(&c.sam_account_name).to_lowercase();
             let dns = c.dns_host_name.as_ref().map(|d| d.to_lowercase());
@@ -90,6 +93,7 @@ impl Index {
             ix.index_common(p, c.sid.as_ref(), &c.dn, &c.spns);
         }
         for (i, a) in snapshot.accounts.iter().enumerate() {
+            let i = AccountIdx::new(i);
             let p = Principal::Account(i);
             ix.account_by_sam
                 .entry(strip_dollar(&a.sam_account_name).to_lowercase())
@@ -97,7 +101,12 @@ impl Index {
             ix.index_common(p, a.sid.as_ref(), &a.dn, &a.spns);
         }
         for (i, g) in snapshot.groups.iter().enumerate() {
-            ix.index_common(Principal::Group(i), g.sid.as_ref(), &g.dn, &[]);
+            ix.index_common(
+                Principal::Group(DirGroupIdx::new(i)),
+                g.sid.as_ref(),
+                &g.dn,
+                &[],
+            );
         }
         ix
     }
@@ -117,7 +126,7 @@ impl Index {
     /// A computer by NetBIOS name (with or without `$`) or FQDN, case-insensitively. An FQDN
     /// in the snapshot's domain also matches by its first label, for accounts without
     /// dNSHostName.
-    pub fn computer(&self, name: &str) -> Option<usize> {
+    pub fn computer(&self, name: &str) -> Option<ComputerIdx> {
         let key = strip_dollar(name.trim()).to_lowercase();
         if let Some(i) = self.computer_by_dns.get(&key) {
             return Some(*i);
@@ -175,7 +184,7 @@ impl Index {
         matches!(p, Principal::Computer(i) if self.dcs.contains(&i))
     }
 
-    pub fn computer_is_dc(&self, i: usize) -> bool {
+    pub fn computer_is_dc(&self, i: ComputerIdx) -> bool {
         self.dcs.contains(&i)
     }
 
@@ -249,14 +258,15 @@ pub struct Analysis<'a> {
     pub index: Index,
     /// Every delegation entry in the snapshot (computers and accounts).
     pub entries: Vec<DelegationEntry<'a>>,
-    /// Hyper-V hosts, sorted by name.
+    /// Hyper-V hosts, sorted by name ([`HostIdx`]).
     pub hosts: Vec<HostFacts>,
-    /// Lower-cased NetBIOS name and FQDN of each host -> index in `hosts`.
-    pub host_by_name: HashMap<String, usize>,
-    /// Computer index -> host index.
-    pub host_by_computer: HashMap<usize, usize>,
+    /// Lower-cased NetBIOS name and FQDN of each host -> its host.
+    pub host_by_name: HashMap<String, HostIdx>,
+    /// Computer -> the host it is (only computers that are hosts).
+    pub host_by_computer: HashMap<ComputerIdx, HostIdx>,
+    /// Migration groups, in configuration order ([`GroupIdx`]).
     pub groups: Vec<MigrationGroup>,
-    /// Parallel to `snapshot.accounts`.
+    /// Parallel to `snapshot.accounts` ([`AccountIdx`]).
     pub accounts: Vec<AccountFacts>,
     /// Inventory rows the collector could not read: (ComputerName, error).
     pub inventory_errors: Vec<(String, String)>,
@@ -282,6 +292,7 @@ impl<'a> Analysis<'a> {
                 let mut host_by_name = HashMap::new();
                 let mut host_by_computer = HashMap::new();
                 for (i, h) in hosts.iter().enumerate() {
+                    let i = HostIdx::new(i);
                     host_by_name.entry(h.name.to_lowercase()).or_insert(i);
                     if let Some(f) = &h.fqdn {
                         host_by_name.entry(f.to_lowercase()).or_insert(i);
@@ -344,7 +355,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// A host by NetBIOS name or FQDN, case-insensitively (a trailing `$` is ignored).
-    pub fn host(&self, name: &str) -> Option<usize> {
+    pub fn host(&self, name: &str) -> Option<HostIdx> {
         let key = strip_dollar(name.trim()).to_lowercase();
         self.host_by_name.get(&key).copied().or_else(|| {
             self.index
@@ -359,7 +370,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Same failover cluster (by configuration or inventory ClusterName).
-    pub fn same_cluster(&self, a: usize, b: usize) -> bool {
+    pub fn same_cluster(&self, a: HostIdx, b: HostIdx) -> bool {
         match (&self.hosts[a].cluster, &self.hosts[b].cluster) {
             (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
             _ => false,
@@ -369,13 +380,13 @@ impl<'a> Analysis<'a> {
     /// The account `to` is known to trust `from` through its RBCD
     /// ([`RbcdCoverage::Covers`]; an undecidable RBCD is false here, see
     /// [`Analysis::rbcd_coverage`]).
-    pub fn rbcd_covers(&self, from: usize, to: usize) -> bool {
+    pub fn rbcd_covers(&self, from: HostIdx, to: HostIdx) -> bool {
         self.rbcd_coverage(from, to) == RbcdCoverage::Covers
     }
 
     /// Whether `to`'s RBCD lets `from` delegate to it: covers, does not, or cannot be decided
     /// from the snapshot (an ACE or a group membership hvaudit cannot evaluate).
-    pub fn rbcd_coverage(&self, from: usize, to: usize) -> RbcdCoverage {
+    pub fn rbcd_coverage(&self, from: HostIdx, to: HostIdx) -> RbcdCoverage {
         let f = &self.hosts[from];
         let Some(sid) = f.sid.as_ref() else {
             return RbcdCoverage::DoesNot;

@@ -3,7 +3,7 @@
 
 use foldhash::{HashSet, HashSetExt};
 
-use super::{Index, Principal, is_domain_sid_with_rid};
+use super::{AccountIdx, Index, Principal, is_domain_sid_with_rid};
 use crate::config::Config;
 use crate::model::sid::well_known;
 use crate::model::{ShownPath, Sid, Snapshot};
@@ -83,7 +83,7 @@ pub fn classify(
 ) -> Vec<AccountFacts> {
     let mut facts: Vec<AccountFacts> = vec![AccountFacts::default(); snapshot.accounts.len()];
     // (account, group SID) pairs already counted, so primaryGroupID does not count twice.
-    let mut counted: HashSet<(usize, Sid)> = HashSet::new();
+    let mut counted: HashSet<(AccountIdx, Sid)> = HashSet::new();
     let mut saw_domain_admins = false;
     let mut saw_protected_users = false;
 
@@ -130,6 +130,7 @@ pub fn classify(
         .collect();
     let mut found_ops: HashSet<String> = HashSet::new();
     for (a, acct) in snapshot.accounts.iter().enumerate() {
+        let a = AccountIdx::new(a);
         let f = &mut facts[a];
         // RIDs 500 and 502 only mean something in a domain SID (S-1-5-21-a-b-c-RID).
         let sid_rid = acct

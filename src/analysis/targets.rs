@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::Index;
-use super::Principal;
 use super::spn::{CIFS_CLASS, MIGRATION_CLASS, Spn, SpnError};
+use super::{AccountIdx, ComputerIdx, Principal};
 use crate::model::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -191,14 +191,18 @@ pub fn entries<'a>(snapshot: &'a Snapshot, index: &Index) -> Vec<DelegationEntry
         .computers
         .iter()
         .enumerate()
-        .map(|(i, c)| (Principal::Computer(i), &c.allowed_to_delegate_to))
-        .chain(
-            snapshot
-                .accounts
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (Principal::Account(i), &a.allowed_to_delegate_to)),
-        );
+        .map(|(i, c)| {
+            (
+                Principal::Computer(ComputerIdx::new(i)),
+                &c.allowed_to_delegate_to,
+            )
+        })
+        .chain(snapshot.accounts.iter().enumerate().map(|(i, a)| {
+            (
+                Principal::Account(AccountIdx::new(i)),
+                &a.allowed_to_delegate_to,
+            )
+        }));
     // Sized up front: at 100,000 computers this is ~600,000 entries, and growing by doubling
     // would leave up to half the vector unused at the peak.
     let total = snapshot

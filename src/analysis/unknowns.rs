@@ -2,7 +2,7 @@
 //! deliver, and the gaps of the scan that touch a host. Readiness is ready only when none of
 //! these apply (see [`crate::findings::ReadinessState`]).
 
-use super::Analysis;
+use super::{AccountIdx, Analysis, HostIdx};
 use crate::inventory::MigrationAuth;
 
 /// msDS-Behavior-Version of Windows Server 2012 R2 (MS-ADTS 6.1.4.2).
@@ -20,7 +20,7 @@ impl Analysis<'_> {
     /// Host settings that decide a migration from or to host `h` and are unknown, one sentence
     /// each: no inventory at all, no row for the host, a row the collector could not read
     /// (unreachable host), or an empty column that matters. Empty when all are known.
-    pub fn host_setting_unknowns(&self, h: usize, role: Role) -> Vec<String> {
+    pub fn host_setting_unknowns(&self, h: HostIdx, role: Role) -> Vec<String> {
         let host = &self.hosts[h];
         let what = match role {
             Role::Source => format!(
@@ -80,7 +80,7 @@ impl Analysis<'_> {
     /// only members, and only when the domain functional level is Windows Server 2012 R2
     /// (msDS-Behavior-Version 6) or later, where the DCs enforce it ("Protected Users Security
     /// Group", Microsoft Learn). None when the account is a member and the level is unknown.
-    pub fn protected_users_applies(&self, i: usize) -> Option<bool> {
+    pub fn protected_users_applies(&self, i: AccountIdx) -> Option<bool> {
         if !self.accounts[i].protected_users {
             return Some(false);
         }
@@ -91,7 +91,7 @@ impl Analysis<'_> {
     }
 
     /// What is unknown about operator account `i` starting a remote migration.
-    pub fn operator_unknowns(&self, i: usize) -> Vec<String> {
+    pub fn operator_unknowns(&self, i: AccountIdx) -> Vec<String> {
         let acct = &self.snapshot.accounts[i];
         if self.protected_users_applies(i).is_none() && !acct.uac.not_delegated() {
             vec![format!(
@@ -108,7 +108,7 @@ impl Analysis<'_> {
     /// Gaps of the scan that touch host `h`: those about its own object ([`crate::model::Gap::object`] its DN,
     /// NetBIOS name or FQDN), and every gap that names no single object (a failed search, an
     /// attribute unreadable on many objects), which may hide anything.
-    pub fn gaps_touching(&self, h: usize) -> Vec<String> {
+    pub fn gaps_touching(&self, h: HostIdx) -> Vec<String> {
         let host = &self.hosts[h];
         self.snapshot
             .meta

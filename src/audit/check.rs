@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::analysis::Analysis;
+use crate::analysis::{AccountIdx, Analysis, HostIdx};
 use crate::config::Config;
 use crate::findings::{Finding, ReadinessState, Severity};
 use crate::inventory::{HostInventory, MigrationAuth};
@@ -74,7 +74,7 @@ pub struct PairCheck {
 }
 
 /// The host `name` designates, and the name form it is written in.
-fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> {
+fn resolve_addressed(a: &Analysis, name: &str) -> Option<(HostIdx, &'static str)> {
     let n = name.trim();
     if let Some(h) = a.host(n) {
         let host = &a.hosts[h];
@@ -101,12 +101,12 @@ fn resolve_addressed(a: &Analysis, name: &str) -> Option<(usize, &'static str)> 
             h.dn.as_deref()
                 .is_some_and(|dn| crate::model::dn::first_rdn_is(dn, "cn", n))
         })
-        .map(|h| (h, "cn"))
+        .map(|h| (HostIdx::new(h), "cn"))
 }
 
 /// Source host `f` live-migrates with CredSSP by its (readable) inventory row
 /// (VirtualMachineMigrationAuthenticationType, rule HV011).
-pub(super) fn uses_credssp(a: &Analysis, f: usize) -> bool {
+pub(super) fn uses_credssp(a: &Analysis, f: HostIdx) -> bool {
     a.hosts[f]
         .inventory
         .and_then(|r| a.inventory?.hosts.get(r))
@@ -178,7 +178,7 @@ pub fn check_pair(
     operator: Option<&str>,
 ) -> Result<PairCheck, CheckError> {
     let a = Analysis::build(snapshot, inventory, config);
-    let resolve = |n: &str| -> Result<(usize, &'static str), CheckError> {
+    let resolve = |n: &str| -> Result<(HostIdx, &'static str), CheckError> {
         let (h, form) = resolve_addressed(&a, n).ok_or_else(|| unknown_host_error(&a, n))?;
         if !a.hosts[h].in_directory() {
             return Err(CheckError::NotInDirectory(n.to_string()));
@@ -200,6 +200,7 @@ pub fn check_pair(
                 .accounts
                 .iter()
                 .position(|x| x.sam_account_name.eq_ignore_ascii_case(o.trim()))
+                .map(AccountIdx::new)
                 .ok_or_else(|| CheckError::UnknownOperator(o.to_string()))?,
         ),
         None => None,
@@ -217,8 +218,10 @@ pub fn check_pair(
             ev.entry(e);
         }
     }
-    let group = (a.hosts[f].group.is_some() && a.hosts[f].group == a.hosts[t].group)
-        .then(|| a.groups[a.hosts[f].group.unwrap_or_default()].name.clone());
+    let group = a.hosts[f]
+        .group
+        .filter(|g| a.hosts[t].group == Some(*g))
+        .map(|g| a.groups[g].name.clone());
     ev.peer_pair(f, t, group.as_deref());
     if let Some(g) = a.hosts[f].group {
         for s in 0..a.groups[g].storage.len() {

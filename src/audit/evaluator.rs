@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 
-use crate::analysis::Analysis;
+use crate::analysis::{AccountIdx, Analysis, GroupIdx, HostIdx};
 use crate::findings::Scope;
 use crate::rules::memo::Memo;
 use crate::rules::model::{
@@ -17,10 +17,14 @@ use crate::rules::{CompiledRules, EvalError, Fired, Subject};
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Anchor {
     Scan,
-    Host(usize),
-    Pair(usize, usize),
-    Storage(usize),
-    Entry(Option<usize>),
+    /// A host rule on this host.
+    Host(HostIdx),
+    /// A peer pair rule on (source, destination).
+    Pair(HostIdx, HostIdx),
+    /// A storage pair rule on this source host.
+    Storage(HostIdx),
+    /// A delegation entry rule; the host owning the entry, if a host owns it.
+    Entry(Option<HostIdx>),
     Account,
 }
 
@@ -35,9 +39,9 @@ pub(super) struct Evaluator<'a, 'r> {
     /// The owner value of the last delegation entry evaluated.
     owner: Option<(crate::analysis::Principal, Value)>,
     memo: Memo,
-    /// A check that addresses this destination (host index) by its CN: the pair rules then also
-    /// judge delegation to that name.
-    pub(super) addressed_cn: Option<(usize, String)>,
+    /// A check that addresses this destination host by its CN: the pair rules then also judge
+    /// delegation to that name.
+    pub(super) addressed_cn: Option<(HostIdx, String)>,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -123,7 +127,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     /// Host and pair rules of migration group `g`. Host views are the largest rule inputs
     /// (each carries its delegation list); only one group's are alive at a time, so memory
     /// follows the largest group, not the domain.
-    pub(super) fn group(&mut self, g: usize) {
+    pub(super) fn group(&mut self, g: GroupIdx) {
         let group = &self.a.groups[g];
         for &h in &group.hosts {
             self.host(h);
@@ -144,15 +148,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     /// Makes host `h`'s view available to host and pair rules.
-    fn ensure_host(&mut self, h: usize) {
-        if self.host_values[h].is_undefined() {
-            self.host_values[h] = to_value(host_view(self.a, h));
+    fn ensure_host(&mut self, h: HostIdx) {
+        if self.host_values[h.index()].is_undefined() {
+            self.host_values[h.index()] = to_value(host_view(self.a, h));
         }
     }
 
     /// Drops host `h`'s view (findings that fired on it keep their own reference).
-    pub(super) fn release_host(&mut self, h: usize) {
-        self.host_values[h] = Value::UNDEFINED;
+    pub(super) fn release_host(&mut self, h: HostIdx) {
+        self.host_values[h.index()] = Value::UNDEFINED;
     }
 
     pub(super) fn scan(&mut self) {
@@ -172,12 +176,13 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         });
     }
 
-    pub(super) fn host(&mut self, h: usize) {
+    pub(super) fn host(&mut self, h: HostIdx) {
         if !self.rules.has_scope(Scope::Host) {
             return;
         }
         self.ensure_host(h);
-        let ctx = context! { host => self.host_values[h].clone(), scan => self.scan.clone() };
+        let ctx =
+            context! { host => self.host_values[h.index()].clone(), scan => self.scan.clone() };
         let host = &self.a.hosts[h];
         let subject = Subject {
             object: host.name.clone(),
@@ -225,7 +230,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         );
     }
 
-    pub(super) fn account(&mut self, i: usize, as_operator: bool) {
+    pub(super) fn account(&mut self, i: AccountIdx, as_operator: bool) {
         if !self.rules.has_scope(Scope::Account) {
             return;
         }
@@ -243,7 +248,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         });
     }
 
-    pub(super) fn peer_pair(&mut self, from: usize, to: usize, group: Option<&str>) {
+    pub(super) fn peer_pair(&mut self, from: HostIdx, to: HostIdx, group: Option<&str>) {
         if !self.rules.has_scope(Scope::HostPair) {
             return;
         }
@@ -268,7 +273,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         });
     }
 
-    pub(super) fn storage_pair(&mut self, from: usize, g: usize, s: usize) {
+    pub(super) fn storage_pair(&mut self, from: HostIdx, g: GroupIdx, s: usize) {
         if !self.rules.has_scope(Scope::HostPair) {
             return;
         }
@@ -291,8 +296,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     pub(super) fn blockers(
         &mut self,
         candidates: impl Iterator<Item = usize>,
-        from: usize,
-        to: usize,
+        from: HostIdx,
+        to: HostIdx,
         operator: Option<&str>,
         form: &str,
     ) -> Vec<usize> {
@@ -313,7 +318,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
 /// Adds the CN form to a pair view for a check addressed by CN: the migration service and cifs
 /// must be delegated as `<class>/<cn>` exactly, unless RBCD covers the pair.
-fn add_cn_form(a: &Analysis, from: usize, cn: &str, view: &mut crate::rules::model::PairView) {
+fn add_cn_form(a: &Analysis, from: HostIdx, cn: &str, view: &mut crate::rules::model::PairView) {
     if view.rbcd_covers {
         return;
     }

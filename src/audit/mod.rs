@@ -15,7 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::analysis::{AccountFacts, Analysis};
+use crate::analysis::{AccountFacts, AccountIdx, Analysis, GroupIdx, HostIdx};
 use crate::config::Config;
 use crate::findings::{Finding, GroupReadiness};
 use crate::inventory::HostInventory;
@@ -130,18 +130,19 @@ pub fn run_audit(
     ev.scan();
     // A large domain has hundreds of thousands of delegation entries and thousands of groups.
     ev.parallel(a.entries.len(), 20_000, now, |ev, e| ev.entry(e));
-    for i in 0..snapshot.accounts.len() {
+    for i in AccountIdx::range(snapshot.accounts.len()) {
         ev.account(i, false);
     }
-    for h in (0..a.hosts.len()).filter(|h| a.hosts[*h].group.is_none()) {
+    for h in HostIdx::range(a.hosts.len()).filter(|h| a.hosts[*h].group.is_none()) {
         ev.host(h);
         ev.release_host(h);
     }
-    ev.parallel(a.groups.len(), 16, now, |ev, g| ev.group(g));
+    ev.parallel(a.groups.len(), 16, now, |ev, g| ev.group(GroupIdx::new(g)));
 
     // Readiness: only findings whose rule can block, indexed by where they sit.
-    let mut by_pair: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
-    let mut by_host: HashMap<usize, Vec<usize>> = HashMap::new();
+    // Keyed by hosts; the values are positions in `ev.fired`.
+    let mut by_pair: HashMap<(HostIdx, HostIdx), Vec<usize>> = HashMap::new();
+    let mut by_host: HashMap<HostIdx, Vec<usize>> = HashMap::new();
     for (i, f) in ev.fired.iter().enumerate() {
         if !compiled.can_block(f.rule) {
             continue;

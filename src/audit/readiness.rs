@@ -3,15 +3,15 @@
 
 use std::borrow::Cow;
 
-use crate::analysis::Analysis;
 use crate::analysis::unknowns::Role;
+use crate::analysis::{Analysis, HostIdx};
 use crate::findings::{FormReadiness, ReadinessCell, ReadinessState};
 
 use super::Evaluator;
 use super::unconfirmed_note;
 
 /// The name forms a destination can be addressed by in the matrix, with its name in each.
-pub(super) fn matrix_forms(a: &Analysis, to: usize) -> [(&'static str, Option<String>); 2] {
+pub(super) fn matrix_forms(a: &Analysis, to: HostIdx) -> [(&'static str, Option<String>); 2] {
     let t = &a.hosts[to];
     [("netbios", Some(t.name.clone())), ("fqdn", t.fqdn.clone())]
 }
@@ -22,7 +22,8 @@ fn matrix_forms_names() -> [Cow<'static, str>; 2] {
 
 /// What is unknown about a pair whatever the name form: the host settings that decide it and
 /// the scan gaps touching either host, computed once per host and role (a group of 16 hosts has
-/// 240 pairs, and a large domain hundreds of groups).
+/// 240 pairs, and a large domain hundreds of groups). The vectors are parallel to
+/// `Analysis::hosts` (by [`HostIdx::index`]).
 pub(super) struct PairUnknowns<'x, 'a> {
     a: &'x Analysis<'a>,
     source: Vec<Option<Vec<String>>>,
@@ -43,7 +44,7 @@ impl<'x, 'a> PairUnknowns<'x, 'a> {
 
     /// Hosts of one failover cluster migrate through the cluster: nothing host-side is needed
     /// from the audit.
-    pub(super) fn pair(&mut self, from: usize, to: usize) -> Vec<String> {
+    pub(super) fn pair(&mut self, from: HostIdx, to: HostIdx) -> Vec<String> {
         let a = self.a;
         // A host only the directory calls one may be anyone's machine: never ready, whatever
         // the rest says (this holds inside a configured cluster too, which confirms its
@@ -56,7 +57,7 @@ impl<'x, 'a> PairUnknowns<'x, 'a> {
         if a.same_cluster(from, to) {
             return out;
         }
-        out.extend_from_slice(self.source[from].get_or_insert_with(|| {
+        out.extend_from_slice(self.source[from.index()].get_or_insert_with(|| {
             let mut u = a.host_setting_unknowns(from, Role::Source);
             // As `check` says: a CredSSP source does not use the delegation the cell decides,
             // so it is never ready on the directory's word (HV012 still blocks it outright).
@@ -66,11 +67,11 @@ impl<'x, 'a> PairUnknowns<'x, 'a> {
             u
         }));
         out.extend_from_slice(
-            self.destination[to]
+            self.destination[to.index()]
                 .get_or_insert_with(|| a.host_setting_unknowns(to, Role::Destination)),
         );
-        out.extend_from_slice(self.gaps[from].get_or_insert_with(|| a.gaps_touching(from)));
-        for g in self.gaps[to]
+        out.extend_from_slice(self.gaps[from.index()].get_or_insert_with(|| a.gaps_touching(from)));
+        for g in self.gaps[to.index()]
             .get_or_insert_with(|| a.gaps_touching(to))
             .iter()
         {
@@ -85,7 +86,7 @@ impl<'x, 'a> PairUnknowns<'x, 'a> {
 /// The unknown that a destination addressed by its FQDN adds when the directory holds none.
 pub(super) fn form_unknown(
     a: &Analysis,
-    to: usize,
+    to: HostIdx,
     form: &str,
     name: Option<&str>,
 ) -> Option<String> {
@@ -103,8 +104,8 @@ pub(super) fn readiness_cell(
     a: &Analysis,
     ev: &mut Evaluator,
     unknowns: &mut PairUnknowns,
-    from: usize,
-    to: usize,
+    from: HostIdx,
+    to: HostIdx,
     cands: &[usize],
 ) -> ReadinessCell {
     let same_cluster = a.same_cluster(from, to);

@@ -11,7 +11,7 @@ use super::model::{
     account_view, entry_view, host_view, peer_pair_view, scan_view, storage_pair_view, to_value,
 };
 use super::{Rule, RuleError, RuleSet};
-use crate::analysis::{Analysis, principal_name};
+use crate::analysis::{AccountIdx, Analysis, principal_name};
 use crate::config::Config;
 use crate::findings::Scope;
 use crate::inventory::HostInventory;
@@ -97,8 +97,9 @@ pub fn explain_on(
                 missing("give FROM->TO (two hosts, or a host and a storage server of its group)")
             })?;
             let f = host(from.trim())?;
+            // Parallel to `a.hosts`.
             let mut values = vec![Value::UNDEFINED; a.hosts.len()];
-            values[f] = to_value(host_view(&a, f));
+            values[f.index()] = to_value(host_view(&a, f));
             let storage = a.hosts[f].group.and_then(|g| {
                 a.groups[g]
                     .storage
@@ -108,7 +109,7 @@ pub fn explain_on(
             });
             let view = match (a.host(to.trim()), storage) {
                 (Some(t), _) if t != f => {
-                    values[t] = to_value(host_view(&a, t));
+                    values[t.index()] = to_value(host_view(&a, t));
                     // A peer pair is judged inside the hosts' common migration group.
                     let group = (a.hosts[f].group.is_some()
                         && a.hosts[f].group == a.hosts[t].group)
@@ -152,6 +153,7 @@ pub fn explain_on(
                 .accounts
                 .iter()
                 .position(|x| x.sam_account_name.eq_ignore_ascii_case(on))
+                .map(AccountIdx::new)
                 .ok_or_else(|| missing(&format!("no account has the sAMAccountName '{on}'")))?;
             let v = to_value(account_view(&a, i, false));
             objects.push((

@@ -533,7 +533,7 @@ pub fn run_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
 /// RBCD, against `want` ("from to covers|does_not|unknown"). Coverage is not an output of the
 /// CLI, so this reads the run's inputs with the library as the CLI does.
 fn rbcd_coverage(at: &str, dir: &Path, run: &Run, want: &[String]) -> Vec<String> {
-    use hvaudit::analysis::{Analysis, RbcdCoverage};
+    use hvaudit::analysis::{Analysis, HostIdx, RbcdCoverage};
     use hvaudit::collect::builder::BuildOptions;
     use hvaudit::config::Config;
 
@@ -548,8 +548,8 @@ fn rbcd_coverage(at: &str, dir: &Path, run: &Run, want: &[String]) -> Vec<String
     let a = Analysis::build(&snap, None, &config);
     let mut errors = Vec::new();
     let mut got = BTreeSet::new();
-    for to in (0..a.hosts.len()).filter(|t| a.hosts[*t].rbcd.present) {
-        for from in (0..a.hosts.len()).filter(|f| *f != to) {
+    for to in HostIdx::range(a.hosts.len()).filter(|t| a.hosts[*t].rbcd.present) {
+        for from in HostIdx::range(a.hosts.len()).filter(|f| *f != to) {
             let c = match a.rbcd_coverage(from, to) {
                 RbcdCoverage::Covers => "covers",
                 RbcdCoverage::DoesNot => "does_not",

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::analysis::Analysis;
 use crate::analysis::hosts::serde_kind;
+use crate::analysis::{AccountIdx, Analysis};
 
 use super::{VarDoc, v};
 
@@ -90,7 +90,7 @@ pub struct AccountView {
 }
 
 /// `as_operator` marks the account as an LM operator (the `--operator` of a check).
-pub fn account_view(a: &Analysis, i: usize, as_operator: bool) -> AccountView {
+pub fn account_view(a: &Analysis, i: AccountIdx, as_operator: bool) -> AccountView {
     let acct = &a.snapshot.accounts[i];
     let f = &a.accounts[i];
     AccountView {

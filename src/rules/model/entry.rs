@@ -4,7 +4,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::analysis::hosts::serde_kind;
-use crate::analysis::{Analysis, Principal, principal_dn, principal_name};
+use crate::analysis::{Analysis, HostIdx, Principal, principal_dn, principal_name};
 
 use super::{VarDoc, to_value, v};
 
@@ -176,7 +176,7 @@ fn principal_kind(a: &Analysis, p: Principal) -> &'static str {
     }
 }
 
-fn host_of(a: &Analysis, p: Principal) -> Option<usize> {
+fn host_of(a: &Analysis, p: Principal) -> Option<HostIdx> {
     match p {
         Principal::Computer(c) => a.host_by_computer.get(&c).copied(),
         _ => None,
@@ -184,7 +184,7 @@ fn host_of(a: &Analysis, p: Principal) -> Option<usize> {
 }
 
 /// The migration group name of host `h`, if it is in one.
-pub fn group_name(a: &Analysis, h: Option<usize>) -> Option<String> {
+pub fn group_name(a: &Analysis, h: Option<HostIdx>) -> Option<String> {
     h.and_then(|h| a.hosts[h].group)
         .map(|g| a.groups[g].name.clone())
 }

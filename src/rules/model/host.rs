@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, Principal, principal_name};
+use crate::analysis::{Analysis, HostIdx, Principal, principal_name};
 use crate::inventory::MigrationAuth;
 
 use super::{VarDoc, fmt_time, v};
@@ -382,7 +382,7 @@ pub struct HostView {
     pub inventory: Option<InventoryView>,
 }
 
-pub fn host_view(a: &Analysis, h: usize) -> HostView {
+pub fn host_view(a: &Analysis, h: HostIdx) -> HostView {
     let host = &a.hosts[h];
     let computer = host.computer.map(|c| &a.snapshot.computers[c]);
     let uac = computer.map(|c| c.uac).unwrap_or_default();
@@ -408,7 +408,7 @@ pub fn host_view(a: &Analysis, h: usize) -> HostView {
         }
         _ => None,
     };
-    let name_of = |i: usize| a.hosts[i].name.clone();
+    let name_of = |i: HostIdx| a.hosts[i].name.clone();
     HostView {
         name: host.name.clone(),
         fqdn: host.fqdn.clone(),

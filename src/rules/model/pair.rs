@@ -3,7 +3,7 @@
 use minijinja::Value;
 use serde::Serialize;
 
-use crate::analysis::{Analysis, RbcdCoverage, Requester};
+use crate::analysis::{Analysis, GroupIdx, HostIdx, RbcdCoverage, Requester};
 
 use super::{VarDoc, to_value, v};
 
@@ -157,11 +157,12 @@ fn missing_forms(
     }
 }
 
-/// Facts of the ordered pair `from` -> `to` (host indexes); `host_values` are the host views.
+/// Facts of the ordered pair of hosts `from` -> `to`; `host_values` are the host views,
+/// parallel to `Analysis::hosts`.
 pub fn peer_pair_view(
     a: &Analysis,
-    from: usize,
-    to: usize,
+    from: HostIdx,
+    to: HostIdx,
     group: Option<&str>,
     host_values: &[Value],
 ) -> PairView {
@@ -194,8 +195,8 @@ pub fn peer_pair_view(
     PairView {
         kind: "peer",
         group: group.map(str::to_string),
-        from: host_values[from].clone(),
-        to: host_values[to].clone(),
+        from: host_values[from.index()].clone(),
+        to: host_values[to.index()].clone(),
         same_cluster: a.same_cluster(from, to),
         has_migration,
         has_migration_fqdn: f.migration_fqdn,
@@ -222,8 +223,8 @@ pub fn peer_pair_view(
 /// Facts of host `from` -> storage server `s` of group `g`.
 pub fn storage_pair_view(
     a: &Analysis,
-    from: usize,
-    g: usize,
+    from: HostIdx,
+    g: GroupIdx,
     s: usize,
     host_values: &[Value],
 ) -> PairView {
@@ -274,7 +275,7 @@ pub fn storage_pair_view(
     PairView {
         kind: "storage",
         group: Some(group.name.clone()),
-        from: host_values[from].clone(),
+        from: host_values[from.index()].clone(),
         to: to_value(StorageView {
             name,
             fqdn,
