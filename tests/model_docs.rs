@@ -4,7 +4,7 @@ mod rules_support;
 
 use std::collections::BTreeSet;
 
-use hvaudit::analysis::{AccountIdx, Analysis, GroupIdx, HostIdx};
+use hvaudit::analysis::{AccountIdx, Analysis, EntryIdx, GroupIdx, HostIdx};
 use hvaudit::inventory::MigrationAuth;
 use hvaudit::rules::model::{
     VARIABLES, account_view, entry_view, host_view, peer_pair_view, scan_view, storage_pair_view,
@@ -66,7 +66,7 @@ fn every_model_value_is_documented_and_every_documented_variable_exists() {
             &mut seen,
         );
     }
-    for e in 0..a.entries.len() {
+    for e in EntryIdx::range(a.entries.len()) {
         walk(
             "entry",
             &serde_json::to_value(entry_view(&a, e)).unwrap(),

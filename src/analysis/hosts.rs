@@ -3,7 +3,7 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use super::ids::{ComputerIdx, GroupIdx, HostIdx};
+use super::ids::{ComputerIdx, EntryIdx, GroupIdx, HostIdx};
 use super::os::OsGeneration;
 use super::spn::Spn;
 use super::targets::{Classification, DelegationEntry};
@@ -83,8 +83,8 @@ pub struct HostFacts {
     /// Its migration group, if any.
     pub group: Option<GroupIdx>,
     pub cluster: Option<String>,
-    /// Indexes in `Analysis::entries` of this host's msDS-AllowedToDelegateTo values.
-    pub entries: Vec<usize>,
+    /// This host's msDS-AllowedToDelegateTo values.
+    pub entries: Vec<EntryIdx>,
     /// Per target computer: which forms of the migration service and cifs are delegated.
     pub forms: HashMap<ComputerIdx, DelegationForms>,
     /// Lower-cased host parts of `cifs` entries, for storage servers the directory lacks.
@@ -92,8 +92,8 @@ pub struct HostFacts {
     /// Hosts this host delegates the migration service to (exact NetBIOS or FQDN values only;
     /// never itself).
     pub migration_targets: Vec<HostIdx>,
-    /// Indexes in `Analysis::entries` of values naming the host itself: no peer is reached.
-    pub self_entries: Vec<usize>,
+    /// Its values naming the host itself: no peer is reached.
+    pub self_entries: Vec<EntryIdx>,
     /// Hosts whose RBCD lets this host delegate to them.
     pub rbcd_granted_by: Vec<HostIdx>,
     pub rbcd: RbcdFacts,
@@ -326,6 +326,7 @@ pub fn delegation_facts(
     host_by_computer: &HashMap<ComputerIdx, HostIdx>,
 ) {
     for (e_idx, e) in entries.iter().enumerate() {
+        let e_idx = EntryIdx::new(e_idx);
         let Principal::Computer(owner) = e.owner else {
             continue;
         };

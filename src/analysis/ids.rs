@@ -1,6 +1,7 @@
 //! Typed indexes for the index spaces that meet in the analysis: Hyper-V hosts
 //! ([`Analysis::hosts`](super::Analysis::hosts)), migration groups
-//! ([`Analysis::groups`](super::Analysis::groups)) and the snapshot's computers, accounts and
+//! ([`Analysis::groups`](super::Analysis::groups)), delegation entries
+//! ([`Analysis::entries`](super::Analysis::entries)) and the snapshot's computers, accounts and
 //! groups ([`Snapshot`](crate::model::Snapshot)). Each wraps a plain position, so it costs
 //! nothing, but a host index can no longer be passed where a computer index is expected.
 //!
@@ -12,10 +13,11 @@ use std::ops::{Index, IndexMut};
 use super::groups::MigrationGroup;
 use super::hosts::HostFacts;
 use super::privileged::AccountFacts;
+use super::targets::DelegationEntry;
 use crate::model::{Account, Computer, Group};
 
 macro_rules! index_type {
-    ($(#[$doc:meta])* $name:ident => $($item:ty),+) => {
+    ($(#[$doc:meta])* $name:ident => $($item:ty),*) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(usize);
@@ -72,7 +74,7 @@ macro_rules! index_type {
                     &mut self[i.0]
                 }
             }
-        )+
+        )*
     };
 }
 
@@ -87,6 +89,31 @@ index_type!(
     /// configuration order; the single default group when none is configured).
     GroupIdx => MigrationGroup
 );
+
+index_type!(
+    /// A delegation entry (one msDS-AllowedToDelegateTo value): a position in
+    /// [`Analysis::entries`](super::Analysis::entries), computers' entries first, in snapshot
+    /// order.
+    EntryIdx =>
+);
+
+impl<'a> Index<EntryIdx> for [DelegationEntry<'a>] {
+    type Output = DelegationEntry<'a>;
+
+    #[inline]
+    fn index(&self, i: EntryIdx) -> &DelegationEntry<'a> {
+        &self[i.0]
+    }
+}
+
+impl<'a> Index<EntryIdx> for Vec<DelegationEntry<'a>> {
+    type Output = DelegationEntry<'a>;
+
+    #[inline]
+    fn index(&self, i: EntryIdx) -> &DelegationEntry<'a> {
+        &self[i.0]
+    }
+}
 
 index_type!(
     /// A computer account: a position in

@@ -21,7 +21,7 @@ use crate::model::{Sid, Snapshot, uac};
 
 pub use groups::{MigrationGroup, StorageServer};
 pub use hosts::{CreatorFacts, DelegationForms, HostFacts};
-pub use ids::{AccountIdx, ComputerIdx, DirGroupIdx, GroupIdx, HostIdx};
+pub use ids::{AccountIdx, ComputerIdx, DirGroupIdx, EntryIdx, GroupIdx, HostIdx};
 pub use os::OsGeneration;
 pub use privileged::AccountFacts;
 pub use rbcd::{RbcdCoverage, Requester};
@@ -256,7 +256,7 @@ pub struct Analysis<'a> {
     pub inventory: Option<&'a HostInventory>,
     pub config: &'a Config,
     pub index: Index,
-    /// Every delegation entry in the snapshot (computers and accounts).
+    /// Every delegation entry in the snapshot (computers and accounts; [`EntryIdx`]).
     pub entries: Vec<DelegationEntry<'a>>,
     /// Hyper-V hosts, sorted by name ([`HostIdx`]).
     pub hosts: Vec<HostFacts>,

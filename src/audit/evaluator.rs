@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 
-use crate::analysis::{AccountIdx, Analysis, GroupIdx, HostIdx};
+use crate::analysis::{AccountIdx, Analysis, EntryIdx, GroupIdx, HostIdx};
 use crate::findings::Scope;
 use crate::rules::memo::Memo;
 use crate::rules::model::{
@@ -193,7 +193,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         self.run(Scope::Host, ctx, Anchor::Host(h), || subject.clone());
     }
 
-    pub(super) fn entry(&mut self, e: usize) {
+    pub(super) fn entry(&mut self, e: EntryIdx) {
         if !self.rules.has_scope(Scope::DelegationEntry) {
             return;
         }

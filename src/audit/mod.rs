@@ -15,7 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::analysis::{AccountFacts, AccountIdx, Analysis, GroupIdx, HostIdx};
+use crate::analysis::{AccountFacts, AccountIdx, Analysis, EntryIdx, GroupIdx, HostIdx};
 use crate::config::Config;
 use crate::findings::{Finding, GroupReadiness};
 use crate::inventory::HostInventory;
@@ -129,7 +129,9 @@ pub fn run_audit(
 
     ev.scan();
     // A large domain has hundreds of thousands of delegation entries and thousands of groups.
-    ev.parallel(a.entries.len(), 20_000, now, |ev, e| ev.entry(e));
+    ev.parallel(a.entries.len(), 20_000, now, |ev, e| {
+        ev.entry(EntryIdx::new(e))
+    });
     for i in AccountIdx::range(snapshot.accounts.len()) {
         ev.account(i, false);
     }

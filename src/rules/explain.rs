@@ -11,7 +11,7 @@ use super::model::{
     account_view, entry_view, host_view, peer_pair_view, scan_view, storage_pair_view, to_value,
 };
 use super::{Rule, RuleError, RuleSet};
-use crate::analysis::{AccountIdx, Analysis, principal_name};
+use crate::analysis::{AccountIdx, Analysis, EntryIdx, principal_name};
 use crate::config::Config;
 use crate::findings::Scope;
 use crate::inventory::HostInventory;
@@ -134,7 +134,7 @@ pub fn explain_on(
         Scope::DelegationEntry => {
             for (e, entry) in a.entries.iter().enumerate() {
                 if entry.value.eq_ignore_ascii_case(on) {
-                    let v = to_value(entry_view(&a, e));
+                    let v = to_value(entry_view(&a, EntryIdx::new(e)));
                     let owner = principal_name(snapshot, entry.owner);
                     objects.push((
                         format!("{owner}: {}", entry.value),

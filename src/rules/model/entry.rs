@@ -4,7 +4,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::analysis::hosts::serde_kind;
-use crate::analysis::{Analysis, HostIdx, Principal, principal_dn, principal_name};
+use crate::analysis::{Analysis, EntryIdx, HostIdx, Principal, principal_dn, principal_name};
 
 use super::{VarDoc, to_value, v};
 
@@ -210,14 +210,14 @@ pub fn owner_view(a: &Analysis, owner: Principal) -> OwnerView {
     }
 }
 
-pub fn entry_view(a: &Analysis, e: usize) -> EntryView {
+pub fn entry_view(a: &Analysis, e: EntryIdx) -> EntryView {
     let owner = to_value(owner_view(a, a.entries[e].owner));
     entry_view_with_owner(a, e, owner)
 }
 
 /// [`entry_view`] with the owner's value given: an account with many entries (a Hyper-V host
 /// has four per peer) builds its owner once.
-pub fn entry_view_with_owner(a: &Analysis, e: usize, owner: Value) -> EntryView {
+pub fn entry_view_with_owner(a: &Analysis, e: EntryIdx, owner: Value) -> EntryView {
     let e = &a.entries[e];
     let spn = e.spn.as_ref().ok();
     let target_host = e.target.and_then(|t| host_of(a, t));
