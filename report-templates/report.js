@@ -443,7 +443,7 @@
   Array.prototype.forEach.call(document.querySelectorAll('table.mx'), wireMatrix);
 
   // Markup shown on demand sits in an inert <template class="lazy">; a large one arrives
-  // deflated (data-z: base64 of a zlib stream, see src/report/html.rs) and is inflated with
+  // deflated (data-z: base64 of a zlib stream, see src/report/html/mod.rs) and is inflated with
   // the browser's DecompressionStream. Either way it is this page's own markup, escaped when
   // the report was written: parsing it is what the browser did for the rest of the page.
   function lazyContent(t) {

@@ -10,7 +10,7 @@
 //!   (`Set-VMHost` over WinRM) after every directory change. A change that removes a protection
 //!   (HV017) is left commented out unless its rule is named in
 //!   [`RemediationMeta::allow_weakening`].
-//! - `render` writes the script: header (where it was written, scope, counts, order),
+//! - `render` writes the script: header (`header`: where it was written, scope, counts, order),
 //!   backup of the attributes it touches, the AD phase with one `try`/`catch` per object, the
 //!   host phase with one per host, the manual steps, and a summary that exits 1 on failure.
 //!
@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use crate::findings::Finding;
 use crate::rules::RuleSet;
 
+mod header;
 pub mod plan;
 mod render;
 

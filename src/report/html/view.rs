@@ -1,198 +1,21 @@
-//! `report.html`: one self-contained page rendered with minijinja from
-//! `report-templates/report.html.j2` (embedded; `--templates DIR` may override it and its
-//! `report.css` / `report.js`). Autoescape is forced on for the page; the finding details
-//! travel as a JSON blob that the page's script renders with textContent only.
+//! What the page template sees: the view model built from [`ReportData`] (`r` in the
+//! template), the per-finding details sent as JSON (`data_json`), and the readiness matrices.
+//! Rendering (environment, filters, escaping) is in the parent module.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
-use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::findings::{GroupReadiness, ReadinessCell, ReadinessState, Status};
-use crate::rules::lazy::View;
 
-use super::checks::{Check, CheckStatus, FixItem, category_of};
-use super::csv::status_str;
-use super::text::is_bidi_control;
-use super::{ReportData, ReportError, SEVERITIES_DESC, Summary};
-
-const TEMPLATE: &str = include_str!("../../report-templates/report.html.j2");
-const CSS: &str = include_str!("../../report-templates/report.css");
-const JS: &str = include_str!("../../report-templates/report.js");
-const TEMPLATE_NAME: &str = "report.html.j2";
-
-/// Above this many hosts a group's matrix becomes a summary: a 200x200 grid is already 40,000
-/// cells, and larger ones make the page unusable.
-pub const MATRIX_MAX_HOSTS: usize = 200;
-/// Above this many hosts a group's matrix is collapsed (`<details>`) and its cells are kept in
-/// an inert `<template>` that the page renders only when the reader opens it: at 125 groups of
-/// 16 hosts the page would otherwise lay out 30,000 cells before anyone looks at one.
-pub const MATRIX_OPEN_MAX_HOSTS: usize = 12;
-/// Width in pixels of a group's ready / blocked / unknown bar in the group index.
-const BAR_WIDTH: usize = 120;
-/// Findings rows shown before "Show more": Chromium lays out a 10,000-row table in seconds,
-/// a 500-row one at once. Filters and search still cover every finding.
-pub const PAGE_ROWS: usize = 500;
-/// Blocked pairs listed in a group summary; the rest are in the CSV/JSON.
-const MAX_BLOCKED_LISTED: usize = 2000;
-
-/// Renders the report. `templates` overrides the embedded `report.html.j2`, `report.css` and
-/// `report.js` with those files of that directory that exist.
-pub fn render_html(
-    data: &Arc<ReportData>,
-    templates: Option<&Path>,
-) -> Result<String, ReportError> {
-    let mut out = Vec::new();
-    write_html(&mut out, data, templates)?;
-    String::from_utf8(out).map_err(|e| ReportError::Io {
-        what: "HTML report".into(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-    })
-}
-
-/// [`render_html`] straight into `w`: a large domain's page is tens of megabytes before its
-/// lazy parts are deflated (the `lazy` filter, [`lazy_template`]), which need not sit in
-/// memory next to the data it was made from.
-pub fn write_html<W: std::io::Write>(
-    w: W,
-    data: &Arc<ReportData>,
-    templates: Option<&Path>,
-) -> Result<(), ReportError> {
-    let template = load(templates, TEMPLATE_NAME, TEMPLATE)?;
-    let css = load(templates, "report.css", CSS)?;
-    let js = load(templates, "report.js", JS)?;
-
-    let mut env = Environment::new();
-    // Explicit rather than relying on the file extension: the page is HTML whatever an
-    // override template is called.
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    // Bidirectional controls in a directory value would reorder what the reader sees
-    // ("Trojan Source"); the terminal drops them, the page shows them as `[U+202E]`.
-    env.set_formatter(|out, state, value| {
-        if !value.is_safe()
-            && let Some(text) = value.as_str()
-            && text.chars().any(is_bidi_control)
-        {
-            let shown = Value::from(bidi_visible(text));
-            return minijinja::escape_formatter(out, state, &shown);
-        }
-        minijinja::escape_formatter(out, state, value)
-    });
-    // `{{ markup | lazy }}`: shown on demand, deflated when large.
-    env.add_filter("lazy", |markup: Value| {
-        let body = if markup.is_safe() {
-            markup.as_str().unwrap_or_default().to_string()
-        } else {
-            // Plain text handed to the filter is escaped like any other output.
-            minijinja::HtmlEscape(&markup.to_string()).to_string()
-        };
-        Value::from_safe_string(lazy_template(&body))
-    });
-    env.add_template_owned(TEMPLATE_NAME, template)?;
-
-    let view = view(data);
-    // `r.data` is the whole report, converted field by field as the template reads it: the
-    // built-in page never reads `findings` or `readiness` (it uses `r.rows` and `r.groups`),
-    // which for a large domain are 150,000 readiness cells.
-    let r = minijinja::context! {
-        data => View::value(Shared(Arc::clone(data))),
-        ..Value::from(Serde(&view))
-    };
-    let ctx = minijinja::context! {
-        r => r,
-        css => Value::from_safe_string(css),
-        js => Value::from_safe_string(js),
-        data_json => Value::from_safe_string(script_json(&details(data))?),
-    };
-    env.get_template(TEMPLATE_NAME)?
-        .render_captured_to(ctx, w)?;
-    Ok(())
-}
-
-/// Opening tag of markup the page inserts only on demand (a collapsed matrix, the delegation
-/// inventory of a large domain): inert until then, so it costs the browser nothing at load.
-/// Lazy markup at least this long is sent deflated: at 2,000 hosts the delegation inventory
-/// alone is 5 MB of markup (60 SPNs per host) and the 125 matrices 3 MB, which compress about
-/// twenty-fold.
-pub const LAZY_DEFLATE_MIN: usize = 16 * 1024;
-
-/// `<template class="lazy">` holding `body` (markup of this page, already escaped), or, when
-/// `body` is large, an empty one whose `data-z` is the base64 (RFC 4648) of its zlib stream
-/// (RFC 1950), which the page's script inflates with the browser's
-/// `DecompressionStream("deflate")` when the reader opens it. The fastest level: the content is
-/// repetitive markup, and a 100,000-computer page holds megabytes of it.
-pub fn lazy_template(body: &str) -> String {
-    use base64::Engine as _;
-    use std::io::Write as _;
-    if body.len() >= LAZY_DEFLATE_MIN {
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        // Writing to a Vec cannot fail; should it, the markup stays as it is.
-        if let Ok(bytes) = z.write_all(body.as_bytes()).and_then(|()| z.finish()) {
-            return format!(
-                "<template class=\"lazy\" data-z=\"{}\"></template>",
-                base64::engine::general_purpose::STANDARD.encode(bytes)
-            );
-        }
-    }
-    format!("<template class=\"lazy\">{body}</template>")
-}
-
-fn load(dir: Option<&Path>, name: &str, embedded: &str) -> Result<String, ReportError> {
-    if let Some(dir) = dir {
-        let path = dir.join(name);
-        if path.exists() {
-            return std::fs::read_to_string(&path)
-                .map_err(|source| ReportError::TemplateFile { path, source });
-        }
-    }
-    Ok(embedded.to_string())
-}
-
-/// `s` with each bidirectional control (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI:
-/// U+202A..U+202E, U+2066..U+2069, Unicode UAX #9) replaced by its visible name, e.g.
-/// `[U+202E]`, so the page shows a value in its stored order and says what it holds.
-pub fn bidi_visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        if is_bidi_control(c) {
-            out.push_str(&format!("[U+{:04X}]", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` cannot
-/// close the element or start a comment, and U+2028/2029 are escaped for older parsers.
-/// These characters only occur inside JSON strings, where `\uXXXX` means the same.
-/// Bidirectional controls (also only inside strings) become their visible names, as in
-/// [`bidi_visible`]: the page's script shows these values as text, and filters compare
-/// them with the template's (equally replaced) host names.
-pub fn script_json<T: Serialize>(v: &T) -> Result<String, ReportError> {
-    let raw = serde_json::to_string(v)?;
-    let mut out = String::with_capacity(raw.len() + raw.len() / 16);
-    for c in raw.chars() {
-        match c {
-            c if is_bidi_control(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    Ok(out)
-}
-
-// ---- what the template sees ------------------------------------------------------------
+use super::super::checks::{Check, CheckStatus, FixItem, category_of};
+use super::super::csv::status_str;
+use super::super::{ReportData, SEVERITIES_DESC, Summary};
+use super::{BAR_WIDTH, MATRIX_MAX_HOSTS, MATRIX_OPEN_MAX_HOSTS, MAX_BLOCKED_LISTED, PAGE_ROWS};
 
 /// The report as a template value; see [`View`].
-struct Shared(Arc<ReportData>);
+pub(super) struct Shared(pub(super) Arc<ReportData>);
 
 impl Serialize for Shared {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -201,7 +24,7 @@ impl Serialize for Shared {
 }
 
 #[derive(Serialize)]
-struct PageView<'a> {
+pub(super) struct PageView<'a> {
     collected_at: String,
     /// For a file input: the export's times, formatted ([`super::ExportTimes`]).
     export: Option<ExportView>,
@@ -237,10 +60,10 @@ struct DelegationView<'a> {
 struct DelegationFields<'a> {
     account: &'a str,
     dn: &'a str,
-    kind: super::AccountClass,
+    kind: super::super::AccountClass,
     dc: bool,
     enabled: bool,
-    delegation_type: super::DelegationType,
+    delegation_type: super::super::DelegationType,
     protocol_transition: bool,
 }
 
@@ -256,7 +79,7 @@ struct ExportView {
 #[derive(Serialize)]
 struct HostView<'a> {
     #[serde(flatten)]
-    row: &'a super::HostRow,
+    row: &'a super::super::HostRow,
     /// 1-based index of its group's readiness section (`#group-N`).
     group_anchor: Option<usize>,
     reboot_pending: Option<bool>,
@@ -389,7 +212,7 @@ struct BlockedPair<'a> {
     reasons: String,
 }
 
-fn view(data: &ReportData) -> PageView<'_> {
+pub(super) fn view(data: &ReportData) -> PageView<'_> {
     let summary = data.summary();
     let severities = SEVERITIES_DESC
         .iter()
@@ -400,7 +223,7 @@ fn view(data: &ReportData) -> PageView<'_> {
         .collect();
     // The findings of one cause are one row, at the place of the first; their own rows are
     // built by the page when that row is expanded (1,600 PA001 rows are not sent twice).
-    let causes = super::causes::shared_causes(&data.findings);
+    let causes = super::super::causes::shared_causes(&data.findings);
     let cause_of = cause_index(data, &causes);
     let mut rows = Vec::new();
     for (i, f) in data.findings.iter().enumerate() {
@@ -494,7 +317,7 @@ fn view(data: &ReportData) -> PageView<'_> {
 }
 
 /// Per finding, the index of its cause in `causes`, if it belongs to one.
-fn cause_index(data: &ReportData, causes: &[super::causes::Cause]) -> Vec<Option<usize>> {
+fn cause_index(data: &ReportData, causes: &[super::super::causes::Cause]) -> Vec<Option<usize>> {
     let mut of = vec![None; data.findings.len()];
     for (c, x) in causes.iter().enumerate() {
         for &m in &x.members {
@@ -525,10 +348,10 @@ fn host_views(data: &ReportData) -> Vec<HostView<'_>> {
             last_boot: day(h.last_boot),
             delegation_changed: day(h.delegation_changed),
             inventory: match h.inventory {
-                super::InventoryStatus::Read => "read",
-                super::InventoryStatus::Error => "unreachable",
-                super::InventoryStatus::Missing => "no row",
-                super::InventoryStatus::NotSupplied => "no inventory",
+                super::super::InventoryStatus::Read => "read",
+                super::super::InventoryStatus::Error => "unreachable",
+                super::super::InventoryStatus::Missing => "no row",
+                super::super::InventoryStatus::NotSupplied => "no inventory",
             },
             row: h,
         })
@@ -714,7 +537,7 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
 // ---- the JSON blob the page's script reads ---------------------------------------------
 
 #[derive(Serialize)]
-struct Details<'a> {
+pub(super) struct Details<'a> {
     /// Rule id -> [title, rationale, references].
     rules: BTreeMap<&'a str, (&'a str, &'a str, &'a [String])>,
     /// One per finding, in row order (`data-i`).
@@ -744,7 +567,7 @@ struct FindingDetail<'a> {
     c: Option<usize>,
 }
 
-fn details(data: &ReportData) -> Details<'_> {
+pub(super) fn details(data: &ReportData) -> Details<'_> {
     let rules = data
         .rules
         .iter()
@@ -755,7 +578,7 @@ fn details(data: &ReportData) -> Details<'_> {
             )
         })
         .collect();
-    let causes = super::causes::shared_causes(&data.findings);
+    let causes = super::super::causes::shared_causes(&data.findings);
     let cause_of = cause_index(data, &causes);
     let f = data
         .findings
@@ -785,47 +608,5 @@ fn details(data: &ReportData) -> Details<'_> {
         rules,
         f,
         causes: causes.into_iter().map(|c| c.members).collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{LAZY_DEFLATE_MIN, lazy_template, script_json};
-
-    #[test]
-    fn large_lazy_templates_are_deflated_and_inflate_back() {
-        use base64::Engine as _;
-        use std::io::Read as _;
-        let big = "<tr><td>cifs/HV00001.lab.test</td></tr>\n".repeat(LAZY_DEFLATE_MIN / 20);
-        let out = lazy_template(&big);
-        assert!(
-            out.starts_with("<template class=\"lazy\" data-z=\""),
-            "{out}"
-        );
-        assert!(out.ends_with("\"></template>"));
-        let start = out.find("data-z=\"").unwrap() + 8;
-        let z = &out[start..start + out[start..].find('"').unwrap()];
-        let bytes = base64::engine::general_purpose::STANDARD.decode(z).unwrap();
-        let mut back = String::new();
-        flate2::read::ZlibDecoder::new(&bytes[..])
-            .read_to_string(&mut back)
-            .unwrap();
-        assert_eq!(back, big);
-        assert!(z.len() * 5 < big.len(), "{} of {}", z.len(), big.len());
-        // Small lazy content stays as it is.
-        assert_eq!(
-            lazy_template("small"),
-            "<template class=\"lazy\">small</template>"
-        );
-    }
-
-    #[test]
-    fn script_json_cannot_close_the_script_element() {
-        let s = script_json(&vec!["</script><!--&\u{2028}"]).unwrap();
-        assert_eq!(s, r#"["\u003c/script\u003e\u003c!--\u0026\u2028"]"#);
-        let back: Vec<String> = serde_json::from_str(&s).unwrap();
-        assert_eq!(back, vec!["</script><!--&\u{2028}".to_string()]);
-        let s = script_json(&vec!["a\u{202e}b\u{2066}c\u{2069}"]).unwrap();
-        assert_eq!(s, r#"["a[U+202E]b[U+2066]c[U+2069]"]"#);
     }
 }
