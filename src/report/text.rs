@@ -36,6 +36,13 @@ pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `s` holds a character [`is_bidi_control`] names. Every such character is
+/// encoded in UTF-8 starting with byte 0xE2, so text without that byte (nearly all of a
+/// directory) is ruled out by one vectorised byte search instead of decoding each char.
+pub(crate) fn has_bidi_control(s: &str) -> bool {
+    s.as_bytes().contains(&0xE2) && s.chars().any(is_bidi_control)
+}
+
 /// CSI: parameter and intermediate bytes up to a final byte 0x40..=0x7e.
 fn skip_csi(chars: &mut impl Iterator<Item = char>) {
     for c in chars.by_ref() {
@@ -75,6 +82,23 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_controls_are_found_by_their_lead_byte_and_nothing_else() {
+        for c in ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}') {
+            assert!(
+                has_bidi_control(&format!("cifs/{c}HV01")),
+                "{:04X}",
+                c as u32
+            );
+        }
+        // Other characters starting with 0xE2 (dashes, arrows, U+2069's neighbours) are not.
+        assert!(!has_bidi_control(
+            "HV01 \u{2013} \u{2192} \u{2065}\u{206a}\u{2029}\u{202f}"
+        ));
+        assert!(!has_bidi_control("Ünïcødé-主机 cifs/hv01.lab.test"));
+        assert!(!has_bidi_control(""));
+    }
 
     #[test]
     fn strips_escape_sequences_and_controls() {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::rules::lazy::View;
 
-use super::text::is_bidi_control;
+use super::text::{has_bidi_control, is_bidi_control};
 use super::{ReportData, ReportError};
 
 mod view;
@@ -75,7 +75,7 @@ pub fn write_html<W: std::io::Write>(
     env.set_formatter(|out, state, value| {
         if !value.is_safe()
             && let Some(text) = value.as_str()
-            && text.chars().any(is_bidi_control)
+            && has_bidi_control(text)
         {
             let shown = Value::from(bidi_visible(text));
             return minijinja::escape_formatter(out, state, &shown);
