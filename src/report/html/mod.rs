@@ -84,13 +84,13 @@ pub fn write_html<W: std::io::Write>(
     });
     // `{{ markup | lazy }}`: shown on demand, deflated when large.
     env.add_filter("lazy", |markup: Value| {
-        let body = if markup.is_safe() {
-            markup.as_str().unwrap_or_default().to_string()
-        } else {
+        // The markup is read in place: a section of a large domain is megabytes.
+        let lazy = match markup.as_str() {
+            Some(body) if markup.is_safe() => lazy_template(body),
             // Plain text handed to the filter is escaped like any other output.
-            minijinja::HtmlEscape(&markup.to_string()).to_string()
+            _ => lazy_template(&minijinja::HtmlEscape(&markup.to_string()).to_string()),
         };
-        Value::from_safe_string(lazy_template(&body))
+        Value::from_safe_string(lazy)
     });
     env.add_template_owned(TEMPLATE_NAME, template)?;
 
