@@ -4,6 +4,7 @@ mod common;
 
 use std::path::Path;
 
+use common::cli::hvaudit;
 use common::finding;
 use hvaudit::diff::{DiffError, diff, load_findings_json, mark_previous, parse_findings_json};
 use hvaudit::findings::{Finding, Severity, Status};
@@ -288,15 +289,6 @@ fn sc001_inventory_part_not_evaluated_without_inventory() {
     d.set_aside_unread_inventory(true);
     assert_eq!(d.resolved.len(), 2);
     assert!(d.no_longer_evaluated.is_empty());
-}
-
-fn hvaudit(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hvaudit"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .env("HVAUDIT_TODAY", "2025-06-01")
-        .output()
-        .unwrap()
 }
 
 /// With the inventory, then without it: the inventory rules' findings are "no longer

@@ -2,31 +2,19 @@
 //! modification time and the newest whenChanged in it), not only when the audit ran.
 
 mod common {
+    pub mod cli;
     pub mod report_fixture;
 }
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, TimeZone, Utc};
+use common::cli::{hvaudit, root};
 use common::report_fixture::fixture_report;
 use hvaudit::report::{ExportTimes, html, terminal};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn hvaudit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hvaudit"))
-        .current_dir(root())
-        .args(args)
-        .env("HVAUDIT_TODAY", "2025-06-01")
-        .output()
-        .unwrap()
-}
 
 /// The newest whenChanged of the computer entries of an LDIF (`YYYYMMDDHHMMSS.0Z`).
 fn newest_computer_when_changed(ldif: &str) -> DateTime<Utc> {

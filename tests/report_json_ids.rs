@@ -4,23 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+mod common {
+    pub mod cli;
+}
+
+use common::cli::{hvaudit, root};
 use hvaudit::findings::{Finding, Scope, Severity, Status};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn hvaudit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hvaudit"))
-        .current_dir(root())
-        .args(args)
-        .env("HVAUDIT_TODAY", "2025-06-01")
-        .output()
-        .expect("run hvaudit")
-}
 
 /// Audits `ldif` with the example's inventory and config into `out`; returns findings.json.
 fn audit(ldif: &Path, out: &Path, extra: &[&str]) -> Value {

@@ -3,15 +3,15 @@
 //! header and autofilter, and the same counts as findings.json.
 
 mod common {
+    pub mod cli;
     pub mod report_fixture;
 }
 
 use std::io::{Cursor, Read};
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use common::cli::hvaudit;
 use common::report_fixture::*;
 use hvaudit::report::{Format, write_all};
 
@@ -184,15 +184,6 @@ fn hostile_report_reads_back_with_sheets_headers_and_string_cells() {
         );
         assert!(xml.contains("<cols>"), "sheet {n} column widths");
     }
-}
-
-fn hvaudit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hvaudit"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("HVAUDIT_TODAY", "2025-06-01")
-        .output()
-        .unwrap()
 }
 
 /// The example audit writes findings.xlsx by default, with the counts findings.json has.

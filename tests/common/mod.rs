@@ -1,6 +1,8 @@
 //! Handcrafted findings shared by the workflow tests (suppressions, diff, remediation).
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod cli;
+
 use std::collections::BTreeMap;
 
 use hvaudit::findings::{Finding, Scope, Severity, Status};
