@@ -3,11 +3,10 @@
 // Expected counts come from that fixture's documentation, written here by hand.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = join(HERE, 'out');
@@ -19,28 +18,18 @@ const XSS_IMG = '"><img src=x onerror=alert(1)>';
 const UNICODE = 'Ünïcødé-主机';
 
 let ctx;
-let profile;
+let chromiumSession;
 
 before(async () => {
   for (const f of [SMALL, LARGE]) {
     assert.ok(existsSync(f), `${f} missing: run tests/browser/run.sh`);
   }
-  // A fresh profile each run: nothing cached, nothing synced.
-  profile = mkdtempSync(join(tmpdir(), 'hvaudit-chromium-'));
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  chromiumSession = await launchChromium();
+  ctx = chromiumSession.context;
 });
 
 after(async () => {
-  if (ctx) await ctx.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (chromiumSession) await chromiumSession.close();
 });
 
 // Opens a report with every way it could misbehave recorded: script errors, console errors,

@@ -11,11 +11,10 @@
 // does. Every measurement is logged.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPORT = join(HERE, 'out', 'bench', 'report', 'report.html');
@@ -23,25 +22,16 @@ const URL = pathToFileURL(REPORT).href;
 const TRIES = 3;
 
 let browser;
-let profile;
+let chromiumSession;
 
 before(async () => {
   assert.ok(existsSync(REPORT), `${REPORT} missing: run tests/browser/run.sh`);
-  profile = mkdtempSync(join(tmpdir(), 'hvaudit-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  chromiumSession = await launchChromium();
+  browser = chromiumSession.context;
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (chromiumSession) await chromiumSession.close();
 });
 
 // A fresh page on the report, with script errors and any request beyond the file recorded.
