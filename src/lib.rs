@@ -25,3 +25,4 @@ pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod suppress;
+pub mod timing;

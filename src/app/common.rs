@@ -56,10 +56,12 @@ pub(super) fn load_inputs(
     let build = BuildOptions {
         extra_group_sids: config.extra_privileged_groups.clone(),
     };
+    crate::timing::phase("config, rules, inventory");
     let snapshot = match &input.snapshot {
         Some(p) => read_snapshot(p)?,
         None => load_source(&input.source, &build, verbose)?,
     };
+    crate::timing::phase("snapshot");
     // Two inventory rows for one computer (under names the reader could not relate): refused
     // rather than letting one row win.
     if let Some(inv) = &inventory {

@@ -94,6 +94,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Completions { shell } => completions::completions(*shell),
         Command::Man => completions::man(),
     };
+    crate::timing::phase("drop");
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {

@@ -21,8 +21,11 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     if let Some(dir) = &a.templates {
         super::templates::check_templates(dir)?;
     }
+    crate::timing::phase("start");
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
+    crate::timing::phase("load");
     let outcome = audit(&inputs)?;
+    crate::timing::phase("audit");
     if verbose > 0 {
         // Facts the analysis noticed that are not findings (hosts in no group, and so on).
         for n in &outcome.notes {
@@ -49,6 +52,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     }
     data.complete = outcome.complete;
     data.findings = findings;
+    crate::timing::phase("report data: base");
     data.hosts = report::hosts::host_rows(
         &outcome.hosts,
         &inputs.snapshot,
@@ -56,6 +60,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         &data.readiness,
         &data.findings,
     );
+    crate::timing::phase("report data: hosts");
     data.checks = report::checks::build_checks(
         inputs.rules.rules(),
         &check_context(&inputs, &outcome.hosts, &data, &outcome.errors),
@@ -63,6 +68,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     );
     // After suppressions (they match whole values), before the diff: a previous findings.json
     // holds the same shortened keys.
+    crate::timing::phase("report data: checks");
     report::shorten::shorten_long_values(&mut data);
     if let Some(prev) = &a.previous {
         let old = diff::load_previous(prev)?;
@@ -84,6 +90,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     }
 
     let data = std::sync::Arc::new(data);
+    crate::timing::phase("report data");
     let command = if a.input.source.server.is_some() || a.input.source.domain.is_some() {
         "scan"
     } else {
@@ -97,6 +104,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         a.templates.as_deref(),
         |_| Ok(()),
     )?;
+    crate::timing::phase("reports");
     let code = if data.complete {
         exit_for(&data.findings, fail_on)
     } else {
@@ -130,6 +138,7 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
             data.gaps.len()
         );
     }
+    crate::timing::phase("terminal summary");
     Ok(code)
 }
 

@@ -124,14 +124,17 @@ pub fn run_audit(
     now: DateTime<Utc>,
 ) -> Result<AuditOutcome, RuleError> {
     let a = Analysis::build(snapshot, inventory, config);
+    crate::timing::phase("audit: analysis");
     let compiled = rules.compile()?;
     let mut ev = Evaluator::new(&a, &compiled, now);
 
     ev.scan();
+    crate::timing::phase("audit: compile, scan rules");
     // A large domain has hundreds of thousands of delegation entries and thousands of groups.
     ev.parallel(a.entries.len(), 20_000, now, |ev, e| {
         ev.entry(EntryIdx::new(e))
     });
+    crate::timing::phase("audit: entry rules");
     for i in AccountIdx::range(snapshot.accounts.len()) {
         ev.account(i, false);
     }
@@ -139,7 +142,9 @@ pub fn run_audit(
         ev.host(h);
         ev.release_host(h);
     }
+    crate::timing::phase("audit: account, lone host rules");
     ev.parallel(a.groups.len(), 16, now, |ev, g| ev.group(GroupIdx::new(g)));
+    crate::timing::phase("audit: group rules");
 
     // Readiness: only findings whose rule can block, indexed by where they sit.
     // Keyed by hosts; the values are positions in `ev.fired`.
@@ -190,8 +195,10 @@ pub fn run_audit(
         });
     }
 
+    crate::timing::phase("audit: readiness");
     let mut findings: Vec<Finding> = ev.fired.into_iter().map(|f| f.finding).collect();
     sort_findings(&mut findings);
+    crate::timing::phase("audit: sort");
     let gaps = completeness::run_gaps(snapshot, inventory, config, &ev.errors);
     Ok(AuditOutcome {
         findings,

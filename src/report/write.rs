@@ -91,11 +91,22 @@ pub fn stage_all(
         let handles: Vec<_> = wanted
             .iter()
             .skip(1)
-            .map(|&f| (f, s.spawn(move || write_one(dir, data, f, templates))))
+            .map(|&f| {
+                (
+                    f,
+                    s.spawn(move || {
+                        crate::timing::span(&format!("{f:?}"), || {
+                            write_one(dir, data, f, templates)
+                        })
+                    }),
+                )
+            })
             .collect();
         // The first format (the HTML page, the largest) is written on this thread, which
         // reuses the memory the audit freed instead of touching fresh pages.
-        let first = wanted.first().map(|&f| write_one(dir, data, f, templates));
+        let first = wanted.first().map(|&f| {
+            crate::timing::span(&format!("{f:?}"), || write_one(dir, data, f, templates))
+        });
         first
             .into_iter()
             .chain(handles.into_iter().map(|(f, h)| {
