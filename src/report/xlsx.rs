@@ -38,11 +38,11 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
     wb.set_zip_compression_level(1);
     let header = CellFormat::new().set_bold();
 
-    summary_sheet(wb.add_worksheet_with_constant_memory()?, data, &header)?;
+    summary_sheet(wb.add_worksheet_with_low_memory()?, data, &header)?;
 
     let findings = data.findings.iter().map(|f| finding_row(f).to_vec());
     table_sheet(
-        wb.add_worksheet_with_constant_memory()?,
+        wb.add_worksheet_with_low_memory()?,
         "Findings",
         &COLUMNS,
         &[8, 9, 36, 20, 40, 28, 14, 60, 50, 50, 10, 30],
@@ -56,7 +56,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
     let mut widths = vec![16u16, 28, 14, 14, 9, 9];
     widths.resize(HOST_COLUMNS.len(), 12);
     table_sheet(
-        wb.add_worksheet_with_constant_memory()?,
+        wb.add_worksheet_with_low_memory()?,
         "Hosts",
         &HOST_COLUMNS,
         &widths,
@@ -71,7 +71,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         .iter()
         .flat_map(|g| g.cells.iter().map(move |c| readiness_row(g, c).to_vec()));
     table_sheet(
-        wb.add_worksheet_with_constant_memory()?,
+        wb.add_worksheet_with_low_memory()?,
         "Readiness",
         &READINESS_COLUMNS,
         &[14, 16, 16, 8, 9, 9, 9, 12, 18, 50, 40, 14],
@@ -93,7 +93,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
         ]
     });
     table_sheet(
-        wb.add_worksheet_with_constant_memory()?,
+        wb.add_worksheet_with_low_memory()?,
         "Privileged accounts",
         &[
             "account",
@@ -124,7 +124,7 @@ pub fn write_xlsx(data: &ReportData) -> Result<Vec<u8>, ReportError> {
             c.reason.clone().unwrap_or_default(),
         ]
     });
-    let checks_ws = wb.add_worksheet_with_constant_memory()?;
+    let checks_ws = wb.add_worksheet_with_low_memory()?;
     table_sheet(
         checks_ws,
         "Checks",
@@ -209,13 +209,21 @@ fn table_sheet(
             continue;
         }
         r += 1;
-        for (c, v) in row.iter().enumerate() {
+        for (c, v) in row.into_iter().enumerate() {
             match numbers.contains(&c).then(|| v.parse::<u64>()) {
                 Some(Ok(n)) => {
                     // u64 -> f64 is exact below 2^53; counts and build numbers are far below.
                     ws.write_number(r, col(c), n as f64)?;
                 }
-                _ => text(ws, r, col(c), v)?,
+                // The row's own string is handed over: no copy for the cells that fit.
+                _ => match fit(&v) {
+                    std::borrow::Cow::Borrowed(_) => {
+                        ws.write_string(r, col(c), v)?;
+                    }
+                    std::borrow::Cow::Owned(cut) => {
+                        ws.write_string(r, col(c), cut)?;
+                    }
+                },
             }
         }
     }
