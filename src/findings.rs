@@ -322,10 +322,7 @@ impl Finding {
                 .as_bytes(),
         );
         let digest = ctx.finish();
-        digest.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&digest.as_ref()[..16])
     }
 
     /// The nesting path a finding shares with others of its rule, when it has one: its
@@ -351,10 +348,7 @@ impl Finding {
         ctx.update(self.rule_id.to_ascii_uppercase().as_bytes());
         ctx.update(b"\0");
         ctx.update(path.as_bytes());
-        ctx.finish().as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&ctx.finish().as_ref()[..16])
     }
 
     /// Identity of a finding across scans: the same rule on the same object and target.
@@ -366,6 +360,17 @@ impl Finding {
             self.target.as_deref().unwrap_or("").to_ascii_lowercase()
         )
     }
+}
+
+/// `bytes` as lower-case hexadecimal, two digits a byte.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 /// The three states of a readiness verdict: blocked as soon as one known fact blocks it, ready

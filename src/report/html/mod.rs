@@ -94,7 +94,8 @@ pub fn write_html<W: std::io::Write>(
     });
     env.add_template_owned(TEMPLATE_NAME, template)?;
 
-    let view = view(data);
+    let causes = super::causes::shared_causes(&data.findings);
+    let view = view(data, &causes);
     // `r.data` is the whole report, converted field by field as the template reads it: the
     // built-in page never reads `findings` or `readiness` (it uses `r.rows` and `r.groups`),
     // which for a large domain are 150,000 readiness cells.
@@ -106,7 +107,7 @@ pub fn write_html<W: std::io::Write>(
         r => r,
         css => Value::from_safe_string(css),
         js => Value::from_safe_string(js),
-        data_json => Value::from_safe_string(script_json(&details(data))?),
+        data_json => Value::from_safe_string(script_json(&details(data, &causes))?),
     };
     env.get_template(TEMPLATE_NAME)?
         .render_captured_to(ctx, w)?;
@@ -128,10 +129,28 @@ pub const LAZY_DEFLATE_MIN: usize = 16 * 1024;
 pub fn lazy_template(body: &str) -> String {
     use base64::Engine as _;
     use std::io::Write as _;
+    thread_local! {
+        // One zlib stream per thread, reset between sections: setting one up costs more than
+        // deflating a 16 KiB section, and a large page has hundreds.
+        static Z: std::cell::RefCell<Option<flate2::write::ZlibEncoder<Vec<u8>>>> =
+            const { std::cell::RefCell::new(None) };
+    }
     if body.len() >= LAZY_DEFLATE_MIN {
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zipped = Z.with_borrow_mut(|slot| {
+            let z = slot.get_or_insert_with(|| {
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast())
+            });
+            // `reset` ends the stream and hands back its bytes; a failed stream is dropped.
+            let r = z
+                .write_all(body.as_bytes())
+                .and_then(|()| z.reset(Vec::new()));
+            if r.is_err() {
+                *slot = None;
+            }
+            r
+        });
         // Writing to a Vec cannot fail; should it, the markup stays as it is.
-        if let Ok(bytes) = z.write_all(body.as_bytes()).and_then(|()| z.finish()) {
+        if let Ok(bytes) = zipped {
             return format!(
                 "<template class=\"lazy\" data-z=\"{}\"></template>",
                 base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -167,6 +186,19 @@ pub fn bidi_visible(s: &str) -> String {
     out
 }
 
+/// Appends `s` to `out` as the page's formatter writes a directory value: bidirectional
+/// controls shown by name ([`bidi_visible`]), then HTML-escaped as minijinja's autoescape does
+/// ([`minijinja::HtmlEscape`]). For markup hvaudit builds itself (the matrix cells).
+pub(super) fn escape_value(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = if has_bidi_control(s) {
+        write!(out, "{}", minijinja::HtmlEscape(&bidi_visible(s)))
+    } else {
+        write!(out, "{}", minijinja::HtmlEscape(s))
+    };
+}
+
 /// JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` cannot
 /// close the element or start a comment, and U+2028/2029 are escaped for older parsers.
 /// These characters only occur inside JSON strings, where `\uXXXX` means the same.
@@ -176,7 +208,16 @@ pub fn bidi_visible(s: &str) -> String {
 pub fn script_json<T: Serialize>(v: &T) -> Result<String, ReportError> {
     let raw = serde_json::to_string(v)?;
     let mut out = String::with_capacity(raw.len() + raw.len() / 16);
-    for c in raw.chars() {
+    // Runs without `<`, `>`, `&` or a 0xE2 byte (the lead byte of U+2028, U+2029 and every
+    // bidirectional control) are copied whole: the blob is megabytes of plain ASCII.
+    let mut rest = raw.as_str();
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
+    {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(c) = rest.chars().next() else { break };
         match c {
             c if is_bidi_control(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
             '<' => out.push_str("\\u003c"),
@@ -186,7 +227,9 @@ pub fn script_json<T: Serialize>(v: &T) -> Result<String, ReportError> {
             '\u{2029}' => out.push_str("\\u2029"),
             c => out.push(c),
         }
+        rest = &rest[c.len_utf8()..];
     }
+    out.push_str(rest);
     Ok(out)
 }
 
