@@ -90,22 +90,45 @@ pub(crate) fn is_cell_start_separator(c: char) -> bool {
 /// spreadsheet splits the field on, every piece then starts with `'` (or spaces and `'`), which
 /// Excel, LibreOffice and Google Sheets show as text. Nothing else changes, so values stay
 /// readable; the rule is documented in docs/report-csv.md.
-pub fn neutralise(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 1);
+pub fn neutralise(value: &str) -> std::borrow::Cow<'_, str> {
+    // Triggers and separators are ASCII, so bytes decide; a byte of a multi-byte character is
+    // never one of them. Most values need no change and are not copied.
+    let mut out: Option<String> = None;
+    let mut copied = 0;
     let mut at_cell_start = true;
-    for c in value.chars() {
-        if at_cell_start && c != ' ' {
-            if is_formula_trigger(c) {
-                out.push('\'');
+    for (i, &b) in value.as_bytes().iter().enumerate() {
+        let c = char::from(b);
+        if at_cell_start && b != b' ' {
+            if b.is_ascii() && is_formula_trigger(c) {
+                let o = out.get_or_insert_with(|| String::with_capacity(value.len() + 4));
+                o.push_str(&value[copied..i]);
+                o.push('\'');
+                copied = i;
             }
             at_cell_start = false;
         }
-        out.push(c);
-        if is_cell_start_separator(c) {
+        if b.is_ascii() && is_cell_start_separator(c) {
             at_cell_start = true;
         }
     }
-    out
+    match out {
+        None => value.into(),
+        Some(mut o) => {
+            o.push_str(&value[copied..]);
+            o.into()
+        }
+    }
+}
+
+/// Writes one record of `fields`, each neutralised ([`neutralise`]).
+fn write_neutralised<'a, W: Write>(
+    out: &mut ::csv::Writer<W>,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> ::csv::Result<()> {
+    for v in fields {
+        out.write_field(neutralise(v).as_bytes())?;
+    }
+    out.write_record(None::<&[u8]>)
 }
 
 /// `name=value; name=value`, keys in the finding's (sorted) order.
@@ -155,7 +178,7 @@ pub fn write_findings<W: Write>(w: W, findings: &[Finding]) -> Result<(), Report
     let mut out = writer(w);
     out.write_record(COLUMNS)?;
     for f in findings {
-        out.write_record(finding_row(f).iter().map(|v| neutralise(v)))?;
+        write_neutralised(&mut out, finding_row(f).iter().map(String::as_str))?;
     }
     out.flush().map_err(|source| ReportError::Io {
         what: "findings CSV".into(),
@@ -200,7 +223,7 @@ pub fn write_readiness<W: Write>(w: W, readiness: &[GroupReadiness]) -> Result<(
     out.write_record(READINESS_COLUMNS)?;
     for g in readiness {
         for c in &g.cells {
-            out.write_record(readiness_row(g, c).iter().map(|v| neutralise(v)))?;
+            write_neutralised(&mut out, readiness_row(g, c).iter().map(String::as_str))?;
         }
     }
     out.flush().map_err(|source| ReportError::Io {
@@ -261,7 +284,7 @@ pub fn write_hosts<W: Write>(w: W, hosts: &[HostRow]) -> Result<(), ReportError>
     let mut out = writer(w);
     out.write_record(HOST_COLUMNS)?;
     for h in hosts {
-        out.write_record(host_row(h).iter().map(|v| neutralise(v)))?;
+        write_neutralised(&mut out, host_row(h).iter().map(String::as_str))?;
     }
     out.flush().map_err(|source| ReportError::Io {
         what: "hosts CSV".into(),
@@ -303,6 +326,10 @@ mod tests {
         assert_eq!(neutralise("a;  =1"), "a;  '=1");
         assert_eq!(neutralise("  =1"), "  '=1");
         assert_eq!(neutralise(";;=1"), ";;'=1");
+        // Multi-byte characters are copied whole and never taken for a trigger.
+        assert_eq!(neutralise("主;=1"), "主;'=1");
+        assert_eq!(neutralise("é=1"), "é=1");
+        assert_eq!(neutralise("=主"), "'=主");
         // Readable otherwise: triggers inside a piece and separators before ordinary text stay.
         assert_eq!(neutralise("a; b=c, d-e|f"), "a; b=c, d-e|f");
         assert_eq!(neutralise("HV002; HV003"), "HV002; HV003");
