@@ -54,10 +54,55 @@ fn strip_dollar(s: &str) -> &str {
     s.strip_suffix('$').unwrap_or(s)
 }
 
+/// The host part of every registered SPN that parses, to its account: computers first, then
+/// other accounts, the first holder of a host part keeping it.
+fn spn_hosts(snapshot: &Snapshot) -> HashMap<String, Principal> {
+    let mut m = HashMap::with_capacity(snapshot.computers.len() + snapshot.accounts.len());
+    let computers = snapshot
+        .computers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (Principal::Computer(ComputerIdx::new(i)), &c.spns));
+    let accounts = snapshot
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (Principal::Account(AccountIdx::new(i)), &a.spns));
+    for (p, spns) in computers.chain(accounts) {
+        for s in spns {
+            if let Ok(spn) = Spn::parse(s) {
+                m.entry(spn.host_key()).or_insert(p);
+            }
+        }
+    }
+    m
+}
+
 impl Index {
     pub fn build(snapshot: &Snapshot) -> Index {
+        // The SPN host map parses every registered SPN (600,000 in a 100,000-computer domain):
+        // it is built on a thread of its own beside the name, SID and DN maps.
+        let (mut ix, by_spn_host) = std::thread::scope(|s| {
+            let spns = s.spawn(|| spn_hosts(snapshot));
+            let ix = Index::build_names(snapshot);
+            let spns = spns.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (ix, spns)
+        });
+        ix.by_spn_host = by_spn_host;
+        ix
+    }
+
+    /// Every map but `by_spn_host`.
+    fn build_names(snapshot: &Snapshot) -> Index {
+        let objects = snapshot.computers.len() + snapshot.accounts.len() + snapshot.groups.len();
         let mut ix = Index {
             domain_dns: snapshot.domain.dns_name.to_lowercase(),
+            // Sized up front: growing maps of 100,000 keys rehashes them a dozen times.
+            computer_by_sam: HashMap::with_capacity(snapshot.computers.len()),
+            computer_by_dns: HashMap::with_capacity(snapshot.computers.len()),
+            account_by_sam: HashMap::with_capacity(snapshot.accounts.len()),
+            by_sid: HashMap::with_capacity(objects),
+            by_dn: HashMap::with_capacity(objects),
             ..Index::default()
         };
         let dc_names: HashSet<String> = snapshot
@@ -90,7 +135,7 @@ impl Index {
             if let Some(d) = dns {
                 ix.computer_by_dns.entry(d).or_insert(i);
             }
-            ix.index_common(p, c.sid.as_ref(), &c.dn, &c.spns);
+            ix.index_common(p, c.sid.as_ref(), &c.dn);
         }
         for (i, a) in snapshot.accounts.iter().enumerate() {
             let i = AccountIdx::new(i);
@@ -98,29 +143,19 @@ impl Index {
             ix.account_by_sam
                 .entry(strip_dollar(&a.sam_account_name).to_lowercase())
                 .or_insert(i);
-            ix.index_common(p, a.sid.as_ref(), &a.dn, &a.spns);
+            ix.index_common(p, a.sid.as_ref(), &a.dn);
         }
         for (i, g) in snapshot.groups.iter().enumerate() {
-            ix.index_common(
-                Principal::Group(DirGroupIdx::new(i)),
-                g.sid.as_ref(),
-                &g.dn,
-                &[],
-            );
+            ix.index_common(Principal::Group(DirGroupIdx::new(i)), g.sid.as_ref(), &g.dn);
         }
         ix
     }
 
-    fn index_common(&mut self, p: Principal, sid: Option<&Sid>, dn: &str, spns: &[String]) {
+    fn index_common(&mut self, p: Principal, sid: Option<&Sid>, dn: &str) {
         if let Some(s) = sid {
             self.by_sid.entry(s.clone()).or_insert(p);
         }
         self.by_dn.entry(dn.to_lowercase()).or_insert(p);
-        for s in spns {
-            if let Ok(spn) = Spn::parse(s) {
-                self.by_spn_host.entry(spn.host_key()).or_insert(p);
-            }
-        }
     }
 
     /// A computer by NetBIOS name (with or without `$`) or FQDN, case-insensitively. An FQDN
