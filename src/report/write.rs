@@ -95,9 +95,14 @@ pub fn stage_all(
             let run = move |lane: Vec<Format>| {
                 lane.into_iter()
                     .map(|f| {
-                        let r = crate::timing::span(&format!("{f:?}"), || {
-                            write_one(dir, data, f, templates)
-                        });
+                        // A writer that panics is a bug; it becomes an error naming its
+                        // format (not a crash of the run, not a blamed neighbour in its lane).
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            crate::timing::span(&format!("{f:?}"), || {
+                                write_one(dir, data, f, templates)
+                            })
+                        }))
+                        .unwrap_or_else(|_| Err(panicked(f)));
                         (f, r)
                     })
                     .collect::<Vec<_>>()
@@ -114,19 +119,10 @@ pub fn stage_all(
             // the memory the audit freed instead of touching fresh pages.
             let mut all = run(first);
             for (names, h) in handles {
-                // A writer thread that panicked is a bug; it becomes an error naming its
-                // formats rather than a second panic here.
+                // Panics are caught per format above; a lane that still fails to join
+                // reports each of its formats as failed.
                 all.extend(h.join().unwrap_or_else(|_| {
-                    names
-                        .into_iter()
-                        .map(|f| {
-                            let e = ReportError::Io {
-                                what: format!("{f:?} report"),
-                                source: std::io::Error::other("the writer thread panicked"),
-                            };
-                            (f, Err(e))
-                        })
-                        .collect()
+                    names.into_iter().map(|f| (f, Err(panicked(f)))).collect()
                 }));
             }
             all
@@ -141,6 +137,14 @@ pub fn stage_all(
         }
     }
     Ok(staging)
+}
+
+/// The error for a format whose writer panicked.
+fn panicked(f: Format) -> ReportError {
+    ReportError::Io {
+        what: format!("{f:?} report"),
+        source: std::io::Error::other("the writer thread panicked"),
+    }
 }
 
 /// Relative CPU cost of writing each format, as measured on the benchmark's 100,000-computer
