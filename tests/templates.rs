@@ -98,3 +98,45 @@ fn an_unusable_template_directory_is_an_error_naming_it() {
     assert!(err.contains("missing: not a directory"), "{err}");
     assert!(!out.exists(), "nothing is written");
 }
+
+/// The matrix cells come printed as markup (`{{ row.cells }}`, built and escaped by hvaudit);
+/// a template that loops over them, as templates did before, still gets each cell's state,
+/// mark and reasons, escaped like any value.
+#[test]
+fn matrix_cells_print_as_markup_and_iterate_as_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tpl");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("report.html.j2"),
+        "{% for g in r.groups %}{% for row in g.grid %}\
+         <tr>{{ row.cells }}</tr>\n\
+         {% for c in row.cells %}[{{ c.state }}|{{ c.mark }}|{{ c.reasons }}]{% endfor %}\n\
+         {% endfor %}{% endfor %}",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = audit(&out, &dir);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1 | 3)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // Printed: the markup, reasons escaped (`->` as `-&gt;`).
+    assert!(
+        html.contains("<td class=\"c self\" title=\"HVL01: same host\" tabindex=\"0\"></td>"),
+        "{html}"
+    );
+    assert!(html.contains("title=\"HVL01 -&gt; HVL02: "), "{html}");
+    // Iterated: the same cells, field by field, escaped the same way.
+    assert!(html.contains("[self||HVL01: same host]"), "{html}");
+    assert!(html.contains("|HVL01 -&gt; HVL02: "), "{html}");
+    let printed = html.matches("<td class=\"c ").count();
+    let iterated: usize = ["self", "ready", "blocked", "unknown", "same", "none"]
+        .iter()
+        .map(|st| html.matches(&format!("[{st}|")).count())
+        .sum();
+    assert!(printed > 0);
+    assert_eq!(printed, iterated);
+}

@@ -73,6 +73,12 @@ pub fn write_html<W: std::io::Write>(
     // Bidirectional controls in a directory value would reorder what the reader sees
     // ("Trojan Source"); the terminal drops them, the page shows them as `[U+202E]`.
     env.set_formatter(|out, state, value| {
+        // A matrix row's cells: markup hvaudit built and escaped (view::GridCells).
+        if let Some(cells) = value.downcast_object_ref::<view::GridCells>() {
+            return cells.write_markup(out).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the page")
+            });
+        }
         if !value.is_safe()
             && let Some(text) = value.as_str()
             && has_bidi_control(text)
@@ -189,14 +195,12 @@ pub fn bidi_visible(s: &str) -> String {
 /// Appends `s` to `out` as the page's formatter writes a directory value: bidirectional
 /// controls shown by name ([`bidi_visible`]), then HTML-escaped as minijinja's autoescape does
 /// ([`minijinja::HtmlEscape`]). For markup hvaudit builds itself (the matrix cells).
-pub(super) fn escape_value(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    // Writing to a String cannot fail.
-    let _ = if has_bidi_control(s) {
+pub(super) fn escape_value(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    if has_bidi_control(s) {
         write!(out, "{}", minijinja::HtmlEscape(&bidi_visible(s)))
     } else {
         write!(out, "{}", minijinja::HtmlEscape(s))
-    };
+    }
 }
 
 /// JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` cannot

@@ -191,25 +191,60 @@ impl Bar {
 #[derive(Serialize)]
 struct GridRow<'a> {
     host: &'a str,
-    /// The row's cells as markup (a safe string), one `<td class="c STATE" title="REASONS"
-    /// tabindex="0">MARK</td>` per destination: a 100,000-computer domain has 160,000 cells,
-    /// which the template engine took a quarter of the page's time to render one by one.
-    /// STATE is `ready`, `blocked`, `unknown`, `same` (same cluster), `self` or `none` (no
-    /// cell computed); MARK a check mark (with `N` or `F` when only the NetBIOS name or only
-    /// the FQDN works), a cross, a question mark, `=` or nothing; REASONS the tooltip and
-    /// details-panel text, escaped like the template's output ([`super::escape_value`]).
+    /// The row's cells, a [`GridCells`] object: `{{ row.cells }}` prints their markup,
+    /// `{% for c in row.cells %}` gives each cell's `state`, `mark` and `reasons`.
     cells: minijinja::Value,
 }
 
-/// One grid cell's markup, appended to `out`.
-fn push_cell(out: &mut String, state: &str, mark: &str, reasons: &str) {
-    out.push_str("<td class=\"c ");
-    out.push_str(state);
-    out.push_str("\" title=\"");
-    super::escape_value(out, reasons);
-    out.push_str("\" tabindex=\"0\">");
-    out.push_str(mark);
-    out.push_str("</td>");
+#[derive(Debug, Serialize)]
+pub(super) struct GridCell {
+    /// `ready`, `blocked`, `unknown`, `same` (same cluster), `self` or `none` (no cell computed).
+    state: &'static str,
+    /// What the cell shows: a check mark (with `N` or `F` when only the NetBIOS name or only
+    /// the FQDN works), a cross, a question mark, `=` or nothing.
+    mark: &'static str,
+    /// Tooltip and details-panel text.
+    reasons: String,
+}
+
+/// One matrix row's cells. Printed, it is the row's markup, one `<td class="c STATE"
+/// title="REASONS" tabindex="0">MARK</td>` per destination, written by hvaudit (the page's
+/// formatter calls [`GridCells::write_markup`]) with REASONS escaped like any directory value:
+/// a 100,000-computer domain has 160,000 cells, which the template engine took a quarter of
+/// the page's time to render one by one. Iterated, it is a list of the cells (as templates
+/// written before hvaudit built the markup read it), converted only when a template asks.
+#[derive(Debug)]
+pub(super) struct GridCells(Vec<GridCell>);
+
+impl GridCells {
+    /// Appends the row's markup to `out`.
+    pub(super) fn write_markup(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        for c in &self.0 {
+            out.write_str("<td class=\"c ")?;
+            out.write_str(c.state)?;
+            out.write_str("\" title=\"")?;
+            super::escape_value(out, &c.reasons)?;
+            out.write_str("\" tabindex=\"0\">")?;
+            out.write_str(c.mark)?;
+            out.write_str("</td>")?;
+        }
+        Ok(())
+    }
+}
+
+impl minijinja::value::Object for GridCells {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        let c = self.0.get(key.as_usize()?)?;
+        Some(minijinja::Value::from(minijinja::value::Serde(c)))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.0.len())
+    }
 }
 
 #[derive(Serialize)]
@@ -480,27 +515,33 @@ fn group_view(g: &GroupReadiness) -> GroupView<'_> {
         g.hosts
             .iter()
             .map(|from| {
-                let mut cells = String::with_capacity(g.hosts.len() * 96);
-                for to in &g.hosts {
-                    match by_pair.get(&(from.as_str(), to.as_str())) {
-                        _ if from == to => {
-                            push_cell(&mut cells, "self", "", &format!("{from}: same host"))
-                        }
+                let cells = g
+                    .hosts
+                    .iter()
+                    .map(|to| match by_pair.get(&(from.as_str(), to.as_str())) {
+                        _ if from == to => GridCell {
+                            state: "self",
+                            mark: "",
+                            reasons: format!("{from}: same host"),
+                        },
                         Some(c) => {
                             let (state, mark) = cell_look(c);
-                            push_cell(&mut cells, state, mark, &cell_reasons(c));
+                            GridCell {
+                                state,
+                                mark,
+                                reasons: cell_reasons(c),
+                            }
                         }
-                        None => push_cell(
-                            &mut cells,
-                            "none",
-                            "",
-                            &format!("{from} -> {to}: not evaluated"),
-                        ),
-                    }
-                }
+                        None => GridCell {
+                            state: "none",
+                            mark: "",
+                            reasons: format!("{from} -> {to}: not evaluated"),
+                        },
+                    })
+                    .collect();
                 GridRow {
                     host: from,
-                    cells: minijinja::Value::from_safe_string(cells),
+                    cells: minijinja::Value::from_object(GridCells(cells)),
                 }
             })
             .collect()
@@ -623,17 +664,17 @@ pub(super) fn details<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::push_cell;
+    use super::{GridCell, GridCells};
 
     #[test]
     fn a_cell_escapes_its_reasons_as_the_template_does() {
+        let cells = GridCells(vec![GridCell {
+            state: "blocked",
+            mark: "\u{2717}",
+            reasons: "HV\"01 -> <b>&x\u{202e}: BLOCKED".into(),
+        }]);
         let mut out = String::new();
-        push_cell(
-            &mut out,
-            "blocked",
-            "\u{2717}",
-            "HV\"01 -> <b>&x\u{202e}: BLOCKED",
-        );
+        cells.write_markup(&mut out).unwrap();
         assert_eq!(
             out,
             "<td class=\"c blocked\" title=\"HV&quot;01 -&gt; &lt;b&gt;&amp;x[U+202E]: BLOCKED\" \
