@@ -216,14 +216,13 @@ fn table_sheet(
                     ws.write_number(r, col(c), n as f64)?;
                 }
                 // The row's own string is handed over: no copy for the cells that fit.
-                _ => match fit(&v) {
-                    std::borrow::Cow::Borrowed(_) => {
-                        ws.write_string(r, col(c), v)?;
-                    }
-                    std::borrow::Cow::Owned(cut) => {
-                        ws.write_string(r, col(c), cut)?;
-                    }
-                },
+                _ => {
+                    let cut = match fit(&v) {
+                        std::borrow::Cow::Owned(cut) => Some(cut),
+                        std::borrow::Cow::Borrowed(_) => None,
+                    };
+                    ws.write_string(r, col(c), cut.unwrap_or(v))?;
+                }
             }
         }
     }
