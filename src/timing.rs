@@ -1,6 +1,8 @@
 //! Phase timings for profiling a large audit: with `HVAUDIT_TIMINGS=1` in the environment,
-//! each [`phase`] prints `hvaudit: timing: <phase> <milliseconds> ms` to stderr (wall time
-//! since the previous mark on any thread). Off by default; costs one atomic load when off.
+//! each [`phase`] prints `hvaudit: timing: <phase> <milliseconds> ms (<milliseconds> ms CPU)`
+//! to stderr (wall time since the previous mark on any thread, and the whole process's CPU
+//! time over it: CPU near wall means one core was busy). Off by default; costs one atomic
+//! load when off.
 
 use std::sync::Mutex;
 use std::sync::OnceLock;
@@ -11,7 +13,8 @@ fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var_os("HVAUDIT_TIMINGS").is_some_and(|v| v == "1"))
 }
 
-static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+/// The previous mark: its instant and the process's CPU milliseconds then.
+static LAST: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
 
 /// Marks the end of `name`: prints the wall time since the previous mark (or since the first
 /// call) when timings are on.
@@ -20,14 +23,16 @@ pub fn phase(name: &str) {
         return;
     }
     let now = Instant::now();
+    let cpu = cpu_ms("/proc/self/stat");
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(prev) = *last {
+    if let Some((prev, prev_cpu)) = *last {
         eprintln!(
-            "hvaudit: timing: {name} {:.0} ms",
-            now.duration_since(prev).as_secs_f64() * 1000.0
+            "hvaudit: timing: {name} {:.0} ms ({} ms CPU)",
+            now.duration_since(prev).as_secs_f64() * 1000.0,
+            cpu.saturating_sub(prev_cpu)
         );
     }
-    *last = Some(now);
+    *last = Some((now, cpu));
 }
 
 /// Runs `f` and prints its own duration as `name` (for work on another thread).
@@ -36,20 +41,21 @@ pub fn span<T>(name: &str, f: impl FnOnce() -> T) -> T {
         return f();
     }
     let t = Instant::now();
-    let cpu = thread_cpu_ms();
+    let cpu = cpu_ms("/proc/thread-self/stat");
     let r = f();
     eprintln!(
         "hvaudit: timing: {name} {:.0} ms (own thread; {} ms CPU)",
         t.elapsed().as_secs_f64() * 1000.0,
-        thread_cpu_ms().saturating_sub(cpu)
+        cpu_ms("/proc/thread-self/stat").saturating_sub(cpu)
     );
     r
 }
 
-/// This thread's user + system CPU time in milliseconds, from `/proc/thread-self/stat`
-/// (fields 14 and 15, in clock ticks of 10 ms on Linux); 0 where it cannot be read.
-fn thread_cpu_ms() -> u64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+/// User + system CPU time in milliseconds of the process (`/proc/self/stat`) or this thread
+/// (`/proc/thread-self/stat`): fields 14 and 15, in clock ticks of 10 ms on Linux; 0 where
+/// it cannot be read.
+fn cpu_ms(stat_file: &str) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(stat_file) else {
         return 0;
     };
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
