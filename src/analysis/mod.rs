@@ -317,6 +317,7 @@ impl<'a> Analysis<'a> {
         config: &'a Config,
     ) -> Analysis<'a> {
         let index = Index::build(snapshot);
+        crate::timing::phase("audit: analysis: index");
         // Resolving every delegation entry (~600,000 in a 100,000-computer domain) runs on a
         // thread of its own while hosts, groups and accounts are worked out.
         let (entries, mut hosts, host_by_name, host_by_computer, groups, accounts, notes) =
@@ -360,6 +361,7 @@ impl<'a> Analysis<'a> {
                     notes,
                 )
             });
+        crate::timing::phase("audit: analysis: entries, hosts, groups");
         hosts::delegation_facts(&mut hosts, snapshot, &index, &entries, &host_by_computer);
         let inventory_errors = inventory
             .map(|inv| {

@@ -144,6 +144,7 @@ pub(super) fn report_names(f: report::Format) -> &'static [&'static str] {
 pub(super) fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    crate::timing::phase("snapshot: read");
     let snap: Snapshot = serde_json::from_str(&text).map_err(|e| {
         Failure::usage(format!(
             "{}:{}:{}: not a hvaudit snapshot: {e}",
@@ -160,6 +161,7 @@ pub(super) fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
             SNAPSHOT_SCHEMA_VERSION
         )));
     }
+    crate::timing::phase("snapshot: parse");
     // One object twice cannot be audited without picking a copy by accident: refuse the file.
     if let Some(dup) = snap.duplicate_objects() {
         return Err(Failure::usage(format!(

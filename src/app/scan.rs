@@ -24,7 +24,15 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     crate::timing::phase("start");
     let inputs = load_inputs(&a.input, &a.audit, verbose)?;
     crate::timing::phase("load");
-    let outcome = audit(&inputs)?;
+    // The delegation inventory reads only the snapshot: it is built beside the audit, whose
+    // single-threaded phases leave a core idle (100,000 computers: 600,000 rows).
+    let (outcome, delegations) = std::thread::scope(|s| {
+        let side = s.spawn(|| report::delegation_inventory(&inputs.snapshot));
+        let outcome = audit(&inputs);
+        let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (outcome, side)
+    });
+    let outcome = outcome?;
     crate::timing::phase("audit");
     if verbose > 0 {
         // Facts the analysis noticed that are not findings (hosts in no group, and so on).
@@ -35,10 +43,11 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
     let mut findings = outcome.findings;
     let notes = suppressions(&a.audit, &mut findings)?;
 
-    let mut data = ReportData::from_snapshot(
+    let mut data = ReportData::with_delegations(
         &inputs.snapshot,
         &outcome.accounts,
         &ruleset_version(&a.audit),
+        delegations,
     );
     data.sources = inputs.sources.clone();
     data.export = export_times(&a.input, &inputs.snapshot, chrono::Utc::now());
@@ -139,6 +148,10 @@ pub fn scan(a: &ScanArgs, verbose: u8) -> Result<u8, Failure> {
         );
     }
     crate::timing::phase("terminal summary");
+    // The run ends here and the process with it: the snapshot and the report data (millions of
+    // strings at 100,000 computers) are left to the OS instead of freed one by one (~50 ms).
+    std::mem::forget(inputs);
+    std::mem::forget(data);
     Ok(code)
 }
 

@@ -274,6 +274,22 @@ impl ReportData {
         accounts: &[AccountFacts],
         ruleset_version: &str,
     ) -> ReportData {
+        ReportData::with_delegations(
+            snapshot,
+            accounts,
+            ruleset_version,
+            delegation_inventory(snapshot),
+        )
+    }
+
+    /// [`ReportData::from_snapshot`] with `delegations`, the snapshot's
+    /// [`delegation_inventory`], built by the caller (`scan` builds it beside the audit).
+    pub fn with_delegations(
+        snapshot: &Snapshot,
+        accounts: &[AccountFacts],
+        ruleset_version: &str,
+        delegations: Vec<DelegationRow>,
+    ) -> ReportData {
         ReportData {
             meta: snapshot.meta.clone(),
             domain: snapshot.domain.clone(),
@@ -284,7 +300,7 @@ impl ReportData {
             sources: vec![snapshot.meta.source.clone()],
             findings: Vec::new(),
             readiness: Vec::new(),
-            delegations: delegation_inventory(snapshot),
+            delegations,
             privileged: privileged_accounts(snapshot, accounts),
             rules: Vec::new(),
             suppression_notes: Vec::new(),
