@@ -301,6 +301,47 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         operator: Option<&str>,
         form: &str,
     ) -> Vec<usize> {
+        let mut judge = Blockers::new(self.a, self.rules, &self.fired);
+        let out = judge.blockers(candidates, from, to, operator, form);
+        self.errors.append(&mut judge.errors);
+        out
+    }
+}
+
+/// Decides which fired findings block a pair, over findings that no longer change (the
+/// readiness matrix shares one set between threads, each with its own `errors`).
+pub(super) struct Blockers<'x, 'a, 'r> {
+    a: &'x Analysis<'a>,
+    pub(super) rules: &'r CompiledRules<'r>,
+    pub(super) fired: &'x [Fired],
+    /// Errors of `blocks` expressions, in the order met.
+    pub(super) errors: Vec<EvalError>,
+}
+
+impl<'x, 'a, 'r> Blockers<'x, 'a, 'r> {
+    pub(super) fn new(
+        a: &'x Analysis<'a>,
+        rules: &'r CompiledRules<'r>,
+        fired: &'x [Fired],
+    ) -> Self {
+        Blockers {
+            a,
+            rules,
+            fired,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Fired findings among `candidates` that block `from` -> `to` addressed in `form`, by
+    /// index into `fired`, sorted.
+    pub(super) fn blockers(
+        &mut self,
+        candidates: impl Iterator<Item = usize>,
+        from: HostIdx,
+        to: HostIdx,
+        operator: Option<&str>,
+        form: &str,
+    ) -> Vec<usize> {
         let (f, t) = (&self.a.hosts[from].name, &self.a.hosts[to].name);
         let mut out = Vec::new();
         for i in candidates {

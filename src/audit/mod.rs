@@ -23,7 +23,7 @@ use crate::model::{Gap, Snapshot};
 use crate::rules::{EvalError, RuleError, RuleSet};
 
 pub use check::{CheckError, CheckReason, PairCheck, check_pair};
-use evaluator::{Anchor, Evaluator};
+use evaluator::{Anchor, Blockers, Evaluator};
 use readiness::{PairUnknowns, readiness_cell};
 
 /// A Hyper-V host as the audit saw it.
@@ -163,36 +163,50 @@ pub fn run_audit(
             Anchor::Scan | Anchor::Account | Anchor::Entry(None) => {}
         }
     }
-    let empty = Vec::new();
-    let mut readiness = Vec::new();
-    let mut unknowns = PairUnknowns::new(&a);
-    for group in &a.groups {
-        let mut cells = Vec::with_capacity(group.hosts.len() * group.hosts.len().saturating_sub(1));
-        for &from in &group.hosts {
-            for &to in &group.hosts {
-                if from == to {
-                    continue;
-                }
-                let cands = by_pair
-                    .get(&(from, to))
-                    .unwrap_or(&empty)
-                    .iter()
-                    .chain(by_host.get(&from).unwrap_or(&empty))
-                    .chain(by_host.get(&to).unwrap_or(&empty))
-                    .copied()
-                    .collect::<Vec<_>>();
-                cells.push(readiness_cell(&a, &mut ev, &mut unknowns, from, to, &cands));
-            }
-        }
-        readiness.push(GroupReadiness {
-            group: group.name.clone(),
-            hosts: group
-                .hosts
-                .iter()
-                .map(|h| a.hosts[*h].name.clone())
-                .collect(),
-            cells,
-        });
+    // Groups are independent: their cells are decided on every core, each part with its own
+    // caches and errors, and joined in group order (the outcome of a sequential run).
+    let groups = a.groups.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(groups / 16)
+        .max(1);
+    let chunk = groups.div_ceil(threads).max(1);
+    let (a_ref, rules, fired) = (&a, ev.rules, &ev.fired[..]);
+    let (by_pair, by_host) = (&by_pair, &by_host);
+    let part = move |range: std::ops::Range<usize>| {
+        let mut judge = Blockers::new(a_ref, rules, fired);
+        let mut unknowns = PairUnknowns::new(a_ref);
+        let groups: Vec<GroupReadiness> = range
+            .map(|g| {
+                group_readiness(
+                    a_ref,
+                    &mut judge,
+                    &mut unknowns,
+                    GroupIdx::new(g),
+                    by_pair,
+                    by_host,
+                )
+            })
+            .collect();
+        (groups, judge.errors)
+    };
+    let parts: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads)
+            .map(|t| s.spawn(move || part(t * chunk..((t + 1) * chunk).min(groups))))
+            .collect();
+        let first = part(0..chunk.min(groups));
+        std::iter::once(first)
+            .chain(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+            )
+            .collect()
+    });
+    let mut readiness = Vec::with_capacity(groups);
+    for (g, errors) in parts {
+        readiness.extend(g);
+        ev.errors.extend(errors);
     }
 
     crate::timing::phase("audit: readiness");
@@ -210,6 +224,46 @@ pub fn run_audit(
         errors: ev.errors,
         accounts: a.accounts.clone(),
     })
+}
+
+/// The readiness matrix of group `g`: every ordered pair of its hosts, from the blocking
+/// findings indexed by pair (`by_pair`) and by host (`by_host`), as positions in `fired`.
+fn group_readiness(
+    a: &Analysis,
+    judge: &mut Blockers,
+    unknowns: &mut PairUnknowns,
+    g: GroupIdx,
+    by_pair: &HashMap<(HostIdx, HostIdx), Vec<usize>>,
+    by_host: &HashMap<HostIdx, Vec<usize>>,
+) -> GroupReadiness {
+    let group = &a.groups[g];
+    let empty = Vec::new();
+    let mut cells = Vec::with_capacity(group.hosts.len() * group.hosts.len().saturating_sub(1));
+    for &from in &group.hosts {
+        for &to in &group.hosts {
+            if from == to {
+                continue;
+            }
+            let cands = by_pair
+                .get(&(from, to))
+                .unwrap_or(&empty)
+                .iter()
+                .chain(by_host.get(&from).unwrap_or(&empty))
+                .chain(by_host.get(&to).unwrap_or(&empty))
+                .copied()
+                .collect::<Vec<_>>();
+            cells.push(readiness_cell(a, judge, unknowns, from, to, &cands));
+        }
+    }
+    GroupReadiness {
+        group: group.name.clone(),
+        hosts: group
+            .hosts
+            .iter()
+            .map(|h| a.hosts[*h].name.clone())
+            .collect(),
+        cells,
+    }
 }
 
 /// Why host `h` is not confirmed, and what would confirm it.

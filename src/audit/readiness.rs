@@ -7,7 +7,7 @@ use crate::analysis::unknowns::Role;
 use crate::analysis::{Analysis, HostIdx};
 use crate::findings::{FormReadiness, ReadinessCell, ReadinessState};
 
-use super::Evaluator;
+use super::evaluator::Blockers;
 use super::unconfirmed_note;
 
 /// The name forms a destination can be addressed by in the matrix, with its name in each.
@@ -102,7 +102,7 @@ pub(super) fn form_unknown(
 /// unknowns, then the pair's state (ready when some form is).
 pub(super) fn readiness_cell(
     a: &Analysis,
-    ev: &mut Evaluator,
+    ev: &mut Blockers,
     unknowns: &mut PairUnknowns,
     from: HostIdx,
     to: HostIdx,
