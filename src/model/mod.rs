@@ -2,6 +2,8 @@
 //! It serialises to JSON (`hvaudit collect --out snapshot.json`) and back.
 
 pub mod dn;
+mod duplicates;
+pub mod json;
 pub mod sid;
 pub mod uac;
 
@@ -460,82 +462,6 @@ impl Snapshot {
     pub fn is_complete(&self) -> bool {
         self.meta.gaps.is_empty()
     }
-
-    /// Two objects of the snapshot (computers, accounts, groups) that are one directory object:
-    /// the same DN as LDAP compares DNs ([`dn::DnKey`]) or the same objectSid. The collector
-    /// never writes such a snapshot, so one that holds them was edited or merged by hand, and
-    /// which copy is true cannot be told. Returns a sentence naming both, e.g.
-    /// `computers[0] (CN=HV01,...) and computers[2] (cn=hv01,...) have the same DN`.
-    pub fn duplicate_objects(&self) -> Option<String> {
-        self.duplicate_objects_hashed(foldhash::fast::RandomState::default())
-    }
-
-    /// [`Snapshot::duplicate_objects`] with DN keys hashed by `hasher` (tests force
-    /// collisions with a constant one).
-    fn duplicate_objects_hashed(&self, hasher: impl std::hash::BuildHasher) -> Option<String> {
-        use foldhash::{HashMap, HashMapExt};
-        // Where an object sits ("computers", index), formatted only for the error: a large
-        // snapshot holds 130,000 objects and this runs on every --snapshot load.
-        let objects = self
-            .computers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (("computers", i), &c.dn, c.sid.as_ref()))
-            .chain(
-                self.accounts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| (("accounts", i), &a.dn, a.sid.as_ref())),
-            )
-            .chain(
-                self.groups
-                    .iter()
-                    .enumerate()
-                    .map(|(i, g)| (("groups", i), &g.dn, g.sid.as_ref())),
-            );
-        let n = self.computers.len() + self.accounts.len() + self.groups.len();
-        // DNs by the hash of their key (one buffer, no key string per object); equal hashes
-        // are confirmed on the keys themselves, and distinct keys that collide wait in `more`.
-        let mut dns: HashMap<u64, ((&str, usize), &String)> = HashMap::with_capacity(n);
-        let mut more: Vec<(u64, dn::DnKey, (&str, usize), &String)> = Vec::new();
-        let mut buf = String::new();
-        let mut sids = HashMap::with_capacity(n);
-        let place = |(list, i): (&str, usize)| format!("{list}[{i}]");
-        for (at, dn, sid) in objects {
-            dn::DnKey::write_into(dn, &mut buf);
-            let h = std::hash::BuildHasher::hash_one(&hasher, buf.as_str());
-            if let Some(&(first, first_dn)) = dns.get(&h) {
-                let key = dn::DnKey::of(dn);
-                let same = if dn::DnKey::of(first_dn) == key {
-                    Some((first, first_dn))
-                } else {
-                    more.iter()
-                        .find(|m| m.0 == h && m.1 == key)
-                        .map(|m| (m.2, m.3))
-                };
-                if let Some((first, first_dn)) = same {
-                    return Some(format!(
-                        "{} ({first_dn}) and {} ({dn}) have the same DN",
-                        place(first),
-                        place(at)
-                    ));
-                }
-                more.push((h, key, at, dn));
-            } else {
-                dns.insert(h, (at, dn));
-            }
-            if let Some(sid) = sid
-                && let Some((first, first_dn)) = sids.insert(sid, (at, dn))
-            {
-                return Some(format!(
-                    "{} ({first_dn}) and {} ({dn}) have the same objectSid {sid}",
-                    place(first),
-                    place(at)
-                ));
-            }
-        }
-        None
-    }
 }
 
 /// Parses `operatingSystemVersion` (`10.0 (20348)`) to its build number.
@@ -548,39 +474,6 @@ pub fn os_build(version: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every DN hashes alike: each lookup meets an earlier object, so only the key comparison
-    /// (and the list of distinct colliding keys) tells duplicates apart.
-    #[derive(Default)]
-    struct Collide;
-    impl std::hash::Hasher for Collide {
-        fn finish(&self) -> u64 {
-            0
-        }
-        fn write(&mut self, _: &[u8]) {}
-    }
-
-    #[test]
-    fn duplicate_check_is_exact_when_hashes_collide() {
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/field/self-delegation-and-one-peer/input.ldif");
-        let mut snap =
-            crate::collect::ldif_snapshot(&fixture, Default::default()).expect("fixture");
-        assert!(
-            snap.computers.len() >= 3,
-            "the fixture has several computers"
-        );
-        let collide = std::hash::BuildHasherDefault::<Collide>::default();
-        assert_eq!(snap.duplicate_objects_hashed(collide.clone()), None);
-        // The last computer again, spelled as LDAP would still match it.
-        let mut copy = snap.computers[snap.computers.len() - 1].clone();
-        copy.dn = copy.dn.to_lowercase().replace(',', ", ");
-        copy.sid = None;
-        snap.computers.push(copy);
-        let err = snap.duplicate_objects_hashed(collide).expect("found");
-        assert!(err.contains("have the same DN"), "{err}");
-        assert!(snap.duplicate_objects().is_some());
-    }
 
     fn member(dn: &str, via: Option<&str>) -> EffectiveMember {
         EffectiveMember {
