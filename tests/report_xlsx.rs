@@ -151,6 +151,32 @@ fn hostile_report_reads_back_with_sheets_headers_and_string_cells() {
     assert_eq!(header(&readiness), hvaudit::report::csv::READINESS_COLUMNS);
     let pairs: usize = data.readiness.iter().map(|g| g.cells.len()).sum();
     assert_eq!(readiness.len() - 1, pairs);
+    // Each cell holds the readiness.csv value; an empty one (no blocking rule, no unknown) is
+    // a blank cell, never a cell holding "" (Excel's COUNTA would count it).
+    let csv_rows: Vec<Vec<String>> = data
+        .readiness
+        .iter()
+        .flat_map(|g| {
+            g.cells
+                .iter()
+                .map(move |c| hvaudit::report::csv::readiness_row(g, c).to_vec())
+        })
+        .collect();
+    let mut blanks = 0;
+    for (row, want) in readiness[1..].iter().zip(&csv_rows) {
+        for (cell, v) in row.iter().zip(want) {
+            if v.is_empty() {
+                assert_eq!(*cell, Data::Empty, "{want:?}");
+                blanks += 1;
+            } else {
+                assert_eq!(*cell, Data::String(v.clone()), "{want:?}");
+            }
+        }
+    }
+    assert!(
+        blanks > 0,
+        "the example has ready pairs with no blocking rule"
+    );
     let privileged = rows(&mut wb, "Privileged accounts");
     assert_eq!(privileged[0][0].to_string(), "account");
     assert_eq!(privileged.len() - 1, data.privileged.len());

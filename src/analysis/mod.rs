@@ -322,7 +322,9 @@ impl<'a> Analysis<'a> {
         // thread of its own while hosts, groups and accounts are worked out.
         let (entries, mut hosts, host_by_name, host_by_computer, groups, accounts, notes) =
             std::thread::scope(|s| {
-                let entries = s.spawn(|| targets::entries(snapshot, &index));
+                let entries = s.spawn(|| {
+                    crate::timing::span("analysis: entries", || targets::entries(snapshot, &index))
+                });
                 let mut notes = Vec::new();
                 let mut hosts = hosts::discover(snapshot, inventory, config, &index, &mut notes);
                 let mut host_by_name = HashMap::new();

@@ -188,7 +188,7 @@ pub fn write_findings<W: Write>(w: W, findings: &[Finding]) -> Result<(), Report
 }
 
 /// One readiness cell as the text of its [`READINESS_COLUMNS`], not yet neutralised.
-pub(crate) fn readiness_row(g: &GroupReadiness, c: &ReadinessCell) -> [String; 12] {
+pub fn readiness_row(g: &GroupReadiness, c: &ReadinessCell) -> [String; 12] {
     // No per-form entries: every form has the cell's state.
     let form = |name: &str| {
         c.forms
