@@ -110,7 +110,7 @@ fn defect_of(value: &str, trimmed: &Result<Spn<'_>, SpnError>) -> Option<String>
     if value.trim() != value {
         return Some("it has white space before or after it, which the KDC compares too".into());
     }
-    if value.chars().any(char::is_control) {
+    if has_control(value) {
         return Some("it contains control characters".into());
     }
     // `value` is its own trim here, so this is the parse of `value`.
@@ -118,13 +118,13 @@ fn defect_of(value: &str, trimmed: &Result<Spn<'_>, SpnError>) -> Option<String>
         Ok(s) => s,
         Err(e) => return Some(e.to_string()),
     };
-    if spn.host.chars().any(char::is_whitespace) {
+    if has_whitespace(spn.host) {
         return Some("its host part contains white space".into());
     }
     if spn.host.ends_with('.') {
         return Some("its host part ends with a dot, a form no client requests".into());
     }
-    if spn.host.starts_with('.') || spn.host.contains("..") {
+    if spn.host.starts_with('.') || has_empty_label(spn.host) {
         return Some("its host part has an empty label".into());
     }
     if spn.class_is(MIGRATION_CLASS) || spn.class_is(CIFS_CLASS) {
@@ -147,6 +147,38 @@ fn defect_of(value: &str, trimmed: &Result<Spn<'_>, SpnError>) -> Option<String>
         }
     }
     None
+}
+
+/// `s` holds a control character (`char::is_control`). Stored values are nearly always
+/// ASCII, where that is a byte below 0x20 or 0x7F: this runs for every value of the domain.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        // A fold without early exit: the compiler checks many bytes at once.
+        s.bytes()
+            .fold(false, |found, b| found | b.is_ascii_control())
+    } else {
+        s.chars().any(char::is_control)
+    }
+}
+
+/// `s` holds white space (`char::is_whitespace`); in ASCII that is tab to carriage return
+/// and space.
+fn has_whitespace(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().fold(false, |found, b| {
+            found | (b == b' ') | (b.wrapping_sub(b'\t') <= 4)
+        })
+    } else {
+        s.chars().any(char::is_whitespace)
+    }
+}
+
+/// `s` holds `..` (an empty label between two dots).
+fn has_empty_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter()
+        .zip(b.iter().skip(1))
+        .fold(false, |found, (x, y)| found | ((*x == b'.') & (*y == b'.')))
 }
 
 /// The values that say what a defective value meant: `class/host` for a migration or cifs
@@ -266,6 +298,28 @@ pub fn entries<'a>(snapshot: &'a Snapshot, index: &Index) -> Vec<DelegationEntry
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ASCII fast paths decide every ASCII character as `char` does.
+    #[test]
+    fn ascii_fast_paths_agree_with_char_classes() {
+        for b in 0u8..=127 {
+            let c = char::from(b);
+            let s = format!("a{c}b");
+            assert_eq!(has_control(&s), c.is_control(), "{b:#x}");
+            assert_eq!(has_whitespace(&s), c.is_whitespace(), "{b:#x}");
+        }
+        for s in ["a..b", "a.b.", ".", "..", "", "a.\u{2e}"] {
+            assert_eq!(has_empty_label(s), s.contains(".."), "{s:?}");
+        }
+        for s in ["a\u{85}b", "a\u{a0}b", "a\u{2028}b", "é", "a\u{9f}"] {
+            assert_eq!(has_control(s), s.chars().any(char::is_control), "{s:?}");
+            assert_eq!(
+                has_whitespace(s),
+                s.chars().any(char::is_whitespace),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn classification_puts_dc_first() {
