@@ -98,9 +98,11 @@ fn simple_key_into(dn: &str, key: &mut String) -> bool {
         return false;
     }
     for (r, rdn) in dn.split(',').enumerate() {
-        let Some((ty, value)) = rdn.split_once('=') else {
+        // Printable ASCII only here (checked above): byte positions are character boundaries.
+        let Some(eq) = rdn.bytes().position(|c| c == b'=') else {
             return false;
         };
+        let (ty, value) = (&rdn[..eq], &rdn[eq + 1..]);
         if ty.is_empty()
             || ty.starts_with(' ')
             || ty.ends_with(' ')
@@ -113,10 +115,12 @@ fn simple_key_into(dn: &str, key: &mut String) -> bool {
         if r > 0 {
             key.push('\u{3}');
         }
-        key.extend(ty.chars().map(|c| c.to_ascii_lowercase()));
+        let start = key.len();
+        key.push_str(ty);
         key.push('\u{1}');
         key.push('t');
-        key.extend(value.chars().map(|c| c.to_ascii_lowercase()));
+        key.push_str(value);
+        key[start..].make_ascii_lowercase();
     }
     true
 }
