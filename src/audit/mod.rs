@@ -135,9 +135,9 @@ pub fn run_audit(
         ev.entry(EntryIdx::new(e))
     });
     crate::timing::phase("audit: entry rules");
-    ev.parallel(snapshot.accounts.len(), 5_000, now, |ev, i| {
-        ev.account(AccountIdx::new(i), false)
-    });
+    for i in AccountIdx::range(snapshot.accounts.len()) {
+        ev.account(i, false);
+    }
     for h in HostIdx::range(a.hosts.len()).filter(|h| a.hosts[*h].group.is_none()) {
         ev.host(h);
         ev.release_host(h);
