@@ -1,7 +1,8 @@
 //! Phase timings for profiling a large audit: with `HVAUDIT_TIMINGS=1` in the environment,
-//! each [`phase`] prints `hvaudit: timing: <phase> <milliseconds> ms (<milliseconds> ms CPU)`
-//! to stderr (wall time since the previous mark on any thread, and the whole process's CPU
-//! time over it: CPU near wall means one core was busy). Off by default; costs one atomic
+//! each [`phase`] prints `hvaudit: timing: <phase> <milliseconds> ms (<milliseconds> ms CPU;
+//! peak RSS <MiB> MB)` to stderr (wall time since the previous mark on any thread, the whole
+//! process's CPU time over it: CPU near wall means one core was busy; and the peak resident
+//! memory so far). Off by default; costs one atomic
 //! load when off.
 
 use std::sync::Mutex;
@@ -27,9 +28,10 @@ pub fn phase(name: &str) {
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((prev, prev_cpu)) = *last {
         eprintln!(
-            "hvaudit: timing: {name} {:.0} ms ({} ms CPU)",
+            "hvaudit: timing: {name} {:.0} ms ({} ms CPU; peak RSS {} MB)",
             now.duration_since(prev).as_secs_f64() * 1000.0,
-            cpu.saturating_sub(prev_cpu)
+            cpu.saturating_sub(prev_cpu),
+            peak_rss_mb()
         );
     }
     *last = Some((now, cpu));
@@ -49,6 +51,19 @@ pub fn span<T>(name: &str, f: impl FnOnce() -> T) -> T {
         cpu_ms("/proc/thread-self/stat").saturating_sub(cpu)
     );
     r
+}
+
+/// The process's peak resident set so far in MiB (`VmHWM` in `/proc/self/status`); 0 where
+/// it cannot be read.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }
 
 /// User + system CPU time in milliseconds of the process (`/proc/self/stat`) or this thread

@@ -53,7 +53,7 @@ fn timings_go_to_stderr_only_when_asked() {
             .lines()
             .find(|l| l.starts_with(&format!("hvaudit: timing: {phase} ")))
             .unwrap_or_else(|| panic!("no timing for {phase}:\n{timed_err}"));
-        assert!(line.contains(" ms CPU)"), "{line}");
+        assert!(line.contains(" ms CPU"), "{line}");
     }
     // The terminal summary on stdout is the same but for the output directory's name and
     // the run's clock times.
