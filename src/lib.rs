@@ -21,6 +21,7 @@ pub mod fuzzing;
 pub mod inventory;
 pub mod model;
 pub mod outfile;
+pub mod parallel;
 pub mod remediate;
 pub mod report;
 pub mod rules;

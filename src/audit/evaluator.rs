@@ -89,35 +89,22 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         now: DateTime<Utc>,
         work: impl Fn(&mut Evaluator<'a, 'r>, usize) + Sync,
     ) {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |p| p.get())
-            .min(n / min_per_thread.max(1))
-            .max(1);
-        if threads == 1 {
-            (0..n).for_each(|i| work(self, i));
-            return;
-        }
         let (a, rules, work) = (self.a, self.rules, &work);
-        let chunk = n.div_ceil(threads);
-        let parts: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> = (1..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        let mut ev = Evaluator::new(a, rules, now);
-                        (t * chunk..((t + 1) * chunk).min(n)).for_each(|i| work(&mut ev, i));
-                        (ev.fired, ev.anchors, ev.errors)
-                    })
-                })
-                .collect();
-            // This thread does the first part itself: the allocator hands it back the memory
-            // this thread freed earlier, where a new thread would take fresh pages.
-            (0..chunk.min(n)).for_each(|i| work(self, i));
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
-        for (fired, anchors, errors) in parts {
+        let parts = crate::parallel::in_parts_first(
+            n,
+            crate::parallel::parts_for(n, min_per_thread),
+            // This thread does the first part itself, on this evaluator.
+            |range| {
+                range.for_each(|i| work(self, i));
+                None
+            },
+            |range| {
+                let mut ev = Evaluator::new(a, rules, now);
+                range.for_each(|i| work(&mut ev, i));
+                Some((ev.fired, ev.anchors, ev.errors))
+            },
+        );
+        for (fired, anchors, errors) in parts.into_iter().flatten() {
             self.fired.extend(fired);
             self.anchors.extend(anchors);
             self.errors.extend(errors);

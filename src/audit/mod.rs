@@ -166,43 +166,25 @@ pub fn run_audit(
     // Groups are independent: their cells are decided on every core, each part with its own
     // caches and errors, and joined in group order (the outcome of a sequential run).
     let groups = a.groups.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(groups / 16)
-        .max(1);
-    let chunk = groups.div_ceil(threads).max(1);
-    let (a_ref, rules, fired) = (&a, ev.rules, &ev.fired[..]);
-    let (by_pair, by_host) = (&by_pair, &by_host);
-    let part = move |range: std::ops::Range<usize>| {
-        let mut judge = Blockers::new(a_ref, rules, fired);
-        let mut unknowns = PairUnknowns::new(a_ref);
+    let (rules, fired) = (ev.rules, &ev.fired[..]);
+    let part = |range: std::ops::Range<usize>| {
+        let mut judge = Blockers::new(&a, rules, fired);
+        let mut unknowns = PairUnknowns::new(&a);
         let groups: Vec<GroupReadiness> = range
             .map(|g| {
                 group_readiness(
-                    a_ref,
+                    &a,
                     &mut judge,
                     &mut unknowns,
                     GroupIdx::new(g),
-                    by_pair,
-                    by_host,
+                    &by_pair,
+                    &by_host,
                 )
             })
             .collect();
         (groups, judge.errors)
     };
-    let parts: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads)
-            .map(|t| s.spawn(move || part(t * chunk..((t + 1) * chunk).min(groups))))
-            .collect();
-        let first = part(0..chunk.min(groups));
-        std::iter::once(first)
-            .chain(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-            )
-            .collect()
-    });
+    let parts = crate::parallel::in_parts(groups, crate::parallel::parts_for(groups, 16), part);
     let mut readiness = Vec::with_capacity(groups);
     for (g, errors) in parts {
         readiness.extend(g);

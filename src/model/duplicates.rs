@@ -91,32 +91,18 @@ impl Snapshot {
             .chain(self.accounts.iter().map(|a| a.dn.as_str()))
             .chain(self.groups.iter().map(|g| g.dn.as_str()))
             .collect();
-        let hash = |part: &[&str]| -> Vec<u64> {
+        let parts = crate::parallel::parts_for(dns.len(), 10_000);
+        crate::parallel::in_parts(dns.len(), parts, |range| {
             let mut buf = String::new();
-            part.iter()
+            dns[range]
+                .iter()
                 .map(|d| {
                     dn::DnKey::write_into(d, &mut buf);
                     hasher.hash_one(buf.as_str())
                 })
-                .collect()
-        };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(dns.len() / 10_000)
-            .max(1);
-        let chunk = dns.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = dns
-                .chunks(chunk)
-                .skip(1)
-                .map(|part| s.spawn(move || hash(part)))
-                .collect();
-            let mut all = hash(dns.chunks(chunk).next().unwrap_or_default());
-            for h in handles {
-                all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-            }
-            all
+                .collect::<Vec<u64>>()
         })
+        .concat()
     }
 }
 
@@ -136,13 +122,17 @@ mod tests {
         fn write(&mut self, _: &[u8]) {}
     }
 
+    /// A small snapshot read from a field-case fixture (a few computers and accounts).
+    fn fixture() -> Snapshot {
+        let ldif = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/field/self-delegation-and-one-peer/input.ldif");
+        crate::collect::ldif_snapshot(&ldif, Default::default()).expect("fixture")
+    }
+
     /// Above 20,000 objects the keys are hashed on several threads: same hashes, same order.
     #[test]
     fn dn_key_hashes_on_threads_are_in_object_order() {
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/field/self-delegation-and-one-peer/input.ldif");
-        let mut snap =
-            crate::collect::ldif_snapshot(&fixture, Default::default()).expect("fixture");
+        let mut snap = fixture();
         let c = snap.computers[0].clone();
         snap.computers = (0..25_000)
             .map(|i| Computer {
@@ -168,10 +158,7 @@ mod tests {
 
     #[test]
     fn duplicate_check_is_exact_when_hashes_collide() {
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/field/self-delegation-and-one-peer/input.ldif");
-        let mut snap =
-            crate::collect::ldif_snapshot(&fixture, Default::default()).expect("fixture");
+        let mut snap = fixture();
         assert!(
             snap.computers.len() >= 3,
             "the fixture has several computers"

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Account, Computer, Domain, Group, ScanMeta, Snapshot};
+use super::{Domain, Group, ScanMeta, Snapshot};
 
 /// The snapshot with its two large arrays still as text, one slice per element.
 #[derive(Deserialize)]
@@ -32,51 +32,32 @@ pub fn parse(text: &str, threads: usize) -> Result<Snapshot, serde_json::Error> 
 
 fn parse_in_parts(text: &str, threads: usize) -> Option<Snapshot> {
     let parts: Parts = serde_json::from_str(text).ok()?;
-    let threads = threads.clamp(1, 64);
-    let (computers, accounts) = std::thread::scope(|s| {
-        let work = |t: usize| -> Option<(Vec<Computer>, Vec<Account>)> {
-            Some((
-                elements(share(&parts.computers, t, threads))?,
-                elements(share(&parts.accounts, t, threads))?,
-            ))
-        };
-        let handles: Vec<_> = (1..threads).map(|t| s.spawn(move || work(t))).collect();
-        let mut all = vec![work(0)];
-        all.extend(
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-        );
-        let mut computers = Vec::with_capacity(parts.computers.len());
-        let mut accounts = Vec::with_capacity(parts.accounts.len());
-        for part in all {
-            let (c, a) = part?;
-            computers.extend(c);
-            accounts.extend(a);
-        }
-        Some((computers, accounts))
-    })?;
     Some(Snapshot {
         schema_version: parts.schema_version,
         meta: parts.meta,
         domain: parts.domain,
-        computers,
-        accounts,
+        computers: elements(&parts.computers, threads)?,
+        accounts: elements(&parts.accounts, threads)?,
         groups: parts.groups,
     })
 }
 
-/// Part `t` of `threads` consecutive parts of `all`.
-fn share<T>(all: &[T], t: usize, threads: usize) -> &[T] {
-    let chunk = all.len().div_ceil(threads);
-    let start = (t * chunk).min(all.len());
-    &all[start..(start + chunk).min(all.len())]
-}
-
-fn elements<'de, T: Deserialize<'de>>(raw: &[&'de RawValue]) -> Option<Vec<T>> {
-    raw.iter()
-        .map(|r| serde_json::from_str(r.get()).ok())
-        .collect()
+/// Each of `raw` parsed as a `T`, in `threads` parts side by side; None when one fails.
+fn elements<T: for<'de> Deserialize<'de> + Send>(
+    raw: &[&RawValue],
+    threads: usize,
+) -> Option<Vec<T>> {
+    let parts = crate::parallel::in_parts(raw.len(), threads.clamp(1, 64), |range| {
+        raw[range]
+            .iter()
+            .map(|r| serde_json::from_str(r.get()).ok())
+            .collect::<Option<Vec<T>>>()
+    });
+    let mut all = Vec::with_capacity(raw.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    Some(all)
 }
 
 #[cfg(test)]
