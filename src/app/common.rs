@@ -145,8 +145,7 @@ pub(super) fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
     crate::timing::phase("snapshot: read");
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let snap = crate::model::json::parse(&text, threads).map_err(|e| {
+    let snap = crate::model::json::parse(&text, crate::parallel::cores()).map_err(|e| {
         Failure::usage(format!(
             "{}:{}:{}: not a hvaudit snapshot: {e}",
             path.display(),

@@ -85,8 +85,7 @@ pub fn stage_all(
         .into_iter()
         .filter(|f| formats.contains(f))
         .collect();
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let lanes = lanes(&wanted, cores);
+    let lanes = lanes(&wanted, crate::parallel::cores());
     // The formats are independent and a large domain's files are tens of megabytes each: each
     // lane (a thread) writes its formats one after the other, and the lanes run side by side
     // (a 100,000-computer audit spent half its time here).
